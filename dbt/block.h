@@ -1,0 +1,54 @@
+// A translation block and the key that finds it. The guest EIP alone is not enough: the same bytes
+// translate differently under another CS base, CPL, set of flat segments or page mapping, so all of
+// those are part of the key.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace btvm {
+
+struct BlockKey {
+  uint32_t eip;
+  uint32_t cs_base;
+  uint64_t phys;     // guest physical address of the first byte
+  uint32_t flags;    // BlockFlags bits
+  bool operator==(const BlockKey&) const = default;
+};
+
+namespace block_flag {
+constexpr uint32_t kCplMask = 3;            // bits 0..1: CPL
+constexpr uint32_t kFlatShift = 2;          // bits 2..7: segment i is flat for reads (ES..GS)
+constexpr uint32_t kFlatWriteShift = 8;     // bits 8..13: segment i is flat for writes
+constexpr uint32_t kCountTlb = 1u << 14;    // --stats: count soft-TLB hits inline
+constexpr uint32_t kPaging = 1u << 15;      // CR0.PG
+}  // namespace block_flag
+
+struct BlockKeyHash {
+  size_t operator()(const BlockKey& k) const {
+    uint64_t h = k.phys * 0x9e3779b97f4a7c15ull;
+    h ^= (uint64_t(k.eip) << 32 | k.flags) * 0xc2b2ae3d27d4eb4full;
+    h ^= k.cs_base;
+    return size_t(h ^ (h >> 29));
+  }
+};
+
+struct Block {
+  BlockKey key;
+  uint64_t phys_end;          // one past the last guest byte (may be on the next page)
+  uint64_t phys_page2;        // second physical page when an instruction crosses a page, else ~0
+  uint8_t* code;              // entry point (checks the instruction budget first)
+  uint32_t code_size;
+  uint32_t guest_insns;
+  uint32_t guest_bytes;
+  bool cached;                // false for one-off blocks (single-step, SMC retry)
+  bool valid = true;
+  struct Exit {
+    uint8_t* jump;            // 5-byte JMP rel32 that chaining patches
+    uint32_t target_eip;
+    Block* chained = nullptr;
+  };
+  std::vector<Exit> exits;
+  std::vector<uint8_t*> incoming;  // chain jumps of other blocks that enter this one
+};
+
+}  // namespace btvm

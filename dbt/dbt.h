@@ -1,0 +1,74 @@
+// The translator's face: find or build the block for a key, run translated code, chain blocks,
+// and forget blocks whose guest bytes changed. The machine (emu/) owns the loop around it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dbt/block.h"
+#include "dbt/runtime.h"
+#include "emu/cpu_state.h"
+#include "mmu/phys_memory.h"
+#include "patcher/insn_table.h"
+
+namespace btvm {
+
+// What translated code calls back into; provided by the machine.
+struct DbtHooks {
+  HelperFn mem_slow;      // (linear, memInfo) -> host pointer, flat segment: TLB miss path
+  HelperFn mem_slow_seg;  // (offset, memInfo) -> host pointer, with segment checks
+  HelperFn mem_commit;    // (0, memInfo): flush a bounced write after the instruction's store
+  HelperFn raise_ud;      // (Capstone ID or 0 for undecodable, 0): #UD at state.eip
+  HelperFn helpers[size_t(HelperId::Count)];
+  // Physical address of the code page holding `linear`; raises the fetch fault (longjmp) when
+  // `raise` is set, else returns false.
+  bool (*code_phys)(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys);
+};
+
+struct DbtConfig {
+  size_t code_cache_bytes = 32u << 20;
+  bool log_in_asm = false;
+  bool log_out_asm = false;
+  uint32_t max_block_insns = 64;
+};
+
+struct DbtStats {
+  uint64_t blocks = 0, guest_insns = 0, guest_bytes = 0, code_bytes = 0;
+  uint64_t decode_ns = 0, emit_ns = 0, install_ns = 0;
+  uint64_t chains = 0, jcache_fills = 0, cache_flushes = 0, invalidated = 0, one_off_blocks = 0;
+  std::map<std::string, uint64_t> unimplemented;  // mnemonic -> times translated as #UD
+};
+
+class Dbt {
+ public:
+  Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig& config);
+  ~Dbt();
+
+  Block* find(const BlockKey& key);
+  // Builds a block of at most `max_insns` instructions (0: the configured maximum). A cached block
+  // is registered for lookup, chaining and invalidation; a one-off block is used once.
+  Block* translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached);
+  // Runs translated code from `b` until it leaves; state is then in the CpuState.
+  void run(const Block* b) { stubs_.enter(&cpu_, b->code); }
+
+  // Patches the exit that left last (cpu.last_exit) to jump straight to `target`.
+  void chainLastExit(Block* target);
+  void fillJumpCache(uint32_t eip, const Block* b);
+  void flushJumpCache();
+
+  // Forgets every block with guest bytes in [paddr, paddr+len). Returns true if any.
+  bool invalidate(uint64_t paddr, uint32_t len);
+  void flushAll();
+
+  bool codeCacheFull() const;
+  const DbtStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  CpuState& cpu_;
+  RuntimeStubs stubs_;
+};
+
+}  // namespace btvm

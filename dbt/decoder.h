@@ -1,0 +1,29 @@
+// Capstone, opened once in 32-bit mode with detail on; one reusable cs_insn (cs_disasm_iter).
+#pragma once
+#include <capstone/capstone.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace btvm {
+
+class Decoder {
+ public:
+  explicit Decoder(cs_mode mode = CS_MODE_32);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Decodes one instruction at `address` from `bytes` (at most `len`); false if invalid.
+  // The result stays valid until the next call.
+  bool decode(const uint8_t* bytes, size_t len, uint32_t address);
+  const cs_insn& insn() const { return *insn_; }
+  const cs_x86& x86() const { return insn_->detail->x86; }
+  csh handle() const { return handle_; }
+
+ private:
+  csh handle_ = 0;
+  cs_insn* insn_ = nullptr;
+};
+
+}  // namespace btvm

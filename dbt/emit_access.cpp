@@ -1,0 +1,136 @@
+// The one access path: every guest memory access of translated code is emitted here.
+//
+// Flat segment (base 0, 4 GiB limit, right kind), inline, without touching the guest's flags:
+//     r10d = effective address
+//     r9 = rcx                         ; JRCXZ is the only flag-free compare-and-branch
+//     r11d = (r10d >> 12) & 0xff       ; TLB index
+//     r8d  = ~((r10d + size - 1) >> 12) ; page of the last byte: a page-crossing access misses
+//     ecx  = tlb[idx].tag - page(last byte)
+//     jrcxz hit ; rcx = r9 ; jmp slow
+//   hit: rcx = r9 ; r11 = tlb[idx].addend ; op [r10 + r11]
+//   slow (after the block): state.eip = insn ; r11 = mem_slow(r10, size/kind) ; op [r11] ;
+//        writes: mem_commit ; jmp back
+// Other segments: always the helper, which checks limit and rights and adds the base.
+#include <cstddef>
+
+#include "dbt/dbt.h"
+#include "dbt/emitter.h"
+#include "dbt/helper_info.h"
+#include "dbt/host_regs.h"
+#include "dbt/operands.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+BlockEmitter::BlockEmitter(x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
+                           const BlockKey& key)
+    : a_(a), stubs_(stubs), hooks_(hooks), key_(key) {}
+
+GuestMem BlockEmitter::guestMem(const cs_x86_op& op, const cs_x86& x) const {
+  GuestMem m;
+  m.base = gprIndex(op.mem.base);
+  m.index = gprIndex(op.mem.index);
+  m.shift = op.mem.scale == 8 ? 3 : op.mem.scale == 4 ? 2 : op.mem.scale == 2 ? 1 : 0;
+  m.disp = int32_t(op.mem.disp);
+  m.addr16 = x.addr_size == 2;
+  int seg = segIndex(op.mem.segment);
+  if (seg < 0) seg = (m.base == ESP || m.base == EBP) ? SS : DS;
+  m.seg = seg;
+  return m;
+}
+
+void BlockEmitter::emitEffectiveAddress(const GuestMem& m) {
+  if (m.base < 0 && m.index < 0) {
+    a_.mov(x86::r10d, m.addr16 ? uint32_t(m.disp) & 0xffff : uint32_t(m.disp));
+    return;
+  }
+  // 64-bit address arithmetic truncated to 32 bits wraps exactly as the guest's would.
+  x86::Mem ea = m.base >= 0
+                    ? (m.index >= 0 ? x86::ptr(kGuest64[m.base], kGuest64[m.index], m.shift, m.disp)
+                                    : x86::ptr(kGuest64[m.base], m.disp))
+                    : x86::ptr_abs(uint64_t(int64_t(m.disp)), kGuest64[m.index], m.shift);
+  a_.lea(x86::r10d, ea);
+  if (m.addr16) a_.movzx(x86::r10d, x86::r10w);
+}
+
+bool BlockEmitter::segmentFlat(int seg, MemKind kind) const {
+  unsigned shift = kind == MemKind::Read ? block_flag::kFlatShift : block_flag::kFlatWriteShift;
+  return key_.flags & (1u << (shift + seg));
+}
+
+void BlockEmitter::setEip(uint32_t eip) { a_.mov(st(offsetof(CpuState, eip)), eip); }
+
+void BlockEmitter::callHelper(HelperFn fn) {
+  a_.mov(x86::r11, reinterpret_cast<uint64_t>(fn));
+  a_.call(Imm(reinterpret_cast<uint64_t>(stubs_.thunk)));
+}
+
+void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op) {
+  emitEffectiveAddress(m);
+  emitAccessAtR10(m.seg, size, kind, op);
+}
+
+void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op) {
+  unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
+  uint64_t info = hinfo::memInfo(size, kind_bits, seg);
+  uint32_t eip = insn_eip_;
+  if (!segmentFlat(seg, kind)) {
+    setEip(eip);
+    a_.mov(x86::r9d, uint32_t(info));
+    callHelper(hooks_.mem_slow_seg);
+    op(x86::ptr(x86::r11, 0, size));
+    if (kind != MemKind::Read) {
+      a_.mov(x86::r9d, uint32_t(info));
+      callHelper(hooks_.mem_commit);
+    }
+    return;
+  }
+  bool user = (key_.flags & block_flag::kCplMask) == 3;
+  int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
+  int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
+  Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
+  a_.mov(x86::r9, x86::rcx);
+  a_.shrx(x86::r11d, x86::r10d, kShift12.r32());
+  a_.movzx(x86::r11d, x86::r11b);
+  a_.lea(x86::r8d, x86::ptr(x86::r10, int32_t(size - 1)));
+  a_.shrx(x86::r8d, x86::r8d, kShift12.r32());
+  a_.not_(x86::r8d);
+  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));  // index * 2; the scale of 8 below makes 16
+  a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, tlb + tag));
+  a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a_.jecxz(x86::rcx, hit);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(slow);
+  a_.bind(hit);
+  a_.mov(x86::rcx, x86::r9);
+  a_.mov(x86::r11, x86::qword_ptr(kState, x86::r11, 3, tlb + int32_t(offsetof(TlbEntry, addend))));
+  if (key_.flags & block_flag::kCountTlb) {
+    a_.mov(x86::r8, st(offsetof(CpuState, tlb_hits), 8));
+    a_.lea(x86::r8, x86::ptr(x86::r8, 1));
+    a_.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
+  }
+  op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+  a_.bind(back);
+  deferred_.push_back([this, slow, back, eip, info, kind, op] {
+    a_.bind(slow);
+    setEip(eip);
+    a_.mov(x86::r9d, uint32_t(info));
+    callHelper(hooks_.mem_slow);
+    op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
+    if (kind != MemKind::Read) {
+      a_.mov(x86::r9d, uint32_t(info));
+      callHelper(hooks_.mem_commit);
+    }
+    a_.jmp(back);
+  });
+}
+
+void BlockEmitter::emitDeferred() {
+  // Slow paths may themselves defer nothing, but keep the loop index-based in case they do.
+  for (size_t i = 0; i < deferred_.size(); ++i) deferred_[i]();
+  deferred_.clear();
+}
+
+}  // namespace btvm

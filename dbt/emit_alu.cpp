@@ -1,0 +1,175 @@
+// Integer instructions re-emitted as the same host instruction: guest registers are host
+// registers and guest flags are host flags, so only the memory operand needs rebuilding.
+#include "dbt/dbt.h"
+#include "dbt/emitter.h"
+#include "dbt/host_regs.h"
+#include "dbt/operands.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+namespace {
+
+int64_t immFor(int64_t v, unsigned size) {
+  switch (size) {
+    case 1: return int8_t(v);
+    case 2: return int16_t(v);
+    default: return int32_t(v);
+  }
+}
+
+// The memory operand's access: operand 0 is read-modify-write unless the instruction only reads
+// it (CMP, TEST, BT, MUL...) or only writes it (MOV, SETcc); any other operand is only read.
+MemKind memKind(unsigned id, int index) {
+  if (id == X86_INS_XCHG) return MemKind::ReadWrite;
+  if (index != 0) return MemKind::Read;
+  switch (id) {
+    case X86_INS_CMP: case X86_INS_TEST: case X86_INS_BT: case X86_INS_MUL: case X86_INS_IMUL:
+      return MemKind::Read;
+    case X86_INS_MOV: case X86_INS_SETA: case X86_INS_SETAE: case X86_INS_SETB: case X86_INS_SETBE:
+    case X86_INS_SETE: case X86_INS_SETG: case X86_INS_SETGE: case X86_INS_SETL: case X86_INS_SETLE:
+    case X86_INS_SETNE: case X86_INS_SETNO: case X86_INS_SETNP: case X86_INS_SETNS: case X86_INS_SETO:
+    case X86_INS_SETP: case X86_INS_SETS:
+      return MemKind::Write;
+    default:
+      return MemKind::ReadWrite;
+  }
+}
+
+x86::Gp lowOf(const x86::Gp& hi) {
+  if (hi == x86::ah) return x86::al;
+  if (hi == x86::bh) return x86::bl;
+  if (hi == x86::ch) return x86::cl;
+  return x86::dl;
+}
+
+bool isHi(const Operand& o) {
+  return o.isReg() && o.as<x86::Gp>().isGpbHi();
+}
+
+bool needsRex(const Operand& o) {
+  if (o.isMem()) return true;  // host memory operands use R10/R11
+  return o.isReg() && o.as<x86::Gp>().id() >= 8;
+}
+
+}  // namespace
+
+// AH..DH cannot be encoded next to a REX prefix (which R8..R15 and our memory operands need).
+// XCHG AL,AH leaves the flags alone, so the instruction runs on AL with the halves swapped.
+void BlockEmitter::emitWithHighByteFix(InstId id, Operand* ops, unsigned count) {
+  bool hi = false, rex = false;
+  for (unsigned i = 0; i < count; ++i) {
+    hi |= isHi(ops[i]);
+    rex |= needsRex(ops[i]);
+  }
+  if (!(hi && rex)) {
+    a_.emitOpArray(id, ops, count);
+    return;
+  }
+  Operand fixed[6];
+  x86::Gp swapped[2];
+  unsigned nswap = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    fixed[i] = ops[i];
+    if (isHi(ops[i])) {
+      x86::Gp h = ops[i].as<x86::Gp>();
+      x86::Gp l = lowOf(h);
+      fixed[i] = l;
+      if (nswap == 0 || swapped[0] != h) {
+        a_.xchg(l, h);
+        swapped[nswap++] = h;
+      }
+    }
+  }
+  a_.emitOpArray(id, fixed, count);
+  for (unsigned i = nswap; i-- > 0;) a_.xchg(lowOf(swapped[i]), swapped[i]);
+}
+
+bool BlockEmitter::emitGeneric(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  InstId id = asmjitId(insn.id);
+  if (id == x86::Inst::kIdNone) return false;
+  Operand ops[4];
+  int mem = -1;
+  unsigned n = x.op_count;
+  unsigned dsize = n ? x.operands[0].size : 4;
+  for (unsigned i = 0; i < n && i < 4; ++i) {
+    const cs_x86_op& o = x.operands[i];
+    switch (o.type) {
+      case X86_OP_REG: {
+        x86::Gp r = hostReg(o.reg);
+        if (!r.isValid()) return false;
+        ops[i] = r;
+        break;
+      }
+      case X86_OP_IMM: ops[i] = Imm(immFor(o.imm, dsize)); break;
+      case X86_OP_MEM: mem = int(i); break;
+      default: return false;
+    }
+  }
+  if (mem < 0) {
+    emitWithHighByteFix(id, ops, n);
+    return true;
+  }
+  const cs_x86_op& mo = x.operands[mem];
+  emitAccess(guestMem(mo, x), mo.size, memKind(insn.id, mem), [this, id, ops, n, mem](const x86::Mem& m) {
+    Operand o2[4] = {ops[0], ops[1], ops[2], ops[3]};
+    o2[mem] = m;
+    emitWithHighByteFix(id, o2, n);
+  });
+  return true;
+}
+
+// BT/BTS/BTR/BTC m, r: the register is a signed bit offset that also selects the word, so the
+// address moves by (offset >> 5) * 4 (16-bit: >> 4, * 2) and the host sees offset mod width.
+void BlockEmitter::emitBitMem(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  const cs_x86_op& m = x.operands[0];
+  const cs_x86_op& b = x.operands[1];
+  if (m.type != X86_OP_MEM || b.type != X86_OP_REG) {
+    emitGeneric(insn);
+    return;
+  }
+  unsigned size = m.size;
+  int reg = gprIndex(b.reg);
+  emitEffectiveAddress(guestMem(m, x));
+  if (size == 4) {
+    a_.mov(x86::r9d, 5);
+    a_.sarx(x86::r8d, guest32(reg), x86::r9d);
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 2));
+  } else {
+    a_.movsx(x86::r8d, guest16(reg));
+    a_.mov(x86::r9d, 4);
+    a_.sarx(x86::r8d, x86::r8d, x86::r9d);
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 1));
+  }
+  InstId id = asmjitId(insn.id);
+  MemKind kind = insn.id == X86_INS_BT ? MemKind::Read : MemKind::ReadWrite;
+  emitAccessAtR10(guestMem(m, x).seg, size, kind, [this, id, size, reg](const x86::Mem& mem) {
+    a_.mov(x86::r9d, size == 4 ? 27 : 28);
+    a_.shlx(x86::r8d, guest32(reg), x86::r9d);
+    a_.shrx(x86::r8d, x86::r8d, x86::r9d);
+    a_.emit(id, mem, size == 4 ? x86::Gp(x86::r8d) : x86::Gp(x86::r8w));
+  });
+}
+
+void BlockEmitter::emitLea(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  emitEffectiveAddress(guestMem(x.operands[1], x));
+  x86::Gp d = hostReg(x.operands[0].reg);
+  if (d.size() == 4) a_.mov(d, x86::r10d);
+  else a_.mov(d, x86::r10w);
+}
+
+void BlockEmitter::emitXlat(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  int seg = segmentOverride(x);
+  a_.movzx(x86::r10d, x86::al);
+  a_.lea(x86::r10d, x86::ptr(x86::rbx, x86::r10));
+  if (x.addr_size == 2) a_.movzx(x86::r10d, x86::r10w);
+  emitAccessAtR10(seg < 0 ? DS : seg, 1, MemKind::Read, [this](const x86::Mem& m) { a_.mov(x86::al, m); });
+}
+
+}  // namespace btvm

@@ -1,0 +1,176 @@
+// Block entry, exits and near control flow. Every exit to a known EIP is a 5-byte JMP rel32 that
+// first falls through to the dispatcher path and is later patched to jump straight to the next
+// block (chaining). Indirect branches probe the jump cache inline and stay in translated code on
+// a hit. None of this touches the guest's flags: they are live across block boundaries.
+#include "dbt/dbt.h"
+#include "dbt/emitter.h"
+#include "dbt/host_regs.h"
+#include "dbt/operands.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+// Entry: charge the block's instructions to the budget; when it goes negative, give them back and
+// leave to the dispatcher before the first instruction runs.
+void BlockEmitter::emitEntry(uint32_t guest_insns) {
+  Label body = a_.newLabel();
+  x86::Mem budget = st(offsetof(CpuState, icount_budget), 8);
+  a_.mov(x86::r9, x86::rcx);
+  a_.mov(x86::rcx, budget);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, -int32_t(guest_insns)));
+  a_.mov(budget, x86::rcx);
+  a_.shrx(x86::rcx, x86::rcx, kShift63);
+  a_.jecxz(x86::rcx, body);
+  a_.mov(x86::rcx, budget);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, int32_t(guest_insns)));
+  a_.mov(budget, x86::rcx);
+  a_.mov(x86::rcx, x86::r9);
+  emitExitToDispatcher(key_.eip);
+  a_.bind(body);
+  a_.mov(x86::rcx, x86::r9);
+}
+
+void BlockEmitter::emitDirectExit(uint32_t target_eip) {
+  Label jump = a_.newLabel();
+  a_.bind(jump);
+  a_.db(0xe9);  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
+  a_.dd(0);
+  setEip(target_eip);
+  a_.lea(x86::r11, x86::ptr(jump));
+  a_.jmp(Imm(reinterpret_cast<uint64_t>(stubs_.epilogue)));
+  exits_.push_back({jump, target_eip});
+}
+
+void BlockEmitter::emitExitToDispatcher(uint32_t next_eip) {
+  setEip(next_eip);
+  emitExitStateEip();
+}
+
+void BlockEmitter::emitExitStateEip() {
+  a_.mov(x86::r11d, 0);
+  a_.jmp(Imm(reinterpret_cast<uint64_t>(stubs_.epilogue)));
+}
+
+// Target EIP in R10D. Index = (eip + (eip >> 12)) mod 4096, computed with shifts and LEA only.
+void BlockEmitter::emitIndirectExit() {
+  Label hit = a_.newLabel();
+  int32_t jc = int32_t(offsetof(CpuState, jcache));
+  a_.mov(st(offsetof(CpuState, eip)), x86::r10d);
+  a_.mov(x86::r9, x86::rcx);
+  a_.shrx(x86::r8d, x86::r10d, kShift12.r32());
+  a_.lea(x86::r11d, x86::ptr(x86::r10, x86::r8));
+  a_.shrx(x86::r8d, x86::r11d, kShift12.r32());
+  a_.shlx(x86::r8d, x86::r8d, kShift12.r32());
+  a_.not_(x86::r8d);
+  a_.lea(x86::r11d, x86::ptr(x86::r11, x86::r8, 0, 1));  // low 12 bits
+  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
+  a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, jc));
+  a_.mov(x86::r8d, x86::r10d);
+  a_.not_(x86::r8d);
+  a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a_.jecxz(x86::rcx, hit);
+  a_.mov(x86::rcx, x86::r9);
+  emitExitStateEip();
+  a_.bind(hit);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(x86::qword_ptr(kState, x86::r11, 3, jc + 8));
+}
+
+void BlockEmitter::emitJmp(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  const cs_x86_op& o = x.operands[0];
+  if (o.type == X86_OP_IMM) {
+    uint32_t target = uint32_t(o.imm);
+    if (operandSize(x) == 2) target &= 0xffff;
+    emitDirectExit(target);
+    return;
+  }
+  unsigned size = operandSize(x);
+  loadOperand(o, x, size);
+  a_.mov(x86::r10d, x86::r8d);
+  emitIndirectExit();
+}
+
+void BlockEmitter::emitJcc(const cs_insn& insn) {
+  Label taken = a_.newLabel();
+  a_.emit(asmjitId(insn.id), taken);
+  emitDirectExit(next_eip_);
+  a_.bind(taken);
+  emitDirectExit(uint32_t(insn.detail->x86.operands[0].imm));
+}
+
+// LOOP/LOOPE/LOOPNE decrement ECX without touching flags; JECXZ tests it. JRCXZ is exact because
+// every 32-bit write leaves the upper half of RCX zero.
+void BlockEmitter::emitLoop(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  uint32_t target = uint32_t(x.operands[0].imm);
+  Label taken = a_.newLabel(), fall = a_.newLabel(), zero = a_.newLabel();
+  bool cx16 = x.addr_size == 2;
+  if (insn.id == X86_INS_JECXZ || insn.id == X86_INS_JCXZ) {
+    a_.mov(x86::r9, x86::rcx);
+    if (cx16) a_.movzx(x86::ecx, x86::cx);
+    else a_.mov(x86::ecx, x86::ecx);
+    a_.jecxz(x86::rcx, zero);
+    a_.mov(x86::rcx, x86::r9);
+    a_.jmp(fall);
+    a_.bind(zero);
+    a_.mov(x86::rcx, x86::r9);
+    a_.jmp(taken);
+  } else {
+    if (cx16) {
+      a_.lea(x86::r8d, x86::ptr(x86::rcx, -1));
+      a_.mov(x86::cx, x86::r8w);
+      a_.mov(x86::r9, x86::rcx);
+      a_.movzx(x86::ecx, x86::cx);
+    } else {
+      a_.lea(x86::ecx, x86::ptr(x86::rcx, -1));
+      a_.mov(x86::r9, x86::rcx);
+    }
+    a_.jecxz(x86::rcx, zero);
+    a_.mov(x86::rcx, x86::r9);
+    if (insn.id == X86_INS_LOOPE) a_.jne(fall);
+    if (insn.id == X86_INS_LOOPNE) a_.je(fall);
+    a_.jmp(taken);
+    a_.bind(zero);
+    a_.mov(x86::rcx, x86::r9);
+  }
+  a_.bind(fall);
+  emitDirectExit(next_eip_);
+  a_.bind(taken);
+  emitDirectExit(cx16 ? target : target);
+}
+
+void BlockEmitter::emitCall(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  const cs_x86_op& o = x.operands[0];
+  unsigned size = operandSize(x);
+  uint32_t ret = next_eip_;
+  if (o.type == X86_OP_IMM) {
+    pushValue(size, [this, ret, size](const x86::Mem& m) {
+      a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
+    });
+    emitDirectExit(size == 4 ? uint32_t(o.imm) : uint32_t(o.imm) & 0xffff);
+    return;
+  }
+  loadOperand(o, x, size);  // the target is read before the push moves ESP
+  a_.mov(st(offsetof(CpuState, tmp)), x86::r8d);
+  pushValue(size, [this, ret, size](const x86::Mem& m) {
+    a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
+  });
+  a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
+  emitIndirectExit();
+}
+
+void BlockEmitter::emitRet(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  unsigned size = operandSize(x);
+  popValue(size);
+  if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM)
+    a_.lea(x86::r12d, x86::ptr(x86::r12, int32_t(uint16_t(x.operands[0].imm))));
+  a_.mov(x86::r10d, x86::r8d);
+  emitIndirectExit();
+}
+
+}  // namespace btvm

@@ -1,0 +1,167 @@
+// Inline calls to VMM helpers (no exit from translated code), and the per-instruction dispatch.
+#include "dbt/dbt.h"
+#include "dbt/emitter.h"
+#include "dbt/helper_info.h"
+#include "dbt/host_regs.h"
+#include "dbt/operands.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+namespace {
+
+// Helpers that set CpuState::eip themselves (to the target, or to the next instruction).
+bool setsEip(HelperId h) {
+  switch (h) {
+    case HelperId::JmpFar: case HelperId::CallFar: case HelperId::RetFar: case HelperId::Int:
+    case HelperId::Int1: case HelperId::Int3: case HelperId::Into: case HelperId::Iret:
+    case HelperId::Hlt:
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint8_t stringOp(unsigned id) {
+  switch (id) {
+    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: return hinfo::kMovs;
+    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD: return hinfo::kStos;
+    case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD: return hinfo::kLods;
+    case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD: return hinfo::kCmps;
+    case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD: return hinfo::kScas;
+    case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD: return hinfo::kIns;
+    default: return hinfo::kOuts;
+  }
+}
+
+uint8_t stringSize(unsigned id) {
+  switch (id) {
+    case X86_INS_MOVSB: case X86_INS_STOSB: case X86_INS_LODSB: case X86_INS_CMPSB:
+    case X86_INS_SCASB: case X86_INS_INSB: case X86_INS_OUTSB:
+      return 1;
+    case X86_INS_MOVSW: case X86_INS_STOSW: case X86_INS_LODSW: case X86_INS_CMPSW:
+    case X86_INS_SCASW: case X86_INS_INSW: case X86_INS_OUTSW:
+      return 2;
+    default:
+      return 4;
+  }
+}
+
+int regOperandNumber(x86_reg r) {
+  int n = regNumber(r);
+  if (n < 0) n = segIndex(r);
+  if (n < 0) n = crIndex(r);
+  if (n < 0) n = drIndex(r);
+  return n < 0 ? 0 : n;
+}
+
+}  // namespace
+
+bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
+  const cs_x86& x = insn.detail->x86;
+  hinfo::Info info{};
+  info.length = uint8_t(insn.size);
+  info.size = x.op_count ? x.operands[0].size : uint8_t(operandSize(x));
+  info.addr16 = x.addr_size == 2;
+  info.rep = x.prefix[0] == 0xf3 ? 1 : x.prefix[0] == 0xf2 ? 2 : 0;
+  int ovr = segmentOverride(x);
+  info.seg = uint8_t(ovr < 0 ? DS : ovr);
+  if (row.helper == HelperId::String || row.helper == HelperId::Ins || row.helper == HelperId::Outs) {
+    info.sub = stringOp(insn.id);
+    info.size = stringSize(insn.id);
+  }
+  if (row.helper == HelperId::LoadFarPtr) {
+    switch (insn.id) {
+      case X86_INS_LES: info.sub = ES; break;
+      case X86_INS_LSS: info.sub = SS; break;
+      case X86_INS_LFS: info.sub = FS; break;
+      case X86_INS_LGS: info.sub = GS; break;
+      default: info.sub = DS; break;
+    }
+    info.size = uint8_t(operandSize(x));
+  }
+  if (row.helper == HelperId::Out && x.op_count == 2) info.size = x.operands[1].size;
+  if (row.helper == HelperId::Pushf || row.helper == HelperId::Popf || row.helper == HelperId::Enter ||
+      row.helper == HelperId::RetFar || row.helper == HelperId::Iret || row.helper == HelperId::PushSeg ||
+      row.helper == HelperId::PopSeg || row.helper == HelperId::CallFar)
+    info.size = uint8_t(operandSize(x));
+  int nreg = 0, nimm = 0;
+  int64_t last_imm = 0;
+  const cs_x86_op* mem = nullptr;
+  for (unsigned i = 0; i < x.op_count; ++i) {
+    const cs_x86_op& o = x.operands[i];
+    if (o.type == X86_OP_REG) {
+      int n = regOperandNumber(o.reg);
+      if (nreg == 0) info.reg = uint8_t(n);
+      else info.rm = uint8_t(n);
+      ++nreg;
+    } else if (o.type == X86_OP_IMM) {
+      if (nimm == 0) info.imm = uint16_t(o.imm);
+      else info.imm2 = uint8_t(o.imm);
+      last_imm = o.imm;
+      info.has_imm = 1;
+      ++nimm;
+    } else if (o.type == X86_OP_MEM) {
+      mem = &o;
+    }
+  }
+  if (mem) {
+    GuestMem m = guestMem(*mem, x);
+    info.seg = uint8_t(m.seg);
+    info.rm_is_mem = 1;
+    emitEffectiveAddress(m);
+  } else {
+    a_.mov(x86::r10d, uint32_t(last_imm));
+  }
+  setEip(insn_eip_);
+  a_.mov(x86::r9, hinfo::pack(info));
+  callHelper(hooks_.helpers[size_t(row.helper)]);
+  if (!(row.cls & cls::kBlockEnd)) return true;
+  if (setsEip(row.helper)) emitExitStateEip();
+  else emitExitToDispatcher(next_eip_);
+  return false;
+}
+
+void BlockEmitter::emitRaise(HelperFn fn, uint32_t eip, uint64_t arg) {
+  setEip(eip);
+  a_.mov(x86::r10, arg);
+  a_.mov(x86::r9d, 0);
+  callHelper(fn);
+  emitExitStateEip();  // not reached: the helper delivers the exception
+}
+
+bool BlockEmitter::emitInsn(const cs_insn& insn, const InsnRow& row) {
+  insn_eip_ = uint32_t(insn.address);
+  next_eip_ = uint32_t(insn.address + insn.size);
+  switch (row.emit) {
+    case Emit::Generic:
+      if (!emitGeneric(insn)) {
+        emitRaise(hooks_.raise_ud, insn_eip_, insn.id);
+        return false;
+      }
+      return true;
+    case Emit::BitMem: emitBitMem(insn); return true;
+    case Emit::Lea: emitLea(insn); return true;
+    case Emit::Nop: return true;
+    case Emit::Xlat: emitXlat(insn); return true;
+    case Emit::Push: emitPush(insn); return true;
+    case Emit::Pop: emitPop(insn); return true;
+    case Emit::Pusha: emitPusha(insn); return true;
+    case Emit::Popa: emitPopa(insn); return true;
+    case Emit::Leave: emitLeave(insn); return true;
+    case Emit::Jmp: emitJmp(insn); return false;
+    case Emit::Jcc: emitJcc(insn); return false;
+    case Emit::Loop: emitLoop(insn); return false;
+    case Emit::Call: emitCall(insn); return false;
+    case Emit::Ret: emitRet(insn); return false;
+    case Emit::Helper: return emitHelper(insn, row);
+    case Emit::Undefined:
+      emitRaise(hooks_.raise_ud, insn_eip_, 0);
+      return false;
+  }
+  return true;
+}
+
+}  // namespace btvm

@@ -1,0 +1,104 @@
+// The block emitter: turns decoded guest instructions into host code for one block. Internal to
+// dbt/; the translator drives it one instruction at a time. Split by concern:
+//   emit_access.cpp  the one access path (effective address, inline soft-TLB probe, slow path)
+//   emit_alu.cpp     re-emitted integer instructions
+//   emit_stack.cpp   PUSH/POP and friends lowered to SS:ESP accesses
+//   emit_flow.cpp    block entry, exits, chaining sites, indirect-branch lookup
+//   emit_helper.cpp  inline calls to VMM helpers
+#pragma once
+#include <asmjit/x86.h>
+#include <capstone/capstone.h>
+
+#include <functional>
+#include <vector>
+
+#include "dbt/block.h"
+#include "dbt/runtime.h"
+#include "patcher/insn_table.h"
+
+namespace btvm {
+
+struct DbtHooks;
+
+// A guest memory operand: segment, base, index, scale, displacement, as Capstone decoded it.
+struct GuestMem {
+  int seg;            // SegReg
+  int base = -1;      // guest register number or -1
+  int index = -1;
+  int shift = 0;      // log2(scale)
+  int32_t disp = 0;
+  bool addr16 = false;
+};
+
+enum class MemKind { Read, Write, ReadWrite };
+
+class BlockEmitter {
+ public:
+  using MemOp = std::function<void(const asmjit::x86::Mem&)>;
+
+  BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
+               const BlockKey& key);
+
+  // Block structure (emit_flow.cpp).
+  void emitEntry(uint32_t guest_insns);
+  // A 5-byte patchable exit to a known guest EIP. Returns the index into exits().
+  void emitDirectExit(uint32_t target_eip);
+  void emitIndirectExit();           // target EIP in R10
+  void emitExitToDispatcher(uint32_t next_eip);  // state.eip = next_eip, not chainable
+  void emitExitStateEip();           // state.eip already set by a helper
+  void emitDeferred();               // slow paths, after the block's last instruction
+
+  // One guest instruction (dispatches on the table row). Returns false if the block ends here.
+  bool emitInsn(const cs_insn& insn, const InsnRow& row);
+  void emitRaise(HelperFn fn, uint32_t eip, uint64_t arg);  // #UD and friends
+
+  // The access path (emit_access.cpp).
+  GuestMem guestMem(const cs_x86_op& op, const cs_x86& x) const;
+  void emitEffectiveAddress(const GuestMem& m);    // -> R10D (segment offset)
+  void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op);
+  void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
+
+  struct ExitSite {
+    asmjit::Label jump;
+    uint32_t target_eip;
+  };
+  const std::vector<ExitSite>& exits() const { return exits_; }
+
+ private:
+  bool emitGeneric(const cs_insn& insn);
+  void emitBitMem(const cs_insn& insn);
+  void emitLea(const cs_insn& insn);
+  void emitXlat(const cs_insn& insn);
+  void emitPush(const cs_insn& insn);
+  void emitPop(const cs_insn& insn);
+  void emitPusha(const cs_insn& insn);
+  void emitPopa(const cs_insn& insn);
+  void emitLeave(const cs_insn& insn);
+  void emitJmp(const cs_insn& insn);
+  void emitJcc(const cs_insn& insn);
+  void emitLoop(const cs_insn& insn);
+  void emitCall(const cs_insn& insn);
+  void emitRet(const cs_insn& insn);
+  bool emitHelper(const cs_insn& insn, const InsnRow& row);
+
+  // Stack primitives: a push of `size` bytes whose value `store` writes to the given slot; ESP
+  // moves only after the store succeeded, so a fault leaves every register as it was.
+  void pushValue(unsigned size, const MemOp& store);
+  void popValue(unsigned size);      // value -> R8 (zero-extended), ESP += size
+  void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size);  // value -> R8D
+  void callHelper(HelperFn fn);      // R10, R9 set by the caller
+  void setEip(uint32_t eip);
+  void emitWithHighByteFix(asmjit::InstId id, asmjit::Operand* ops, unsigned count);
+  bool segmentFlat(int seg, MemKind kind) const;
+
+  asmjit::x86::Assembler& a_;
+  const RuntimeStubs& stubs_;
+  const DbtHooks& hooks_;
+  BlockKey key_;
+  uint32_t insn_eip_ = 0;        // EIP of the instruction being emitted
+  uint32_t next_eip_ = 0;
+  std::vector<std::function<void()>> deferred_;
+  std::vector<ExitSite> exits_;
+};
+
+}  // namespace btvm

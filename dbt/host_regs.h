@@ -1,0 +1,30 @@
+// Where guest state lives in translated code. Guest EAX..EBX sit in host RAX..RBX so that AH..BH
+// still encode; EBP, ESI, EDI are identity-mapped too; ESP lives in R12 because host RSP stays the
+// host stack. R13 points at the CpuState. R14 and R15 hold shift constants for the flag-free
+// sequences (SHRX takes its count in a register). R8..R11 are scratch, clobbered by every access.
+#pragma once
+#include <asmjit/x86.h>
+
+#include <cstddef>
+
+#include "emu/cpu_state.h"
+
+namespace btvm::host {
+
+namespace x = asmjit::x86;
+
+inline const x::Gp kGuest64[8] = {x::rax, x::rcx, x::rdx, x::rbx, x::r12, x::rbp, x::rsi, x::rdi};
+inline x::Gp guest32(int r) { return kGuest64[r].r32(); }
+inline x::Gp guest16(int r) { return kGuest64[r].r16(); }
+
+inline const x::Gp kState = x::r13;
+inline const x::Gp kShift63 = x::r14;  // holds 63: SHRX x, x, r14 extracts the sign bit
+inline const x::Gp kShift12 = x::r15;  // holds 12: SHRX x, x, r15 gives the page number
+
+// A CpuState field as a memory operand: st(offsetof(CpuState, eip)).
+inline x::Mem st(size_t off, uint32_t size = 4) { return x::Mem(kState, int32_t(off), size); }
+
+inline int32_t offsetOfReg(int r) { return int32_t(offsetof(CpuState, regs) + 4 * r); }
+inline x::Mem stateReg(int r) { return x::dword_ptr(kState, offsetOfReg(r)); }
+
+}  // namespace btvm::host

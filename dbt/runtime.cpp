@@ -1,0 +1,104 @@
+#include "dbt/runtime.h"
+
+#include "dbt/assembler.h"
+#include "dbt/host_regs.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+namespace {
+
+// Arithmetic flags the host keeps for the guest; DF, TF, IF... stay in CpuState::eflags.
+constexpr uint32_t kArith = flag::kArith;
+
+void storeGuestRegs(x86::Assembler& a) {
+  for (int r = 0; r < 8; ++r) a.mov(stateReg(r), guest32(r));
+}
+void loadGuestRegs(x86::Assembler& a) {
+  for (int r = 0; r < 8; ++r) a.mov(guest32(r), stateReg(r));
+}
+// Host flags -> CpuState::eflags (arithmetic bits only). Clobbers R8, R10 and the host flags.
+void storeGuestFlags(x86::Assembler& a) {
+  a.pushfq();
+  a.pop(x86::r8);
+  a.and_(x86::r8d, kArith);
+  a.mov(x86::r10d, st(offsetof(CpuState, eflags)));
+  a.and_(x86::r10d, ~kArith);
+  a.or_(x86::r10d, x86::r8d);
+  a.mov(st(offsetof(CpuState, eflags)), x86::r10d);
+}
+// CpuState::eflags -> host flags (arithmetic bits only; host DF stays clear as the ABI wants).
+void loadGuestFlags(x86::Assembler& a) {
+  a.mov(x86::r10d, st(offsetof(CpuState, eflags)));
+  a.and_(x86::r10d, kArith | flag::kFixed1);
+  a.push(x86::r10);
+  a.popfq();
+}
+
+const x86::Gp kCalleeSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
+
+}  // namespace
+
+RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
+  CodeHolder code;
+  x86::Assembler a;
+  AsmErrorHandler eh;
+  initAssembler(code, a, eh);
+  Label enter = a.newLabel(), epilogue = a.newLabel(), thunk = a.newLabel(), miss = a.newLabel();
+
+  // enter(cpu = rdi, code = rsi). Six pushes plus the return address leave RSP 8 off 16-byte
+  // alignment, so one more slot makes calls from translated code (call thunk; thunk re-aligns)
+  // land aligned in C++.
+  a.bind(enter);
+  for (const x86::Gp& r : kCalleeSaved) a.push(r);
+  a.sub(x86::rsp, 8);
+  a.mov(kState, x86::rdi);
+  a.mov(x86::r11, x86::rsi);
+  a.mov(kShift63.r32(), 63);
+  a.mov(kShift12.r32(), 12);
+  loadGuestFlags(a);
+  loadGuestRegs(a);
+  a.jmp(x86::r11);
+
+  a.bind(epilogue);
+  a.mov(st(offsetof(CpuState, last_exit), 8), x86::r11);
+  storeGuestRegs(a);
+  storeGuestFlags(a);
+  a.add(x86::rsp, 8);
+  for (int i = 5; i >= 0; --i) a.pop(kCalleeSaved[i]);
+  a.ret();
+
+  // thunk: reached by CALL from translated code (RSP = 16k + 8 on entry).
+  a.bind(thunk);
+  storeGuestRegs(a);
+  a.mov(x86::r8, x86::r10);  // storeGuestFlags clobbers R10: keep the argument
+  a.push(x86::r8);           // and re-align the stack for the C++ call
+  storeGuestFlags(a);
+  a.pop(x86::rsi);
+  a.sub(x86::rsp, 8);
+  a.mov(x86::rdi, kState);
+  a.mov(x86::rdx, x86::r9);
+  a.call(x86::r11);
+  a.add(x86::rsp, 8);
+  a.mov(x86::r11, x86::rax);
+  loadGuestFlags(a);
+  loadGuestRegs(a);
+  a.ret();
+
+  a.bind(miss);
+  a.mov(x86::r11d, 0);
+  a.jmp(epilogue);
+
+  uint8_t* base = installCode(code, cache, nullptr);
+  cache.sealStubs();
+  RuntimeStubs s;
+  s.enter = reinterpret_cast<void (*)(CpuState*, const void*)>(base + code.labelOffset(enter));
+  s.epilogue = base + code.labelOffset(epilogue);
+  s.thunk = base + code.labelOffset(thunk);
+  s.jcache_miss = base + code.labelOffset(miss);
+  return s;
+}
+
+}  // namespace btvm

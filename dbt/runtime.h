@@ -1,0 +1,27 @@
+// The runtime stubs that translated code shares, generated once at the start of the code cache:
+//  - enter(cpu, code): host -> translated code (loads guest registers and flags);
+//  - epilogue: translated code -> host (stores them back), R11 = chain jump that left, or 0;
+//  - thunk: a call from translated code to a C++ helper with the whole guest state written back
+//    first and reloaded after, so helpers read and change an exact CpuState. R11 = function,
+//    R10 and R9 = its two arguments; the result comes back in R11.
+#pragma once
+#include <cstdint>
+
+#include "dbt/code_cache.h"
+#include "emu/cpu_state.h"
+
+namespace btvm {
+
+// A helper called from translated code through the thunk.
+using HelperFn = uint64_t (*)(CpuState* cpu, uint64_t arg, uint64_t info);
+
+struct RuntimeStubs {
+  void (*enter)(CpuState* cpu, const void* code);
+  const uint8_t* epilogue;
+  const uint8_t* thunk;
+  const uint8_t* jcache_miss;  // initial code pointer of every jump-cache entry
+};
+
+RuntimeStubs generateRuntimeStubs(CodeCache& cache);
+
+}  // namespace btvm

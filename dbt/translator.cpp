@@ -1,0 +1,394 @@
+// Dbt: decode a block with Capstone, classify each instruction by our table, emit it with AsmJit,
+// install it in the code cache, and keep the bookkeeping that chaining and invalidation need.
+#include <capstone/capstone.h>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "dbt/assembler.h"
+#include "dbt/dbt.h"
+#include "dbt/decoder.h"
+#include "dbt/emitter.h"
+#include "dbt/operands.h"
+
+namespace btvm {
+
+using namespace asmjit;
+
+namespace {
+
+uint64_t nowNs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+bool isLockable(unsigned id) {
+  switch (id) {
+    case X86_INS_ADD: case X86_INS_ADC: case X86_INS_AND: case X86_INS_BTC: case X86_INS_BTR:
+    case X86_INS_BTS: case X86_INS_CMPXCHG: case X86_INS_CMPXCHG8B: case X86_INS_DEC:
+    case X86_INS_INC: case X86_INS_NEG: case X86_INS_NOT: case X86_INS_OR: case X86_INS_SBB:
+    case X86_INS_SUB: case X86_INS_XOR: case X86_INS_XADD: case X86_INS_XCHG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The operand form picks the row for IDs that Capstone shares between meanings.
+Form formOf(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  if (insn.id != X86_INS_MOV && insn.id != X86_INS_PUSH && insn.id != X86_INS_POP) return Form::Plain;
+  for (unsigned i = 0; i < x.op_count; ++i) {
+    if (x.operands[i].type != X86_OP_REG) continue;
+    x86_reg r = x.operands[i].reg;
+    bool dst = i == 0;
+    if (segIndex(r) >= 0) {
+      if (insn.id == X86_INS_PUSH) return Form::FromSeg;
+      if (insn.id == X86_INS_POP) return Form::ToSeg;
+      return dst ? Form::ToSeg : Form::FromSeg;
+    }
+    if (crIndex(r) >= 0) return dst ? Form::ToCr : Form::FromCr;
+    if (drIndex(r) >= 0) return dst ? Form::ToDr : Form::FromDr;
+  }
+  return Form::Plain;
+}
+
+// Capstone shares IDs between string MOVSD/CMPSD and their SSE namesakes.
+bool isSseNamesake(const cs_insn& insn) {
+  if (insn.id != X86_INS_MOVSD && insn.id != X86_INS_CMPSD) return false;
+  uint8_t op = insn.detail->x86.opcode[0];
+  return op != 0xa5 && op != 0xa7;
+}
+
+struct DecodedInsn {
+  cs_insn insn;
+  cs_detail detail;
+  const InsnRow* row;  // nullptr: raise #UD (unimplemented or invalid)
+};
+
+}  // namespace
+
+struct Dbt::Impl {
+  CpuState& cpu;
+  PhysMemory& mem;
+  DbtHooks hooks;
+  DbtConfig config;
+  CodeCache cache;
+  Decoder decoder;
+  Decoder host_decoder{CS_MODE_64};
+  RuntimeStubs stubs{};
+  DbtStats stats;
+  std::unordered_map<BlockKey, Block*, BlockKeyHash> blocks;
+  std::unordered_map<uint64_t, std::vector<Block*>> by_page;  // physical page -> blocks on it
+  std::unordered_map<uint8_t*, std::pair<Block*, size_t>> exit_sites;
+  std::vector<std::unique_ptr<Block>> owned;
+  std::vector<DecodedInsn> insns;
+
+  Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
+      : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes) {}
+
+  size_t fetch(uint64_t phys, uint64_t phys2, uint32_t page_off, uint8_t* buf, size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+      uint64_t off = page_off + i;
+      buf[i] = off < kPageSize ? mem.read8(phys + i) : mem.read8(phys2 + (off - kPageSize));
+    }
+    return len;
+  }
+
+  void decodeBlock(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, Block& b) {
+    insns.clear();
+    uint32_t eip = key.eip;
+    uint64_t phys = key.phys;
+    uint64_t phys2 = ~0ull;
+    for (uint32_t n = 0; n < max_insns; ++n) {
+      uint32_t page_off = uint32_t(phys & kPageMask);
+      if (n > 0 && page_off == 0) break;  // blocks stay on one page (but their last instruction)
+      uint8_t buf[16];
+      size_t in_page = kPageSize - page_off;
+      size_t avail = in_page < 15 ? in_page : 15;
+      uint64_t limit_left = uint64_t(cs_limit) - (eip - 0) + 1;
+      if (uint64_t(eip) > cs_limit) break;
+      fetch(phys, 0, page_off, buf, avail);
+      bool ok = decoder.decode(buf, avail, eip) && decoder.insn().size <= limit_left;
+      if (!ok && avail < 15) {
+        // The instruction may continue on the next page: fetch it only now, since touching that
+        // page can fault and a block must not fault for an instruction it does not contain.
+        uint64_t p2;
+        uint32_t next_linear = key.cs_base + eip + uint32_t(in_page);
+        if (!hooks.code_phys(&cpu, next_linear, n == 0, &p2)) break;
+        phys2 = p2;
+        fetch(phys, phys2, page_off, buf, 15);
+        ok = decoder.decode(buf, 15, eip) && decoder.insn().size <= limit_left;
+        if (!ok) phys2 = ~0ull;
+      }
+      DecodedInsn d{};
+      if (!ok) {
+        if (n > 0) break;  // becomes the first instruction of its own block, which raises
+        if (uint64_t(eip) + 1 > uint64_t(cs_limit) + 1) break;
+        d.row = nullptr;
+        d.insn.id = 0;
+        d.insn.address = eip;
+        d.insn.size = 1;
+        insns.push_back(d);
+        break;
+      }
+      d.insn = decoder.insn();
+      d.detail = *decoder.insn().detail;
+      d.row = classify(d.insn);
+      insns.push_back(d);
+      uint32_t size = d.insn.size;
+      if (page_off + size > kPageSize) b.phys_page2 = phys2 & ~uint64_t(kPageMask);
+      eip += size;
+      phys += size;
+      if (!d.row || (d.row->cls & cls::kBlockEnd)) break;
+      if (page_off + size >= kPageSize) break;
+    }
+    for (auto& d : insns) d.insn.detail = &d.detail;
+  }
+
+  const InsnRow* classify(const cs_insn& insn) {
+    const cs_x86& x = insn.detail->x86;
+    if (isSseNamesake(insn)) return nullptr;
+    if (x.prefix[0] == 0xf0 && (!isLockable(insn.id) || x.op_count == 0 || x.operands[0].type != X86_OP_MEM))
+      return &lockUd();
+    return findInsn(insn.id, formOf(insn));
+  }
+
+  static const InsnRow& lockUd() {
+    static const InsnRow r{0, Form::Plain, Emit::Undefined, HelperId::None, 0, ""};
+    return r;
+  }
+
+  Block* translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached) {
+    if (max_insns == 0 || max_insns > config.max_block_insns) max_insns = config.max_block_insns;
+    auto blk = std::make_unique<Block>();
+    Block& b = *blk;
+    b.key = key;
+    b.phys_page2 = ~0ull;
+    b.cached = cached;
+    uint64_t t0 = nowNs();
+    decodeBlock(key, cs_limit, max_insns, b);
+    uint64_t t1 = nowNs();
+
+    CodeHolder code;
+    x86::Assembler a;
+    AsmErrorHandler eh;
+    initAssembler(code, a, eh);
+    BlockEmitter e(a, stubs, hooks, key);
+    e.emitEntry(uint32_t(insns.size()));
+    bool open = true;
+    uint32_t bytes = 0;
+    for (const DecodedInsn& d : insns) {
+      bytes += d.insn.size;
+      if (!d.row) {
+        e.emitRaise(hooks.raise_ud, uint32_t(d.insn.address), d.insn.id);
+        open = false;
+        break;
+      }
+      open = e.emitInsn(d.insn, *d.row);
+      if (!open) break;
+    }
+    if (open) e.emitDirectExit(key.eip + bytes);
+    e.emitDeferred();
+    uint64_t t2 = nowNs();
+
+    size_t size = 0;
+    uint8_t* dst = installCode(code, cache, &size);
+    if (!dst) return nullptr;  // cache full: the caller flushes and retries
+    uint64_t t3 = nowNs();
+    b.code = dst;
+    b.code_size = uint32_t(size);
+    b.guest_insns = uint32_t(insns.size());
+    b.guest_bytes = bytes;
+    b.phys_end = key.phys + bytes;
+    for (const auto& ex : e.exits()) {
+      Block::Exit x;
+      x.jump = dst + code.labelOffset(ex.jump);
+      x.target_eip = ex.target_eip;
+      b.exits.push_back(x);
+    }
+    stats.decode_ns += t1 - t0;
+    stats.emit_ns += t2 - t1;
+    stats.install_ns += t3 - t2;
+    stats.code_bytes += size;
+    stats.guest_insns += b.guest_insns;
+    stats.guest_bytes += bytes;
+    if (cached) ++stats.blocks;
+    else ++stats.one_off_blocks;
+    if (config.log_in_asm) logInAsm(b);
+    if (config.log_out_asm) logOutAsm(b);
+    Block* raw = blk.get();
+    owned.push_back(std::move(blk));
+    if (cached) registerBlock(raw);
+    return raw;
+  }
+
+  void registerBlock(Block* b) {
+    blocks[b->key] = b;
+    for (size_t i = 0; i < b->exits.size(); ++i) exit_sites[b->exits[i].jump] = {b, i};
+    addToPage(b, b->key.phys & ~uint64_t(kPageMask));
+    if (b->phys_page2 != ~0ull) addToPage(b, b->phys_page2);
+  }
+
+  void addToPage(Block* b, uint64_t page) {
+    by_page[page].push_back(b);
+    if (!mem.isCodePage(page)) {
+      mem.addCodePage(page);
+      // Writes to this page must now take the slow path: drop write tags that map it.
+      for (auto& arr : cpu.tlb.entry)
+        for (auto& t : arr)
+          if (t.tag_write != kTlbInvalidTag &&
+              t.addend + (uint64_t(t.tag_write) << 12) == reinterpret_cast<uint64_t>(mem.base() + page))
+            t.tag_write = kTlbInvalidTag;
+    } else {
+      mem.addCodePage(page);
+    }
+  }
+
+  void patchJump(uint8_t* jump, const uint8_t* target) {
+    int32_t rel = int32_t(target - (jump + 5));
+    std::memcpy(jump + 1, &rel, 4);
+  }
+
+  void removeBlock(Block* b) {
+    b->valid = false;
+    blocks.erase(b->key);
+    for (uint8_t* in : b->incoming) {
+      patchJump(in, in + 5);  // back to the dispatcher path
+      auto it = exit_sites.find(in);
+      if (it != exit_sites.end()) it->second.first->exits[it->second.second].chained = nullptr;
+    }
+    b->incoming.clear();
+    for (auto& ex : b->exits) {
+      if (ex.chained) {
+        auto& inc = ex.chained->incoming;
+        inc.erase(std::remove(inc.begin(), inc.end(), ex.jump), inc.end());
+      }
+      exit_sites.erase(ex.jump);
+    }
+    uint64_t pages[2] = {b->key.phys & ~uint64_t(kPageMask), b->phys_page2};
+    for (uint64_t p : pages) {
+      if (p == ~0ull) continue;
+      auto& v = by_page[p];
+      v.erase(std::remove(v.begin(), v.end(), b), v.end());
+      mem.removeCodePage(p);
+      if (v.empty()) by_page.erase(p);
+    }
+    ++stats.invalidated;
+  }
+
+  bool invalidate(uint64_t paddr, uint32_t len) {
+    bool any = false;
+    uint64_t end = paddr + len;
+    for (uint64_t page = paddr & ~uint64_t(kPageMask); page < end; page += kPageSize) {
+      auto it = by_page.find(page);
+      if (it == by_page.end()) continue;
+      std::vector<Block*> hit;
+      for (Block* b : it->second) {
+        bool overlap = (b->key.phys < end && b->phys_end > paddr);
+        if (b->phys_page2 != ~0ull && page == b->phys_page2) overlap = true;  // conservative
+        if (overlap) hit.push_back(b);
+      }
+      for (Block* b : hit) removeBlock(b);
+      any |= !hit.empty();
+    }
+    if (any) flushJumpCache();
+    return any;
+  }
+
+  void flushJumpCache() {
+    for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
+  }
+
+  void flushAll() {
+    blocks.clear();
+    by_page.clear();
+    exit_sites.clear();
+    owned.clear();
+    cache.flush();
+    mem.clearCodePages();
+    flushJumpCache();
+    ++stats.cache_flushes;
+  }
+
+  void logInAsm(const Block& b) {
+    fmt::print(stderr, "IN: eip=0x{:08x} phys=0x{:x}\n", b.key.eip, b.key.phys);
+    for (const DecodedInsn& d : insns) {
+      if (!d.row && d.insn.id == 0) fmt::print(stderr, "0x{:08x}:  (bad)\n", uint32_t(d.insn.address));
+      else fmt::print(stderr, "0x{:08x}:  {} {}{}\n", uint32_t(d.insn.address), d.insn.mnemonic, d.insn.op_str,
+                      d.row ? "" : "   ; not implemented: #UD");
+    }
+    fmt::print(stderr, "\n");
+  }
+
+  void logOutAsm(const Block& b) {
+    fmt::print(stderr, "OUT: [size={}]\n", b.code_size);
+    const uint8_t* p = b.code;
+    size_t n = b.code_size;
+    uint64_t addr = reinterpret_cast<uint64_t>(p);
+    cs_insn* insn = cs_malloc(host_decoder.handle());
+    while (n && cs_disasm_iter(host_decoder.handle(), &p, &n, &addr, insn))
+      fmt::print(stderr, "0x{:012x}:  {} {}\n", insn->address, insn->mnemonic, insn->op_str);
+    cs_free(insn, 1);
+    fmt::print(stderr, "\n");
+  }
+};
+
+Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig& config)
+    : impl_(std::make_unique<Impl>(cpu, mem, hooks, config)), cpu_(cpu) {
+  impl_->stubs = generateRuntimeStubs(impl_->cache);
+  stubs_ = impl_->stubs;
+  impl_->flushJumpCache();
+}
+
+Dbt::~Dbt() = default;
+
+Block* Dbt::find(const BlockKey& key) {
+  auto it = impl_->blocks.find(key);
+  return it == impl_->blocks.end() ? nullptr : it->second;
+}
+
+Block* Dbt::translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached) {
+  Block* b = impl_->translate(key, cs_limit, max_insns, cached);
+  if (!b) {
+    impl_->flushAll();
+    b = impl_->translate(key, cs_limit, max_insns, cached);
+  }
+  return b;
+}
+
+void Dbt::chainLastExit(Block* target) {
+  auto* jump = reinterpret_cast<uint8_t*>(cpu_.last_exit);
+  if (!jump || !target->cached || !target->valid) return;
+  auto it = impl_->exit_sites.find(jump);
+  if (it == impl_->exit_sites.end()) return;
+  Block* source = it->second.first;
+  Block::Exit& ex = source->exits[it->second.second];
+  if (ex.chained) return;
+  // With paging, a jump may only be chained within one linear page: every way into a page's
+  // blocks then passes a lookup that checked the page's current mapping.
+  if ((target->key.flags & block_flag::kPaging) &&
+      ((source->key.cs_base + source->key.eip) >> 12) != ((target->key.cs_base + target->key.eip) >> 12))
+    return;
+  impl_->patchJump(jump, target->code);
+  ex.chained = target;
+  target->incoming.push_back(jump);
+  ++impl_->stats.chains;
+}
+
+void Dbt::fillJumpCache(uint32_t eip, const Block* b) {
+  uint32_t idx = (eip + (eip >> 12)) & (kJumpCacheSize - 1);
+  cpu_.jcache[idx] = JumpCacheEntry{eip, 0, b->code};
+  ++impl_->stats.jcache_fills;
+}
+
+void Dbt::flushJumpCache() { impl_->flushJumpCache(); }
+bool Dbt::invalidate(uint64_t paddr, uint32_t len) { return impl_->invalidate(paddr, len); }
+void Dbt::flushAll() { impl_->flushAll(); }
+bool Dbt::codeCacheFull() const { return impl_->cache.used() * 8 > impl_->cache.capacity() * 7; }
+const DbtStats& Dbt::stats() const { return impl_->stats; }
+
+}  // namespace btvm

@@ -1,0 +1,76 @@
+// The guest CPU as translated code and the VMM see it. Translated code holds the guest GPRs and the
+// six arithmetic flags in host registers and writes them back here whenever it leaves to the VMM
+// (block exit, helper call, fault), so every C++ reader sees an exact state.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "mmu/tlb.h"
+
+namespace btvm {
+
+enum Reg : int { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };  // hardware encoding order
+enum SegReg : int { ES, CS, SS, DS, FS, GS };
+
+namespace flag {
+constexpr uint32_t CF = 1u << 0, PF = 1u << 2, AF = 1u << 4, ZF = 1u << 6, SF = 1u << 7,
+                   TF = 1u << 8, IF = 1u << 9, DF = 1u << 10, OF = 1u << 11,
+                   IOPL = 3u << 12, NT = 1u << 14, RF = 1u << 16, VM = 1u << 17, AC = 1u << 18,
+                   ID = 1u << 21;
+constexpr uint32_t kArith = CF | PF | AF | ZF | SF | OF;  // the bits kept in host RFLAGS
+constexpr uint32_t kFixed1 = 1u << 1;                      // bit 1 always reads 1
+}  // namespace flag
+
+// A segment register's hidden part, loaded from a descriptor (or set by the loader).
+struct Segment {
+  uint16_t selector;
+  uint32_t base;
+  uint32_t limit;   // effective byte limit (granularity applied)
+  uint32_t attr;    // descriptor bits 8..23 of the high dword: type, S, DPL, P, AVL, L, D/B, G
+  bool valid;       // false for a null selector in a data segment register
+};
+
+struct TableReg {
+  uint32_t base;
+  uint32_t limit;
+};
+
+// Jump cache for indirect branches, probed inline: guest EIP -> host code of its block. Valid only
+// for the current mode (CS base, CPL, flat segments, CR3); flushed whenever one of them changes.
+constexpr int kJumpCacheBits = 12;
+constexpr uint32_t kJumpCacheSize = 1u << kJumpCacheBits;
+struct JumpCacheEntry {
+  uint32_t eip;
+  uint32_t pad;
+  const void* code;
+};
+
+struct CpuState {
+  uint32_t regs[8];   // EAX..EDI; ESP is regs[ESP]
+  uint32_t eip;
+  uint32_t eflags;    // complete EFLAGS whenever the VMM holds the state
+  Segment seg[6];
+  Segment ldtr, tr;
+  TableReg gdtr, idtr;
+  uint32_t cr0, cr2, cr3, cr4;
+  uint32_t dr[8];
+  uint8_t cpl;
+  bool halted;
+
+  // Instruction budget: translated code subtracts each block's length on entry and leaves to the
+  // dispatcher when it goes negative. The VMM forces an exit at the next block boundary by
+  // storing a negative value (pending interrupt, stop request, instruction limit).
+  int64_t icount_budget;
+
+  // Translator runtime area (translated code addresses these fields relative to its state register).
+  void* vm;                // the owning machine: helpers find their context through it
+  uint64_t last_exit;      // host address of the chain jump that left to the dispatcher, or 0
+  uint32_t tmp[8];         // values carried between accesses of one instruction (POPA: 8)
+  uint64_t tlb_hits;       // counted inline only under --stats
+  bool exit_after_insn;    // a helper's write hit translated code: leave after this instruction
+
+  SoftTlb tlb;
+  JumpCacheEntry jcache[kJumpCacheSize];
+};
+
+}  // namespace btvm

@@ -1,0 +1,26 @@
+// Descriptor-table access and segment-register loads with the checks and faults of protected
+// mode, shared by MOV/POP sreg, LxS, far transfers, IRET and interrupt delivery.
+#pragma once
+#include <cstdint>
+
+#include "emu/vm.h"
+
+namespace btvm {
+
+// Reads the 8-byte descriptor for `sel` from the GDT or LDT. Raises #GP(sel) (or `vector`) if
+// the selector is outside the table's limit. Sets *lo/*hi and returns the descriptor's linear
+// address (for setting the accessed bit).
+uint32_t readDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t* lo, uint32_t* hi, uint8_t vector = 13);
+
+// MOV/POP/LxS into ES, SS, DS, FS or GS, with every check of the SDM; null selectors allowed
+// for data segments (an access through them faults later), not for SS.
+void loadSegment(Machine::Impl& vm, int seg, uint16_t sel);
+
+// Loads CS for a far transfer after the caller checked the descriptor; CPL becomes `cpl`.
+void setCs(Machine::Impl& vm, uint16_t sel, const Segment& desc, uint8_t cpl);
+
+// A flat 32-bit segment as the loader sets it up (base 0, limit 4 GiB).
+Segment flatSegment(uint16_t sel, bool code, uint8_t dpl);
+
+
+}  // namespace btvm

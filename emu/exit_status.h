@@ -1,0 +1,13 @@
+// Process exit statuses of btvm. btvm's own outcomes are even numbers so that they never collide
+// with the odd statuses of the debug exit port ((value << 1) | 1, as QEMU's isa-debug-exit).
+#pragma once
+
+namespace btvm::exit_status {
+constexpr int kOk = 0;            // --help, trace-diff with equal traces
+constexpr int kUsage = 2;         // bad command line or bad kernel image: nothing was run
+constexpr int kTripleFault = 4;   // the guest shut the CPU down; registers dumped on stderr
+constexpr int kHalted = 6;        // HLT with interrupts off: nothing can wake the guest
+constexpr int kInsnLimit = 8;     // --max-insns reached
+constexpr int kUnsupported = 10;  // the guest needs a feature btvm does not implement
+constexpr int kInternal = 12;     // a bug in btvm: an internal invariant failed
+}  // namespace btvm::exit_status

@@ -1,0 +1,177 @@
+#include "emu/guest_access.h"
+
+#include <cstring>
+
+#include "dbt/helper_info.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+namespace {
+
+constexpr uint8_t kVecPF = 14;
+
+uint64_t translateOrFault(Machine::Impl& vm, uint32_t linear, Access kind, bool user) {
+  uint64_t phys;
+  uint32_t err;
+  if (!vm.mmu.translate(linear, kind, user, &phys, &err)) {
+    vm.cpu.cr2 = linear;
+    raiseException(vm, kVecPF, err, true);
+  }
+  return phys;
+}
+
+bool userAccess(const Machine::Impl& vm) { return vm.cpu.cpl == 3; }
+
+// A write by guest code to a page holding translated code. Outside one-instruction mode the
+// instruction is re-run alone after its stale blocks are dropped, so no block runs code that it
+// has just overwritten; inside it, the write goes ahead.
+void guardCodeWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
+  if (!vm.mem.isCodePage(phys)) return;
+  if (!vm.dbt->invalidate(phys, len)) return;
+  ++vm.stats.exits_smc;
+  if (!vm.in_single_insn) leaveToDispatcher(vm, kJumpRetrySingle);
+}
+
+}  // namespace
+
+void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
+  for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
+    if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
+}
+
+uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
+  uint32_t v = 0;
+  for (unsigned i = 0; i < size;) {
+    uint32_t a = linear + i;
+    uint64_t phys = translateOrFault(vm, a, Access::Read, user);
+    unsigned n = 4096 - (a & 4095);
+    if (n > size - i) n = size - i;
+    for (unsigned j = 0; j < n; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * (i + j));
+    i += n;
+  }
+  return v;
+}
+
+void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t value, bool user) {
+  // Translate every page first: a fault on the second page must leave the first unwritten.
+  uint32_t second = (linear & ~4095u) + 4096;
+  bool crosses = (linear & 4095) + size > 4096;
+  uint64_t p1 = translateOrFault(vm, linear, Access::Write, user);
+  uint64_t p2 = crosses ? translateOrFault(vm, second, Access::Write, user) : 0;
+  uint8_t bytes[4];
+  for (unsigned i = 0; i < size; ++i) bytes[i] = uint8_t(value >> (8 * i));
+  unsigned n1 = crosses ? second - linear : size;
+  writePhys(vm, p1, bytes, n1);
+  if (crosses) writePhys(vm, p2, bytes + n1, size - n1);
+}
+
+static void segFault(Machine::Impl& vm, int seg) {
+  raiseException(vm, seg == SS ? kVecSS : kVecGP, 0, true);
+}
+
+void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
+  if (!segmentAccessOk(vm.cpu.seg[seg], off, size, write)) segFault(vm, seg);
+}
+
+uint32_t readSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size) {
+  checkSeg(vm, seg, off, size, false);
+  return readLinear(vm, vm.cpu.seg[seg].base + off, size, userAccess(vm));
+}
+
+void writeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, uint32_t value) {
+  checkSeg(vm, seg, off, size, true);
+  writeLinear(vm, vm.cpu.seg[seg].base + off, size, value, userAccess(vm));
+}
+
+void push(Machine::Impl& vm, unsigned size, uint32_t value) {
+  uint32_t esp = vm.cpu.regs[ESP] - size;
+  writeSeg(vm, SS, esp, size, value);
+  vm.cpu.regs[ESP] = esp;
+}
+
+uint32_t pop(Machine::Impl& vm, unsigned size) {
+  uint32_t v = readSeg(vm, SS, vm.cpu.regs[ESP], size);
+  vm.cpu.regs[ESP] += size;
+  return v;
+}
+
+// ---- The slow path of translated code's accesses ----
+
+namespace {
+
+// Host pointer for an access the inline probe could not answer: fills the TLB for plain RAM;
+// page-crossing accesses and addresses outside RAM go through the bounce buffer.
+uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned kind_bits) {
+  bool write = kind_bits != 0;
+  Access kind = write ? Access::Write : Access::Read;
+  bool user = userAccess(vm);
+  uint32_t off = linear & 4095;
+  if (off + size > 4096) {
+    uint32_t second = (linear & ~4095u) + 4096;
+    uint64_t p1 = translateOrFault(vm, linear, kind, user);
+    uint64_t p2 = translateOrFault(vm, second, kind, user);
+    uint32_t n1 = 4096 - off;
+    if (write) {
+      guardCodeWrite(vm, p1, n1);
+      guardCodeWrite(vm, p2, size - n1);
+    }
+    BouncedWrite& b = vm.bounce;
+    for (uint32_t i = 0; i < size; ++i) b.data[i] = vm.mem.read8(i < n1 ? p1 + i : p2 + (i - n1));
+    b.pending = write;
+    b.phys[0] = p1; b.len[0] = n1;
+    b.phys[1] = p2; b.len[1] = size - n1;
+    return reinterpret_cast<uint64_t>(b.data);
+  }
+  uint64_t phys = translateOrFault(vm, linear, kind, user);
+  if (!vm.mem.contains(phys, size)) {
+    BouncedWrite& b = vm.bounce;
+    std::memset(b.data, 0xff, sizeof b.data);
+    b.pending = false;  // writes outside RAM are dropped (no MMIO devices yet)
+    return reinterpret_cast<uint64_t>(b.data);
+  }
+  if (write && vm.mem.isCodePage(phys)) {
+    guardCodeWrite(vm, phys, size);
+    if (vm.mem.isCodePage(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
+  }
+  vm.mmu.fill(linear, phys, kind, user);
+  return reinterpret_cast<uint64_t>(vm.mem.host(phys));
+}
+
+uint64_t memSlow(CpuState* cpu, uint64_t linear, uint64_t info) {
+  Machine::Impl& vm = vmOf(cpu);
+  return hostPointer(vm, uint32_t(linear), unsigned(info & 0xff), unsigned((info >> 8) & 0xf));
+}
+
+uint64_t memSlowSeg(CpuState* cpu, uint64_t offset, uint64_t info) {
+  Machine::Impl& vm = vmOf(cpu);
+  unsigned size = unsigned(info & 0xff);
+  unsigned kind = unsigned((info >> 8) & 0xf);
+  int seg = int((info >> 12) & 7);
+  checkSeg(vm, seg, uint32_t(offset), size, kind != 0);
+  return hostPointer(vm, vm.cpu.seg[seg].base + uint32_t(offset), size, kind);
+}
+
+uint64_t memCommit(CpuState* cpu, uint64_t, uint64_t) {
+  Machine::Impl& vm = vmOf(cpu);
+  BouncedWrite& b = vm.bounce;
+  if (!b.pending) return 0;
+  b.pending = false;
+  uint32_t done = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (uint32_t j = 0; j < b.len[i]; ++j) vm.mem.write8(b.phys[i] + j, b.data[done + j]);
+    done += b.len[i];
+  }
+  return 0;
+}
+
+}  // namespace
+
+void installAccessHooks(DbtHooks& h) {
+  h.mem_slow = memSlow;
+  h.mem_slow_seg = memSlowSeg;
+  h.mem_commit = memCommit;
+}
+
+}  // namespace btvm

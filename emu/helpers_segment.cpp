@@ -1,0 +1,316 @@
+// Segment-register instructions, descriptor queries (LAR, LSL, VERR, VERW), far transfers,
+// software interrupts and IRET. All of them are among the sensitive instructions: their outcome
+// depends on the CPL and on descriptors.
+#include <capstone/capstone.h>
+#include <fmt/core.h>
+
+#include "emu/descriptors.h"
+#include "emu/guest_access.h"
+#include "emu/helpers.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+namespace {
+
+HelperResult hMovToSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  if (i.reg == CS) raiseException(vm, 6, 0, false);
+  uint16_t sel = uint16_t(i.rm_is_mem ? readSeg(vm, i.seg, arg, 2) : getReg(vm.cpu, i.rm, 2));
+  loadSegment(vm, i.reg, sel);
+  return kNext;
+}
+
+HelperResult hMovFromSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  if (i.rm_is_mem) {
+    writeSeg(vm, i.seg, arg, 2, vm.cpu.seg[i.reg].selector);
+  } else {
+    setReg(vm.cpu, i.reg, i.size, vm.cpu.seg[i.rm].selector);
+  }
+  return kNext;
+}
+
+HelperResult hPushSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  push(vm, i.size, vm.cpu.seg[i.reg].selector);
+  return kNext;
+}
+
+HelperResult hPopSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  uint16_t sel = uint16_t(readSeg(vm, SS, vm.cpu.regs[ESP], i.size));
+  loadSegment(vm, i.reg, sel);
+  vm.cpu.regs[ESP] += i.size;
+  return kNext;
+}
+
+HelperResult hLoadFarPtr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  unsigned size = i.size;
+  uint32_t off = readSeg(vm, i.seg, arg, size);
+  uint16_t sel = uint16_t(readSeg(vm, i.seg, arg + size, 2));
+  loadSegment(vm, i.sub, sel);
+  setReg(vm.cpu, i.reg, size, off);
+  return kNext;
+}
+
+// Reads a descriptor for LAR/LSL/VERR/VERW without faulting on a bad selector.
+bool peekDescriptor(Machine::Impl& vm, uint16_t sel, Segment* out) {
+  const CpuState& c = vm.cpu;
+  if ((sel & 0xfffc) == 0) return false;
+  const TableReg t = (sel & 4) ? TableReg{c.ldtr.base, c.ldtr.valid ? c.ldtr.limit : 0} : c.gdtr;
+  if ((sel & 4) && !c.ldtr.valid) return false;
+  if ((sel & ~7u) + 7 > t.limit) return false;
+  uint32_t lo = readLinear(vm, t.base + (sel & ~7u), 4, false);
+  uint32_t hi = readLinear(vm, t.base + (sel & ~7u) + 4, 4, false);
+  *out = descriptorToSegment(sel, lo, hi);
+  out->attr = (hi >> 8) & 0xf0ff;
+  return true;
+}
+
+bool privilegeOk(const CpuState& c, uint16_t sel, const Segment& d) {
+  bool conforming_code = (d.attr & attr::kS) && (d.attr & attr::kCode) && (d.attr & attr::kDC);
+  if (conforming_code) return true;
+  uint32_t dpl = attr::dpl(d.attr);
+  return dpl >= c.cpl && dpl >= (sel & 3u);
+}
+
+uint16_t selectorOperand(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool two_ops) {
+  int reg = two_ops ? i.rm : i.reg;
+  return uint16_t(i.rm_is_mem ? readSeg(vm, i.seg, arg, 2) : getReg(vm.cpu, reg, 2));
+}
+
+HelperResult larLsl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool lar) {
+  CpuState& c = vm.cpu;
+  uint16_t sel = selectorOperand(vm, i, arg, true);
+  Segment d;
+  bool ok = peekDescriptor(vm, sel, &d);
+  if (ok && !(d.attr & attr::kS)) {
+    uint32_t type = attr::type(d.attr);
+    uint32_t valid = lar ? 0x1a3e : 0x0a0e;  // LAR: 1-5, 9, B, C; LSL: 1-3, 9, B
+    ok = (valid >> type) & 1;
+  }
+  ok = ok && privilegeOk(c, sel, d);
+  setFlags(c, flag::ZF, ok ? flag::ZF : 0);
+  if (!ok) return kNext;
+  uint32_t v;
+  if (lar) {
+    // The rights are the descriptor's high dword masked to type..P and AVL..G (no limit bits).
+    v = ((d.attr & 0xff) << 8) | ((d.attr & 0xf000) << 8);
+  } else {
+    v = d.limit;
+  }
+  setReg(c, i.reg, i.size, i.size == 2 ? v & 0xffff : v);
+  return kNext;
+}
+
+HelperResult hLar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return larLsl(vm, i, arg, true); }
+HelperResult hLsl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return larLsl(vm, i, arg, false); }
+
+HelperResult verify(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool write) {
+  CpuState& c = vm.cpu;
+  uint16_t sel = selectorOperand(vm, i, arg, false);
+  Segment d;
+  bool ok = peekDescriptor(vm, sel, &d) && (d.attr & attr::kS) && privilegeOk(c, sel, d);
+  if (ok) {
+    bool code = d.attr & attr::kCode;
+    ok = write ? (!code && (d.attr & attr::kRW)) : (!code || (d.attr & attr::kRW));
+  }
+  setFlags(c, flag::ZF, ok ? flag::ZF : 0);
+  return kNext;
+}
+
+HelperResult hVerr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return verify(vm, i, arg, false); }
+HelperResult hVerw(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return verify(vm, i, arg, true); }
+
+// The target of a far JMP/CALL: only code segments (call gates and task switches are not
+// implemented, and say so).
+Segment farTarget(Machine::Impl& vm, uint16_t sel, uint32_t offset) {
+  CpuState& c = vm.cpu;
+  if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
+  uint32_t lo, hi;
+  readDescriptor(vm, sel, &lo, &hi);
+  Segment d = descriptorToSegment(sel, lo, hi);
+  if (!(d.attr & attr::kS))
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
+            fmt::format("far transfer through system descriptor type {} (call gates, task switches) is not implemented",
+                        attr::type(d.attr)));
+  SegFault f = checkCodeSegmentTransfer(sel, d, c.cpl);
+  if (!f.ok()) raiseException(vm, f.vector, f.error, true);
+  if (offset > d.limit) raiseException(vm, kVecGP, 0, true);
+  return d;
+}
+
+void farOperand(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, uint16_t* sel, uint32_t* off) {
+  if (i.rm_is_mem) {
+    *off = readSeg(vm, i.seg, arg, i.size);
+    *sel = uint16_t(readSeg(vm, i.seg, arg + i.size, 2));
+  } else {
+    *sel = i.imm;
+    *off = arg;
+  }
+  if (i.size == 2) *off &= 0xffff;
+}
+
+HelperResult hJmpFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  uint16_t sel;
+  uint32_t off;
+  farOperand(vm, i, arg, &sel, &off);
+  Segment d = farTarget(vm, sel, off);
+  setCs(vm, sel, d, vm.cpu.cpl);
+  vm.cpu.eip = off;
+  return kEipSet;
+}
+
+HelperResult hCallFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  CpuState& c = vm.cpu;
+  uint16_t sel;
+  uint32_t off;
+  farOperand(vm, i, arg, &sel, &off);
+  Segment d = farTarget(vm, sel, off);
+  unsigned s = i.size;
+  uint32_t esp = c.regs[ESP];
+  writeSeg(vm, SS, esp - s, s, c.seg[CS].selector);
+  writeSeg(vm, SS, esp - 2 * s, s, nextEip(c, i));
+  c.regs[ESP] = esp - 2 * s;
+  setCs(vm, sel, d, c.cpl);
+  c.eip = off;
+  return kEipSet;
+}
+
+// The checks of a return (RETF, IRET) to CS `sel`; returns the new CPL (= RPL).
+Segment returnTarget(Machine::Impl& vm, uint16_t sel) {
+  CpuState& c = vm.cpu;
+  if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
+  uint32_t lo, hi;
+  readDescriptor(vm, sel, &lo, &hi);
+  Segment d = descriptorToSegment(sel, lo, hi);
+  uint32_t rpl = sel & 3, dpl = attr::dpl(d.attr);
+  uint32_t err = sel & 0xfffc;
+  if (!(d.attr & attr::kS) || !(d.attr & attr::kCode) || rpl < c.cpl) raiseException(vm, kVecGP, err, true);
+  if ((d.attr & attr::kDC) ? dpl > rpl : dpl != rpl) raiseException(vm, kVecGP, err, true);
+  if (!(d.attr & attr::kP)) raiseException(vm, kVecNP, err, true);
+  return d;
+}
+
+// Returning to an outer level: data segments the new CPL may not use become null (SDM, RET).
+void dropInaccessibleSegments(CpuState& c) {
+  for (int s : {ES, DS, FS, GS}) {
+    const Segment& g = c.seg[s];
+    bool conforming_code = (g.attr & attr::kCode) && (g.attr & attr::kDC);
+    if (g.valid && !conforming_code && attr::dpl(g.attr) < c.cpl) c.seg[s] = Segment{0, 0, 0, 0, false};
+  }
+}
+
+// Loads SS:ESP popped on a return to an outer level (new_cpl > CPL).
+void returnToOuterStack(Machine::Impl& vm, uint16_t ss_sel, uint32_t esp, uint8_t new_cpl) {
+  CpuState& c = vm.cpu;
+  if ((ss_sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
+  uint32_t lo, hi;
+  readDescriptor(vm, ss_sel, &lo, &hi);
+  Segment ss = descriptorToSegment(ss_sel, lo, hi);
+  SegFault f = checkStackSegmentLoad(ss_sel, ss, new_cpl);
+  if (!f.ok()) raiseException(vm, f.vector, f.error, true);
+  c.seg[SS] = ss;
+  c.regs[ESP] = esp;
+}
+
+HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  CpuState& c = vm.cpu;
+  unsigned s = i.size;
+  uint32_t esp = c.regs[ESP];
+  uint32_t eip = readSeg(vm, SS, esp, s);
+  uint16_t sel = uint16_t(readSeg(vm, SS, esp + s, s));
+  if (s == 2) eip &= 0xffff;
+  Segment d = returnTarget(vm, sel);
+  uint8_t rpl = sel & 3;
+  uint32_t pop_extra = i.has_imm ? i.imm : 0;
+  if (rpl > c.cpl) {
+    uint32_t new_esp = readSeg(vm, SS, esp + 2 * s + pop_extra, s);
+    uint16_t new_ss = uint16_t(readSeg(vm, SS, esp + 3 * s + pop_extra, s));
+    if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
+    returnToOuterStack(vm, new_ss, new_esp + pop_extra, rpl);
+    setCs(vm, sel, d, rpl);
+    dropInaccessibleSegments(c);
+  } else {
+    if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
+    c.regs[ESP] = esp + 2 * s + pop_extra;
+    setCs(vm, sel, d, c.cpl);
+  }
+  c.eip = eip;
+  return kEipSet;
+}
+
+HelperResult hInt(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  raiseSoftwareInterrupt(vm, uint8_t(i.imm), nextEip(vm.cpu, i));
+}
+
+HelperResult hInt3(Machine::Impl& vm, const hinfo::Info& i, uint32_t) { raiseSoftwareInterrupt(vm, 3, nextEip(vm.cpu, i)); }
+
+HelperResult hInto(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  if (vm.cpu.eflags & flag::OF) raiseSoftwareInterrupt(vm, 4, nextEip(vm.cpu, i));
+  vm.cpu.eip = nextEip(vm.cpu, i);
+  return kEipSet;
+}
+
+// INT1 (ICEBP) raises #DB as a trap without the gate-privilege check of INT n.
+HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  vm.cpu.eip = nextEip(vm.cpu, i);
+  vm.pending = PendingException{1, 0, false, false};
+  leaveToDispatcher(vm, kJumpException);
+}
+
+HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  CpuState& c = vm.cpu;
+  if (c.eflags & flag::NT)
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "IRET with EFLAGS.NT (task return) is not implemented");
+  unsigned s = i.size;
+  uint32_t esp = c.regs[ESP];
+  uint32_t eip = readSeg(vm, SS, esp, s);
+  uint16_t sel = uint16_t(readSeg(vm, SS, esp + s, s));
+  uint32_t fl = readSeg(vm, SS, esp + 2 * s, s);
+  if (s == 4 && (fl & flag::VM) && c.cpl == 0)
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "IRET to virtual-8086 mode is not implemented");
+  Segment d = returnTarget(vm, sel);
+  uint8_t rpl = sel & 3;
+  uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID;
+  if (c.cpl == 0) mask |= flag::IOPL | flag::IF;
+  else if (c.cpl <= ((c.eflags >> 12) & 3)) mask |= flag::IF;
+  if (s == 2) mask &= 0xffff;
+  if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
+  if (rpl > c.cpl) {
+    uint32_t new_esp = readSeg(vm, SS, esp + 3 * s, s);
+    uint16_t new_ss = uint16_t(readSeg(vm, SS, esp + 4 * s, s));
+    returnToOuterStack(vm, new_ss, new_esp, rpl);
+    c.eflags = (c.eflags & ~mask) | (fl & mask);
+    setCs(vm, sel, d, rpl);
+    dropInaccessibleSegments(c);
+  } else {
+    c.regs[ESP] = esp + 3 * s;
+    c.eflags = (c.eflags & ~mask) | (fl & mask);
+    setCs(vm, sel, d, c.cpl);
+  }
+  c.eip = s == 2 ? eip & 0xffff : eip;
+  return kEipSet;
+}
+
+}  // namespace
+
+void registerSegmentHelpers(Helper* t) {
+  using H = HelperId;
+  t[size_t(H::MovToSeg)] = hMovToSeg;
+  t[size_t(H::MovFromSeg)] = hMovFromSeg;
+  t[size_t(H::PushSeg)] = hPushSeg;
+  t[size_t(H::PopSeg)] = hPopSeg;
+  t[size_t(H::LoadFarPtr)] = hLoadFarPtr;
+  t[size_t(H::Lar)] = hLar;
+  t[size_t(H::Lsl)] = hLsl;
+  t[size_t(H::Verr)] = hVerr;
+  t[size_t(H::Verw)] = hVerw;
+  t[size_t(H::JmpFar)] = hJmpFar;
+  t[size_t(H::CallFar)] = hCallFar;
+  t[size_t(H::RetFar)] = hRetFar;
+  t[size_t(H::Int)] = hInt;
+  t[size_t(H::Int1)] = hInt1;
+  t[size_t(H::Int3)] = hInt3;
+  t[size_t(H::Into)] = hInto;
+  t[size_t(H::Iret)] = hIret;
+}
+
+}  // namespace btvm

@@ -1,0 +1,135 @@
+// String instructions (with REP/REPE/REPNE) and port I/O. Registers are written back after every
+// element, so a fault in the middle of a REP leaves ECX/ESI/EDI exact and the instruction restarts.
+#include <fmt/core.h>
+
+#include "emu/guest_access.h"
+#include "emu/helpers.h"
+
+namespace btvm {
+
+namespace {
+
+uint32_t subFlags(uint32_t a, uint32_t b, unsigned size) {
+  uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
+  uint32_t sign = (mask >> 1) + 1;
+  a &= mask;
+  b &= mask;
+  uint32_t r = (a - b) & mask;
+  uint32_t f = szpFlags(r, size);
+  if (a < b) f |= flag::CF;
+  if ((a ^ b) & (a ^ r) & sign) f |= flag::OF;
+  if ((a ^ b ^ r) & 0x10) f |= flag::AF;
+  return f;
+}
+
+void checkIoPrivilege(Machine::Impl& vm) {
+  const CpuState& c = vm.cpu;
+  uint32_t iopl = (c.eflags >> 12) & 3;
+  // No TSS I/O bitmap yet: CPL > IOPL always faults.
+  if (c.cpl > iopl) raiseException(vm, 13, 0, true);
+}
+
+uint32_t portIn(Machine::Impl& vm, uint16_t port, unsigned size) {
+  uint32_t v;
+  if (!vm.io.read(port, size, &v)) ++vm.stats.unassigned_io;
+  return v;
+}
+
+void portOut(Machine::Impl& vm, uint16_t port, unsigned size, uint32_t v) {
+  if (!vm.io.write(port, size, v)) ++vm.stats.unassigned_io;
+}
+
+HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  CpuState& c = vm.cpu;
+  unsigned size = i.size;
+  unsigned asize = i.addr16 ? 2 : 4;
+  uint32_t amask = i.addr16 ? 0xffff : 0xffffffffu;
+  int32_t delta = (c.eflags & flag::DF) ? -int32_t(size) : int32_t(size);
+  auto idx = [&](int r) { return c.regs[r] & amask; };
+  auto step = [&](int r) { setReg(c, r, asize, c.regs[r] + uint32_t(delta)); };
+  if ((i.sub == hinfo::kIns || i.sub == hinfo::kOuts)) checkIoPrivilege(vm);
+  uint16_t port = uint16_t(c.regs[EDX]);
+  for (;;) {
+    if (i.rep && (c.regs[ECX] & amask) == 0) break;
+    switch (i.sub) {
+      case hinfo::kMovs: {
+        uint32_t v = readSeg(vm, i.seg, idx(ESI), size);
+        writeSeg(vm, ES, idx(EDI), size, v);
+        step(ESI);
+        step(EDI);
+        break;
+      }
+      case hinfo::kStos:
+        writeSeg(vm, ES, idx(EDI), size, getReg(c, EAX, size));
+        step(EDI);
+        break;
+      case hinfo::kLods:
+        setReg(c, EAX, size, readSeg(vm, i.seg, idx(ESI), size));
+        step(ESI);
+        break;
+      case hinfo::kCmps: {
+        uint32_t a = readSeg(vm, i.seg, idx(ESI), size);
+        uint32_t b = readSeg(vm, ES, idx(EDI), size);
+        setFlags(c, flag::kArith, subFlags(a, b, size));
+        step(ESI);
+        step(EDI);
+        break;
+      }
+      case hinfo::kScas: {
+        uint32_t b = readSeg(vm, ES, idx(EDI), size);
+        setFlags(c, flag::kArith, subFlags(getReg(c, EAX, size), b, size));
+        step(EDI);
+        break;
+      }
+      case hinfo::kIns:
+        checkSeg(vm, ES, idx(EDI), size, true);
+        writeSeg(vm, ES, idx(EDI), size, portIn(vm, port, size));
+        step(EDI);
+        break;
+      default:  // kOuts
+        portOut(vm, port, size, readSeg(vm, i.seg, idx(ESI), size));
+        step(ESI);
+        break;
+    }
+    if (!i.rep) break;
+    setReg(c, ECX, asize, c.regs[ECX] - 1);
+    if (i.sub == hinfo::kCmps || i.sub == hinfo::kScas) {
+      bool zf = c.eflags & flag::ZF;
+      if ((i.rep == 1 && !zf) || (i.rep == 2 && zf)) break;
+    }
+    if (c.exit_after_insn) {
+      // The write hit translated code: stop here and let the dispatcher resume the REP.
+      if ((c.regs[ECX] & amask) != 0) {
+        c.exit_after_insn = false;
+        leaveToDispatcher(vm, kJumpContinue);
+      }
+    }
+  }
+  return kNext;
+}
+
+HelperResult hIn(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  checkIoPrivilege(vm);
+  uint16_t port = i.has_imm ? uint16_t(i.imm & 0xff) : uint16_t(vm.cpu.regs[EDX]);
+  setReg(vm.cpu, EAX, i.size, portIn(vm, port, i.size));
+  return kNext;
+}
+
+HelperResult hOut(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  checkIoPrivilege(vm);
+  uint16_t port = i.has_imm ? uint16_t(i.imm & 0xff) : uint16_t(vm.cpu.regs[EDX]);
+  portOut(vm, port, i.size, getReg(vm.cpu, EAX, i.size));
+  return kNext;
+}
+
+}  // namespace
+
+void registerStringHelpers(Helper* t) {
+  t[size_t(HelperId::String)] = hString;
+  t[size_t(HelperId::Ins)] = hString;
+  t[size_t(HelperId::Outs)] = hString;
+  t[size_t(HelperId::In)] = hIn;
+  t[size_t(HelperId::Out)] = hOut;
+}
+
+}  // namespace btvm

@@ -1,0 +1,283 @@
+// System helpers: the interrupt flag, EFLAGS, descriptor-table registers, control and debug
+// registers, TLB and cache control, MSRs and HLT. Privileged ones raise #GP(0) above CPL 0.
+#include <fmt/core.h>
+
+#include "emu/descriptors.h"
+#include "emu/guest_access.h"
+#include "emu/helpers.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+namespace {
+
+constexpr uint32_t kCr0PE = 1, kCr0TS = 8, kCr0WP = 1u << 16, kCr0PG = 1u << 31;
+
+void requireCpl0(Machine::Impl& vm) {
+  if (vm.cpu.cpl != 0) raiseException(vm, kVecGP, 0, true);
+}
+
+uint32_t iopl(const CpuState& c) { return (c.eflags >> 12) & 3; }
+
+HelperResult hCli(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  if (vm.cpu.cpl > iopl(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+  vm.cpu.eflags &= ~flag::IF;
+  return kNext;
+}
+
+HelperResult hSti(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  if (vm.cpu.cpl > iopl(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+  vm.cpu.eflags |= flag::IF;
+  return kNext;
+}
+
+HelperResult hPushf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  uint32_t f = eflagsOf(vm.cpu) & ~(flag::VM | flag::RF);
+  push(vm, i.size, i.size == 2 ? f & 0xffff : f);
+  return kNext;
+}
+
+// POPF: what may change depends on CPL and IOPL; the rest is silently kept (SDM, POPF).
+HelperResult hPopf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  CpuState& c = vm.cpu;
+  uint32_t v = pop(vm, i.size);
+  uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::AC | flag::ID;
+  if (c.cpl == 0) mask |= flag::IOPL | flag::IF;
+  else if (c.cpl <= iopl(c)) mask |= flag::IF;
+  if (i.size == 2) mask &= 0xffff;
+  c.eflags = (c.eflags & ~mask) | (v & mask);
+  c.eflags &= ~flag::RF;
+  return kNext;
+}
+
+HelperResult hHlt(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireCpl0(vm);
+  vm.cpu.halted = true;
+  vm.cpu.eip = nextEip(vm.cpu, i);
+  return kEipSet;
+}
+
+void loadTableReg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, TableReg& r) {
+  requireCpl0(vm);
+  uint32_t limit = readSeg(vm, i.seg, arg, 2);
+  uint32_t base = readSeg(vm, i.seg, arg + 2, 4);
+  if (i.size == 2) base &= 0x00ffffff;
+  r = TableReg{base, limit};
+}
+
+void storeTableReg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, const TableReg& r) {
+  checkSeg(vm, i.seg, arg, 6, true);
+  writeSeg(vm, i.seg, arg, 2, r.limit);
+  writeSeg(vm, i.seg, arg + 2, 4, r.base);
+}
+
+HelperResult hLgdt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { loadTableReg(vm, i, arg, vm.cpu.gdtr); return kNext; }
+HelperResult hLidt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { loadTableReg(vm, i, arg, vm.cpu.idtr); return kNext; }
+HelperResult hSgdt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeTableReg(vm, i, arg, vm.cpu.gdtr); return kNext; }
+HelperResult hSidt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeTableReg(vm, i, arg, vm.cpu.idtr); return kNext; }
+
+// SLDT, STR, SMSW to a register write the whole register (P6 and later zero the upper half).
+void storeSelectorLike(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, uint32_t v) {
+  if (i.rm_is_mem) writeSeg(vm, i.seg, arg, 2, v & 0xffff);
+  else setReg(vm.cpu, i.reg, i.size, i.size == 2 ? v & 0xffff : v);
+}
+
+HelperResult hSldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeSelectorLike(vm, i, arg, vm.cpu.ldtr.selector); return kNext; }
+HelperResult hStr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeSelectorLike(vm, i, arg, vm.cpu.tr.selector); return kNext; }
+HelperResult hSmsw(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  storeSelectorLike(vm, i, arg, i.rm_is_mem ? vm.cpu.cr0 & 0xffff : vm.cpu.cr0);
+  return kNext;
+}
+
+// LLDT and LTR take a GDT selector of a system descriptor of the right type.
+Segment systemDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t want_mask, uint32_t* addr, uint32_t* hi) {
+  if (sel & 4) raiseException(vm, kVecGP, sel & 0xfffc, true);
+  uint32_t lo;
+  *addr = readDescriptor(vm, sel, &lo, hi);
+  Segment d = descriptorToSegment(sel, lo, *hi);
+  uint32_t type = attr::type(d.attr);
+  if ((d.attr & attr::kS) || !((1u << type) & want_mask)) raiseException(vm, kVecGP, sel & 0xfffc, true);
+  if (!(d.attr & attr::kP)) raiseException(vm, kVecNP, sel & 0xfffc, true);
+  return d;
+}
+
+HelperResult hLldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireCpl0(vm);
+  uint16_t sel = uint16_t(readRm(vm, i, arg, i.reg, 2));
+  if ((sel & 0xfffc) == 0) {
+    vm.cpu.ldtr = Segment{sel, 0, 0, 0, false};
+    return kNext;
+  }
+  uint32_t addr, hi;
+  vm.cpu.ldtr = systemDescriptor(vm, sel, 1u << 2, &addr, &hi);
+  return kNext;
+}
+
+HelperResult hLtr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireCpl0(vm);
+  uint16_t sel = uint16_t(readRm(vm, i, arg, i.reg, 2));
+  if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
+  uint32_t addr, hi;
+  Segment d = systemDescriptor(vm, sel, (1u << 1) | (1u << 9), &addr, &hi);
+  writeLinear(vm, addr + 4, 4, hi | 0x200, false);  // mark the TSS busy
+  d.attr |= 2;
+  vm.cpu.tr = d;
+  return kNext;
+}
+
+void setCr0(Machine::Impl& vm, uint32_t v) {
+  CpuState& c = vm.cpu;
+  v |= 0x10;  // ET is hardwired on P6
+  if ((v & kCr0PG) && !(v & kCr0PE)) raiseException(vm, kVecGP, 0, true);
+  if (!(v & kCr0PE))
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
+            "the guest left protected mode (CR0.PE=0): real mode is not implemented");
+  uint32_t changed = c.cr0 ^ v;
+  c.cr0 = v;
+  if (changed & (kCr0PG | kCr0WP | kCr0PE)) {
+    vm.mmu.flushAll();
+    vm.dbt->flushJumpCache();
+  }
+}
+
+HelperResult hLmsw(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireCpl0(vm);
+  uint32_t v = readRm(vm, i, arg, i.reg, 2);
+  uint32_t cr0 = vm.cpu.cr0;
+  setCr0(vm, (cr0 & ~0xeu) | (v & 0xf) | (cr0 & kCr0PE));
+  return kNext;
+}
+
+HelperResult hClts(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  requireCpl0(vm);
+  vm.cpu.cr0 &= ~kCr0TS;
+  return kNext;
+}
+
+HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireCpl0(vm);
+  CpuState& c = vm.cpu;
+  uint32_t v = c.regs[i.rm];
+  switch (i.reg) {
+    case 0: setCr0(vm, v); break;
+    case 2: c.cr2 = v; break;
+    case 3:
+      c.cr3 = v;
+      vm.mmu.flushAll();
+      vm.dbt->flushJumpCache();
+      break;
+    case 4:
+      if (v & ~0x3fu & ~(1u << 7)) raiseException(vm, kVecGP, 0, true);  // VME..DE, PSE, PAE, MCE, PGE
+      if (v & (1u << 5))
+        stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "CR4.PAE: PAE paging is not implemented yet");
+      c.cr4 = v;
+      vm.mmu.flushAll();
+      vm.dbt->flushJumpCache();
+      break;
+    default: raiseException(vm, 6, 0, false);
+  }
+  return kNext;
+}
+
+HelperResult hMovFromCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireCpl0(vm);
+  CpuState& c = vm.cpu;
+  uint32_t v;
+  switch (i.rm) {
+    case 0: v = c.cr0; break;
+    case 2: v = c.cr2; break;
+    case 3: v = c.cr3; break;
+    case 4: v = c.cr4; break;
+    default: raiseException(vm, 6, 0, false);
+  }
+  c.regs[i.reg] = v;
+  return kNext;
+}
+
+int drNumber(Machine::Impl& vm, int n) {
+  if (n == 4 || n == 5) {
+    if (vm.cpu.cr4 & 8) raiseException(vm, 6, 0, false);  // CR4.DE: DR4/5 are reserved
+    return n + 2;
+  }
+  return n;
+}
+
+HelperResult hMovToDr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireCpl0(vm);
+  vm.cpu.dr[drNumber(vm, i.reg)] = vm.cpu.regs[i.rm];
+  return kNext;
+}
+
+HelperResult hMovFromDr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireCpl0(vm);
+  vm.cpu.regs[i.reg] = vm.cpu.dr[drNumber(vm, i.rm)];
+  return kNext;
+}
+
+HelperResult hInvlpg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireCpl0(vm);
+  vm.mmu.flushPage(vm.cpu.seg[i.seg].base + arg);
+  vm.dbt->flushJumpCache();
+  return kNext;
+}
+
+HelperResult hCacheOp(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  requireCpl0(vm);
+  return kNext;
+}
+
+// The few MSRs a P6 kernel touches; any other raises #GP(0) as on hardware.
+HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  requireCpl0(vm);
+  CpuState& c = vm.cpu;
+  uint64_t v;
+  switch (c.regs[ECX]) {
+    case 0x10: v = vm.executed; break;           // TSC
+    case 0x174: case 0x175: case 0x176: v = 0; break;  // SYSENTER_CS/ESP/EIP (not offered by CPUID)
+    default: raiseException(vm, kVecGP, 0, true);
+  }
+  c.regs[EAX] = uint32_t(v);
+  c.regs[EDX] = uint32_t(v >> 32);
+  return kNext;
+}
+
+HelperResult hWrmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+  requireCpl0(vm);
+  switch (vm.cpu.regs[ECX]) {
+    case 0x10: case 0x174: case 0x175: case 0x176: return kNext;
+    default: raiseException(vm, kVecGP, 0, true);
+  }
+}
+
+}  // namespace
+
+void registerSystemHelpers(Helper* t) {
+  using H = HelperId;
+  t[size_t(H::Cli)] = hCli;
+  t[size_t(H::Sti)] = hSti;
+  t[size_t(H::Pushf)] = hPushf;
+  t[size_t(H::Popf)] = hPopf;
+  t[size_t(H::Hlt)] = hHlt;
+  t[size_t(H::Lgdt)] = hLgdt;
+  t[size_t(H::Lidt)] = hLidt;
+  t[size_t(H::Sgdt)] = hSgdt;
+  t[size_t(H::Sidt)] = hSidt;
+  t[size_t(H::Sldt)] = hSldt;
+  t[size_t(H::Str)] = hStr;
+  t[size_t(H::Smsw)] = hSmsw;
+  t[size_t(H::Lldt)] = hLldt;
+  t[size_t(H::Ltr)] = hLtr;
+  t[size_t(H::Lmsw)] = hLmsw;
+  t[size_t(H::Clts)] = hClts;
+  t[size_t(H::MovToCr)] = hMovToCr;
+  t[size_t(H::MovFromCr)] = hMovFromCr;
+  t[size_t(H::MovToDr)] = hMovToDr;
+  t[size_t(H::MovFromDr)] = hMovFromDr;
+  t[size_t(H::Invlpg)] = hInvlpg;
+  t[size_t(H::Invd)] = hCacheOp;
+  t[size_t(H::Wbinvd)] = hCacheOp;
+  t[size_t(H::Rdmsr)] = hRdmsr;
+  t[size_t(H::Wrmsr)] = hWrmsr;
+}
+
+}  // namespace btvm

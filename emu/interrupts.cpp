@@ -1,0 +1,145 @@
+// Exceptions and interrupts: raising them from anywhere in the VMM, and delivering them through
+// the guest IDT (32-bit and 16-bit interrupt and trap gates, with a stack switch through the TSS
+// when the privilege level changes). Faults during delivery escalate to #DF, then triple fault.
+#include <fmt/core.h>
+
+#include "emu/descriptors.h"
+#include "emu/guest_access.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+namespace {
+
+constexpr uint8_t kVecDF = 8;
+
+bool contributory(uint8_t v) { return v == 0 || (v >= 10 && v <= 13); }
+
+std::string registerDump(const CpuState& c) {
+  return fmt::format(
+      "EAX={:08x} EBX={:08x} ECX={:08x} EDX={:08x} ESI={:08x} EDI={:08x} EBP={:08x} ESP={:08x}\n"
+      "EIP={:08x} EFL={:08x} CPL={} CS={:04x} SS={:04x} DS={:04x} CR0={:08x} CR2={:08x} CR3={:08x}\n"
+      "GDT={:08x}/{:x} IDT={:08x}/{:x}",
+      c.regs[EAX], c.regs[EBX], c.regs[ECX], c.regs[EDX], c.regs[ESI], c.regs[EDI], c.regs[EBP],
+      c.regs[ESP], c.eip, eflagsOf(c), c.cpl, c.seg[CS].selector, c.seg[SS].selector,
+      c.seg[DS].selector, c.cr0, c.cr2, c.cr3, c.gdtr.base, c.gdtr.limit, c.idtr.base, c.idtr.limit);
+}
+
+}  // namespace
+
+void leaveToDispatcher(Machine::Impl& vm, JumpReason why) { std::longjmp(vm.jmp, why); }
+
+void stopRun(Machine::Impl& vm, ExitKind kind, int status, std::string message) {
+  vm.result = RunResult{kind, status, std::move(message)};
+  leaveToDispatcher(vm, kJumpStop);
+}
+
+void raiseException(Machine::Impl& vm, uint8_t vector, uint32_t error, bool has_error) {
+  if (vm.delivering >= 0) {
+    uint8_t first = uint8_t(vm.delivering);
+    if (first == kVecDF)
+      stopRun(vm, ExitKind::TripleFault, exit_status::kTripleFault,
+              fmt::format("guest triple fault (vector {} while delivering #DF)\n{}", vector, registerDump(vm.cpu)));
+    bool df = (contributory(first) && contributory(vector)) ||
+              (first == 14 && (vector == 14 || contributory(vector)));
+    if (df) {
+      vector = kVecDF;
+      error = 0;
+      has_error = true;
+    }
+  }
+  vm.pending = PendingException{vector, error, has_error, false};
+  leaveToDispatcher(vm, kJumpException);
+}
+
+void raiseSoftwareInterrupt(Machine::Impl& vm, uint8_t vector, uint32_t next_eip) {
+  vm.cpu.eip = next_eip;
+  vm.pending = PendingException{vector, 0, false, true};
+  leaveToDispatcher(vm, kJumpException);
+}
+
+void deliverPending(Machine::Impl& vm) {
+  CpuState& c = vm.cpu;
+  PendingException p = vm.pending;
+  ++vm.stats.exceptions[p.vector];
+  if (vm.config.log.intr)
+    fmt::print(stderr, "int: vector={} error={:#x} eip={:08x} cpl={}{}\n", p.vector, p.error, c.eip, c.cpl,
+               p.software ? " (software)" : "");
+  vm.delivering = p.vector;
+  uint32_t ext = p.software ? 0 : 1;
+  uint32_t gate_err = uint32_t(p.vector) * 8 + 2 + ext;
+  if (!(c.cr0 & 1))
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
+            fmt::format("interrupt {} in real mode: real mode is not implemented", p.vector));
+  if (uint32_t(p.vector) * 8 + 7 > c.idtr.limit) raiseException(vm, kVecGP, gate_err, true);
+  uint32_t lo = readLinear(vm, c.idtr.base + p.vector * 8, 4, false);
+  uint32_t hi = readLinear(vm, c.idtr.base + p.vector * 8 + 4, 4, false);
+  uint32_t type = (hi >> 8) & 0x1f;  // S bit and type
+  bool gate32 = type == 0x0e || type == 0x0f;
+  bool trap_gate = type == 0x0f || type == 0x07;
+  if (type == 0x05)
+    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
+            fmt::format("interrupt {} through a task gate: hardware task switching is not implemented", p.vector));
+  if (!(type == 0x0e || type == 0x0f || type == 0x06 || type == 0x07)) raiseException(vm, kVecGP, gate_err, true);
+  uint32_t gate_dpl = (hi >> 13) & 3;
+  if (p.software && gate_dpl < c.cpl) raiseException(vm, kVecGP, gate_err, true);
+  if (!(hi & 0x8000)) raiseException(vm, kVecNP, gate_err, true);
+  uint16_t sel = uint16_t(lo >> 16);
+  uint32_t offset = (lo & 0xffff) | (gate32 ? (hi & 0xffff0000u) : 0);
+  if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, ext, true);
+  uint32_t dlo, dhi;
+  readDescriptor(vm, sel, &dlo, &dhi);
+  Segment cs = descriptorToSegment(sel, dlo, dhi);
+  uint32_t sel_err = (sel & 0xfffc) + ext;
+  if (!(cs.attr & attr::kS) || !(cs.attr & attr::kCode) || attr::dpl(cs.attr) > c.cpl)
+    raiseException(vm, kVecGP, sel_err, true);
+  if (!(cs.attr & attr::kP)) raiseException(vm, kVecNP, sel_err, true);
+  uint8_t new_cpl = (cs.attr & attr::kDC) ? c.cpl : uint8_t(attr::dpl(cs.attr));
+
+  unsigned slot = gate32 ? 4 : 2;
+  uint32_t old_eflags = eflagsOf(c);
+  uint32_t frame[6];
+  int n = 0;
+  Segment ss = c.seg[SS];
+  uint32_t esp = c.regs[ESP];
+  if (new_cpl < c.cpl) {
+    // Inner-privilege stack from the 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n.
+    if (!c.tr.valid || c.tr.limit < 8u * new_cpl + 11)
+      raiseException(vm, kVecTS, c.tr.selector & 0xfffc, true);
+    uint32_t new_esp = readLinear(vm, c.tr.base + 4 + 8 * new_cpl, 4, false);
+    uint16_t new_ss = uint16_t(readLinear(vm, c.tr.base + 8 + 8 * new_cpl, 2, false));
+    if ((new_ss & 0xfffc) == 0) raiseException(vm, kVecTS, ext, true);
+    uint32_t slo, shi;
+    readDescriptor(vm, new_ss, &slo, &shi, kVecTS);
+    Segment nss = descriptorToSegment(new_ss, slo, shi);
+    SegFault f = checkStackSegmentLoad(new_ss, nss, new_cpl);
+    if (!f.ok()) raiseException(vm, f.vector == kVecGP ? kVecTS : f.vector, (new_ss & 0xfffc) + ext, true);
+    frame[n++] = c.seg[SS].selector;
+    frame[n++] = c.regs[ESP];
+    ss = nss;
+    esp = new_esp;
+  }
+  frame[n++] = old_eflags;
+  frame[n++] = c.seg[CS].selector;
+  frame[n++] = c.eip;
+  if (p.has_error) frame[n++] = p.error;
+  // Write the frame before changing any register, so a fault here leaves the old state intact.
+  uint32_t top = esp - slot * n;
+  for (int i = 0; i < n; ++i) {
+    uint32_t off = esp - slot * (i + 1);
+    if (!segmentAccessOk(ss, off, slot, true)) raiseException(vm, kVecSS, 0, true);
+    writeLinear(vm, ss.base + off, slot, frame[i], new_cpl == 3);
+  }
+  if (new_cpl < c.cpl) c.seg[SS] = ss;
+  c.regs[ESP] = top;
+  setCs(vm, sel, cs, new_cpl);
+  c.eip = offset;
+  c.eflags &= ~(flag::TF | flag::NT | flag::RF | flag::VM);
+  if (!trap_gate) c.eflags &= ~flag::IF;
+  c.halted = false;
+  vm.delivering = -1;
+}
+
+std::string dumpRegisters(const CpuState& c) { return registerDump(c); }
+
+}  // namespace btvm

@@ -1,0 +1,207 @@
+// The machine and its dispatcher loop: find (or translate) the block for the current state, chain
+// it to the block that just left, run it, and handle whatever made translated code leave.
+#include "emu/machine.h"
+
+#include <fmt/core.h>
+
+#include <cstring>
+
+#include "emu/descriptors.h"
+#include "emu/guest_access.h"
+#include "emu/multiboot.h"
+#include "emu/vm.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+namespace {
+constexpr uint32_t kGdtAddr = 0x800;
+constexpr int64_t kSliceInsns = int64_t(1) << 40;
+}  // namespace
+
+bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
+  Machine::Impl& vm = vmOf(cpu);
+  uint32_t err;
+  if (vm.mmu.translate(linear, Access::Exec, cpu->cpl == 3, phys, &err)) return true;
+  if (raise) {
+    cpu->cr2 = linear;
+    raiseException(vm, 14, err, true);
+  }
+  return false;
+}
+
+Machine::Impl::Impl(const MachineConfig& c)
+    : config(c), cpu_owner(std::make_unique<CpuState>()), cpu(*cpu_owner), mem(c.ram_bytes), mmu(cpu, mem) {
+  cpu.vm = this;
+  uart.attach(io, 0x3f8);
+  // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
+  io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
+    stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
+  });
+  DbtConfig dc;
+  dc.code_cache_bytes = c.code_cache_bytes;
+  dc.log_in_asm = c.log.in_asm;
+  dc.log_out_asm = c.log.out_asm;
+  dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
+}
+
+Machine::Machine(const MachineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
+Machine::~Machine() = default;
+
+CpuState& Machine::cpu() { return impl_->cpu; }
+uint8_t* Machine::ram() { return impl_->mem.base(); }
+uint64_t Machine::ramSize() const { return impl_->mem.size(); }
+uint64_t Machine::instructionsExecuted() const { return impl_->executed; }
+
+void Machine::setFlatProtectedMode() {
+  CpuState& c = impl_->cpu;
+  PhysMemory& m = impl_->mem;
+  // null, flat code (0x08), flat data (0x10)
+  m.write32(kGdtAddr + 0, 0);
+  m.write32(kGdtAddr + 4, 0);
+  m.write32(kGdtAddr + 8, 0x0000ffff);
+  m.write32(kGdtAddr + 12, 0x00cf9b00);
+  m.write32(kGdtAddr + 16, 0x0000ffff);
+  m.write32(kGdtAddr + 20, 0x00cf9300);
+  c.gdtr = TableReg{kGdtAddr, 23};
+  c.idtr = TableReg{0, 0};
+  c.seg[CS] = flatSegment(0x08, true, 0);
+  for (int s : {ES, SS, DS, FS, GS}) c.seg[s] = flatSegment(0x10, false, 0);
+  c.ldtr = Segment{0, 0, 0, 0, false};
+  c.tr = Segment{0, 0, 0, 0, false};
+  c.cr0 = 0x11;  // PE, ET
+  c.cr2 = c.cr3 = c.cr4 = 0;
+  c.cpl = 0;
+  c.eflags = flag::kFixed1;
+  c.regs[ESP] = 0x7c00;
+  c.halted = false;
+  impl_->mmu.flushAll();
+}
+
+void Machine::loadMultiboot(const std::string& path) {
+  MultibootEntry e = loadMultibootElf(path, impl_->mem, impl_->config.append);
+  setFlatProtectedMode();
+  CpuState& c = impl_->cpu;
+  c.regs[EAX] = 0x2badb002;
+  c.regs[EBX] = e.mbi;
+  c.eip = e.entry;
+}
+
+namespace {
+
+uint32_t modeFlags(const Machine::Impl& vm) {
+  const CpuState& c = vm.cpu;
+  uint32_t f = c.cpl & block_flag::kCplMask;
+  for (int s = 0; s < 6; ++s) {
+    if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
+    if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
+  }
+  if (c.cr0 & 0x80000000u) f |= block_flag::kPaging;
+  if (vm.config.stats) f |= block_flag::kCountTlb;
+  return f;
+}
+
+// Where the next block starts. Raises #GP for EIP beyond the CS limit and #PF for an unmapped
+// code page, as the instruction fetch would.
+BlockKey currentKey(Machine::Impl& vm) {
+  CpuState& c = vm.cpu;
+  if (c.eip > c.seg[CS].limit) raiseException(vm, 13, 0, true);
+  uint64_t phys;
+  codePhys(&c, c.seg[CS].base + c.eip, true, &phys);
+  return BlockKey{c.eip, c.seg[CS].base, phys, modeFlags(vm)};
+}
+
+void accountInsns(Machine::Impl& vm, int64_t& budget_start) {
+  vm.executed += uint64_t(budget_start - vm.cpu.icount_budget);
+  budget_start = vm.cpu.icount_budget;
+}
+
+}  // namespace
+
+RunResult Machine::run() {
+  Impl& vm = *impl_;
+  CpuState& c = vm.cpu;
+  static thread_local int64_t budget_start;  // survives longjmp (not a local of this frame)
+  static thread_local uint32_t last_mode;
+  budget_start = c.icount_budget;
+  last_mode = ~0u;
+  int why = setjmp(vm.jmp);
+  if (why != kJumpNone) accountInsns(vm, budget_start);
+  vm.in_single_insn = false;
+  switch (why) {
+    case kJumpStop:
+      vm.uart.flush();
+      return vm.result;
+    case kJumpException:
+      ++vm.stats.exits_exception;
+      deliverPending(vm);  // may longjmp back here with a new exception
+      break;
+    case kJumpRetrySingle:
+      vm.single_insn_next = true;
+      break;
+    default:
+      break;
+  }
+  vm.delivering = -1;
+
+  for (;;) {
+    if (c.halted) {
+      vm.uart.flush();
+      std::string msg = (c.eflags & flag::IF)
+                            ? fmt::format("guest halted at {:08x} with interrupts on, but no device can interrupt it", c.eip)
+                            : fmt::format("guest halted at {:08x} with interrupts off", c.eip);
+      return RunResult{ExitKind::Halted, exit_status::kHalted, msg};
+    }
+    int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
+    if (remaining <= 0) {
+      vm.uart.flush();
+      return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
+                       fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
+    }
+    c.icount_budget = remaining;
+    budget_start = remaining;
+    BlockKey key = currentKey(vm);
+    if (key.flags != last_mode) {
+      vm.dbt->flushJumpCache();
+      last_mode = key.flags;
+    }
+    bool trap_after = c.eflags & flag::TF;
+    bool single = vm.single_insn_next || trap_after;
+    Block* b;
+    if (single) {
+      vm.single_insn_next = false;
+      b = vm.dbt->translate(key, c.seg[CS].limit, 1, false);
+      vm.in_single_insn = true;
+    } else {
+      ++vm.stats.dispatcher_lookups;
+      b = vm.dbt->find(key);
+      if (!b) {
+        if (vm.dbt->codeCacheFull()) vm.dbt->flushAll();
+        b = vm.dbt->translate(key, c.seg[CS].limit, 0, true);
+      }
+      if (int64_t(b->guest_insns) > remaining) {
+        b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(remaining), false);
+      } else if (!vm.config.log.exec) {
+        if (c.last_exit) vm.dbt->chainLastExit(b);
+        else vm.dbt->fillJumpCache(c.eip, b);
+      }
+    }
+    if (vm.config.log.exec)
+      fmt::print(stderr, "Trace: eip={:08x} phys={:x} insns={} [{}]\n", key.eip, key.phys, b->guest_insns,
+                 b->cached ? "cached" : "one-off");
+    c.last_exit = 0;
+    vm.dbt->run(b);
+    vm.in_single_insn = false;
+    accountInsns(vm, budget_start);
+    if (c.last_exit) ++vm.stats.exits_block_end;
+    else ++vm.stats.exits_helper;
+    if (trap_after) {
+      c.dr[6] |= 0x4000;  // BS: single-step trap
+      vm.pending = PendingException{1, 0, false, false};
+      deliverPending(vm);
+      vm.delivering = -1;
+    }
+  }
+}
+
+}  // namespace btvm

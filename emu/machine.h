@@ -1,0 +1,77 @@
+// The machine's face: one guest CPU, its RAM, its devices and the dispatcher loop that runs
+// translated code. The CLI (emu/main.cpp), the tests and the benchmarks all drive btvm through it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "emu/cpu_state.h"
+#include "emu/exit_status.h"
+
+namespace btvm {
+
+enum class VirtMode { Trap, Patch, Translate };
+
+struct LogFlags {
+  bool in_asm = false;   // guest code of each translated block
+  bool out_asm = false;  // host code of each translated block
+  bool exec = false;     // each block executed
+  bool intr = false;     // each exception or interrupt delivered
+};
+
+struct MachineConfig {
+  uint64_t ram_bytes = 128ull << 20;
+  std::string append;          // multiboot command line
+  bool stats = false;          // print statistics at exit
+  LogFlags log;
+  uint64_t max_insns = 0;      // 0: no limit
+  VirtMode mode = VirtMode::Translate;
+  uint64_t code_cache_bytes = 32ull << 20;
+};
+
+enum class ExitKind {
+  DebugExit,    // guest wrote to port 0xf4
+  TripleFault,  // guest shut the CPU down
+  Halted,       // HLT with interrupts off and nothing to wake it
+  InsnLimit,    // --max-insns reached
+  Unsupported,  // the guest needs something btvm does not implement (message says what)
+};
+
+struct RunResult {
+  ExitKind kind;
+  int status;           // process exit status for this outcome (see exit_status.h)
+  std::string message;  // one line for the user, empty for DebugExit
+};
+
+class Machine {
+ public:
+  explicit Machine(const MachineConfig& config);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Protected mode, flat 4 GiB code and data segments from a small GDT placed in guest RAM, CPL 0,
+  // interrupts off: the state Multiboot defines, also used by tests that run raw code.
+  void setFlatProtectedMode();
+
+  // Loads a Multiboot v1 ELF32 kernel and sets the Multiboot entry state. Throws ImageError with a
+  // one-line message naming the problem.
+  void loadMultiboot(const std::string& path);
+
+  CpuState& cpu();
+  uint8_t* ram();            // guest physical address 0
+  uint64_t ramSize() const;
+
+  // Runs until the guest exits, halts for good, faults beyond repair or hits the limit.
+  RunResult run();
+
+  // Guest instructions executed so far (exact at block boundaries).
+  uint64_t instructionsExecuted() const;
+  void printStats() const;   // to stderr
+
+  struct Impl;
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace btvm

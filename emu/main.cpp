@@ -1,0 +1,162 @@
+// btvm's command line: QEMU-like options, one-line errors, documented exit statuses.
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "emu/machine.h"
+#include "emu/multiboot.h"
+
+using namespace btvm;
+
+namespace {
+
+const char* const kUsage = R"(usage: btvm [options] KERNEL
+Runs a Multiboot v1 ELF32 kernel on an emulated IA-32 machine by dynamic binary translation.
+
+Options:
+  -kernel FILE        the kernel (or give it as the last argument)
+  -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
+  -append STR         Multiboot command line passed to the kernel
+  --mode MODE         virtualization mode: translate (default); trap and patch are not
+                      implemented yet
+  --max-insns N       stop after N guest instructions (exit status 8)
+  --stats             print translation, TLB, exit and exception statistics at exit
+  -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
+  -h, --help          this help
+  --version           print the version
+
+Devices: 16550 UART on COM1 (0x3f8) to stdout; debug exit port 0xf4 (a write of v ends the
+run with exit status (v << 1) | 1, like QEMU's isa-debug-exit).
+
+Exit statuses: odd values come from the guest's debug exit port; btvm's own are even:
+  0  --help / --version
+  2  bad command line or kernel image (nothing was run)
+  4  guest triple fault (register dump on stderr)
+  6  guest halted with nothing to wake it
+  8  instruction limit (--max-insns) reached
+ 10  the guest needs something btvm does not implement (the message says what)
+ 12  internal error in btvm
+)";
+
+[[noreturn]] void usageError(const std::string& msg) {
+  fmt::print(stderr, "btvm: {}\n(try 'btvm --help')\n", msg);
+  std::exit(exit_status::kUsage);
+}
+
+std::optional<uint64_t> parseSize(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t mult = 1ull << 20;
+  char last = s.back();
+  if (last == 'K' || last == 'k') mult = 1ull << 10;
+  else if (last == 'M' || last == 'm') mult = 1ull << 20;
+  else if (last == 'G' || last == 'g') mult = 1ull << 30;
+  if (!std::isdigit(static_cast<unsigned char>(last))) s.remove_suffix(1);
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + uint64_t(ch - '0');
+  }
+  return v * mult;
+}
+
+std::optional<uint64_t> parseCount(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + uint64_t(ch - '0');
+  }
+  return v;
+}
+
+void parseLog(std::string_view items, LogFlags& log) {
+  while (!items.empty()) {
+    size_t comma = items.find(',');
+    std::string_view it = items.substr(0, comma);
+    if (it == "in_asm") log.in_asm = true;
+    else if (it == "out_asm") log.out_asm = true;
+    else if (it == "exec") log.exec = true;
+    else if (it == "int") log.intr = true;
+    else usageError(fmt::format("unknown -d item '{}' (known: in_asm, out_asm, exec, int)", it));
+    if (comma == std::string_view::npos) break;
+    items.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MachineConfig cfg;
+  std::string kernel;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) usageError(fmt::format("option {} needs a value", a));
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help" || a == "-help") {
+      fmt::print("{}", kUsage);
+      return exit_status::kOk;
+    } else if (a == "--version") {
+      fmt::print("btvm 0.1.0\n");
+      return exit_status::kOk;
+    } else if (a == "-m") {
+      std::string_view v = value();
+      auto size = parseSize(v);
+      if (!size) usageError(fmt::format("bad -m value '{}' (use e.g. 64, 64M, 1G)", v));
+      if (*size < (2ull << 20) || *size > (3ull << 30))
+        usageError(fmt::format("-m {}: guest RAM must be between 2 MiB and 3 GiB", v));
+      cfg.ram_bytes = *size & ~0xfffull;
+    } else if (a == "-append") {
+      cfg.append = value();
+    } else if (a == "-kernel") {
+      kernel = value();
+    } else if (a == "--stats") {
+      cfg.stats = true;
+    } else if (a == "-d") {
+      parseLog(value(), cfg.log);
+    } else if (a == "--max-insns") {
+      std::string_view v = value();
+      auto n = parseCount(v);
+      if (!n || *n == 0) usageError(fmt::format("bad --max-insns value '{}'", v));
+      cfg.max_insns = *n;
+    } else if (a == "--mode") {
+      std::string_view v = value();
+      if (v == "translate") cfg.mode = VirtMode::Translate;
+      else if (v == "trap" || v == "patch") usageError(fmt::format("--mode {} is not implemented yet (only translate)", v));
+      else usageError(fmt::format("unknown --mode '{}' (trap, patch or translate)", v));
+    } else if (!a.empty() && a[0] == '-') {
+      usageError(fmt::format("unknown option '{}'", a));
+    } else if (kernel.empty()) {
+      kernel = a;
+    } else {
+      usageError(fmt::format("more than one kernel given ('{}' and '{}')", kernel, a));
+    }
+  }
+  if (kernel.empty()) usageError("no kernel given");
+
+  try {
+    Machine m(cfg);
+    try {
+      m.loadMultiboot(kernel);
+    } catch (const ImageError& e) {
+      fmt::print(stderr, "btvm: {}\n", e.what());
+      return exit_status::kUsage;
+    }
+    RunResult r = m.run();
+    if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
+    if (cfg.stats) m.printStats();
+    return r.status;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "btvm: cannot allocate {} MiB of guest RAM\n", cfg.ram_bytes >> 20);
+    return exit_status::kUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "btvm: internal error: {}\n", e.what());
+    return exit_status::kInternal;
+  }
+}

@@ -1,0 +1,59 @@
+// --stats: what the translator, the MMU and the machine did, printed at exit.
+#include <fmt/core.h>
+
+#include "emu/vm.h"
+
+namespace btvm {
+
+namespace {
+const char* const kVectorNames[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO",
+                                      "#TS", "#NP", "#SS", "#GP", "#PF", "15", "#MF", "#AC", "#MC", "#XM"};
+}
+
+void Machine::printStats() const {
+  const Impl& vm = *impl_;
+  const DbtStats& d = vm.dbt->stats();
+  auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
+  FILE* o = stderr;
+  fmt::print(o, "btvm statistics\n");
+  fmt::print(o, "  guest instructions executed   {}\n", vm.executed);
+  fmt::print(o, "translation\n");
+  fmt::print(o, "  blocks translated             {} (+{} one-off)\n", d.blocks, d.one_off_blocks);
+  fmt::print(o, "  guest instructions translated {} ({} bytes)\n", d.guest_insns, d.guest_bytes);
+  fmt::print(o, "  translation time              {:.3f} ms (decode {:.3f}, emit {:.3f}, install {:.3f})\n",
+             ms(d.decode_ns + d.emit_ns + d.install_ns), ms(d.decode_ns), ms(d.emit_ns), ms(d.install_ns));
+  if (d.guest_insns)
+    fmt::print(o, "  ns per guest instruction      {:.0f}\n", double(d.decode_ns + d.emit_ns + d.install_ns) / double(d.guest_insns));
+  fmt::print(o, "  code cache bytes              {} (host bytes per guest byte {:.1f})\n", d.code_bytes,
+             d.guest_bytes ? double(d.code_bytes) / double(d.guest_bytes) : 0.0);
+  fmt::print(o, "  code cache flushes            {}\n", d.cache_flushes);
+  fmt::print(o, "  blocks invalidated (SMC)      {}\n", d.invalidated);
+  fmt::print(o, "  block chains made             {}\n", d.chains);
+  fmt::print(o, "  jump-cache fills              {}\n", d.jcache_fills);
+  fmt::print(o, "dispatcher exits\n");
+  fmt::print(o, "  direct branch (not chained)   {}\n", vm.stats.exits_block_end);
+  fmt::print(o, "  indirect miss / helper / budget {}\n", vm.stats.exits_helper);
+  fmt::print(o, "  exception                     {}\n", vm.stats.exits_exception);
+  fmt::print(o, "  write to translated code      {}\n", vm.stats.exits_smc);
+  fmt::print(o, "soft TLB\n");
+  fmt::print(o, "  hits (inline)                 {}\n", vm.cpu.tlb_hits);
+  fmt::print(o, "  misses (slow path fills)      {}\n", vm.mmu.stats.tlb_misses);
+  fmt::print(o, "  flushes                       {}\n", vm.mmu.stats.tlb_flushes);
+  fmt::print(o, "  page walks                    {}\n", vm.mmu.stats.page_walks);
+  fmt::print(o, "exceptions delivered\n");
+  bool any = false;
+  for (int v = 0; v < 256; ++v) {
+    if (!vm.stats.exceptions[v]) continue;
+    any = true;
+    fmt::print(o, "  vector {:3} {:4}               {}\n", v, v < 32 && kVectorNames[v] ? kVectorNames[v] : "", vm.stats.exceptions[v]);
+  }
+  if (!any) fmt::print(o, "  none\n");
+  fmt::print(o, "unimplemented instructions (raised #UD)\n");
+  if (vm.stats.unimplemented_ud.empty()) fmt::print(o, "  none\n");
+  for (const auto& [name, n] : vm.stats.unimplemented_ud) fmt::print(o, "  {:28}  {}\n", name, n);
+  fmt::print(o, "devices\n");
+  fmt::print(o, "  serial bytes written          {}\n", vm.uart.bytesWritten());
+  fmt::print(o, "  unassigned port accesses      {}\n", vm.stats.unassigned_io);
+}
+
+}  // namespace btvm

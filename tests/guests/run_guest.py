@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Run one self-checking guest kernel under btvm and judge the result.
+
+usage: run_guest.py BTVM ELF [extra btvm args...]
+
+Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port) and a
+line starting with "PASS:" appears on stdout. Otherwise prints the output and the status.
+"""
+import subprocess
+import sys
+
+TIMEOUT_S = 60
+PASS_STATUS = 33  # (0x10 << 1) | 1, as QEMU's isa-debug-exit
+
+
+def main() -> int:
+    if len(sys.argv) < 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    btvm, elf, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+    cmd = [btvm, *extra, elf]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S)
+    except OSError as e:
+        print(f"cannot run {cmd[0]}: {e}")
+        return 1
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        print(out)
+        print(f"TIMEOUT after {TIMEOUT_S} s: {' '.join(cmd)}")
+        return 1
+    out = proc.stdout.decode(errors="replace").replace("\r", "")
+    err = proc.stderr.decode(errors="replace")
+    passed = proc.returncode == PASS_STATUS and any(
+        line.startswith("PASS:") for line in out.splitlines())
+    if passed:
+        print(next(l for l in out.splitlines() if l.startswith("PASS:")))
+        return 0
+    print(out)
+    if err:
+        print("--- stderr ---")
+        print(err)
+    print(f"guest failed: exit status {proc.returncode} (want {PASS_STATUS}): {' '.join(cmd)}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
