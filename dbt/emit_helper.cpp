@@ -85,7 +85,7 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   if (row.helper == HelperId::Out && x.op_count == 2) info.size = x.operands[1].size;
   if (row.helper == HelperId::Pushf || row.helper == HelperId::Popf || row.helper == HelperId::Enter ||
       row.helper == HelperId::RetFar || row.helper == HelperId::Iret || row.helper == HelperId::PushSeg ||
-      row.helper == HelperId::PopSeg || row.helper == HelperId::CallFar)
+      row.helper == HelperId::PopSeg || row.helper == HelperId::CallFar || row.helper == HelperId::JmpFar)
     info.size = uint8_t(operandSize(x));
   int nreg = 0, nimm = 0;
   int64_t last_imm = 0;

@@ -13,7 +13,7 @@ namespace {
 using namespace asmjit;
 using x86::Gp;
 using x86::Mem;
-using Id = x86::Inst::Id;
+using Id = InstId;
 namespace I = x86;  // short for instruction ids: I::Inst::kIdAdd
 
 // splitmix64: tiny, and good enough to drive a fuzzer reproducibly.
@@ -363,7 +363,7 @@ void genDivide(Gen& g, int mode) {
         d = q * v;
       }
     } else {
-      if (v == 0) v = g.r.range(1, 100) * (g.r.chance(50) ? 1 : -1);
+      if (v == 0 && mode == 0) v = g.r.range(1, 100) * (g.r.chance(50) ? 1 : -1);
       int64_t q = sext(g.val(), bits);
       if (q < smin || q > smax) q = 0;
       int64_t mag = v < 0 ? -v : v;
@@ -608,7 +608,7 @@ void regWork(Gen& g) {
 
 void genStack(Gen& g) {
   switch (g.r.below(12)) {
-    case 0: g.a.push(g.r.chance(25) ? x86::gpw(uint32_t(g.reg(false))) : x86::gpd(uint32_t(g.reg(false)))); break;
+    case 0: g.a.push(g.r.chance(25) ? Gp(x86::gpw(uint32_t(g.reg(false)))) : Gp(x86::gpd(uint32_t(g.reg(false))))); break;
     case 1: {
       uint32_t v = g.val();
       if (g.r.chance(25)) {  // 16-bit push imm
