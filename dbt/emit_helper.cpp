@@ -36,17 +36,10 @@ uint8_t stringOp(unsigned id) {
   }
 }
 
-uint8_t stringSize(unsigned id) {
-  switch (id) {
-    case X86_INS_MOVSB: case X86_INS_STOSB: case X86_INS_LODSB: case X86_INS_CMPSB:
-    case X86_INS_SCASB: case X86_INS_INSB: case X86_INS_OUTSB:
-      return 1;
-    case X86_INS_MOVSW: case X86_INS_STOSW: case X86_INS_LODSW: case X86_INS_CMPSW:
-    case X86_INS_SCASW: case X86_INS_INSW: case X86_INS_OUTSW:
-      return 2;
-    default:
-      return 4;
-  }
+// From the opcode and the 0x66 prefix, not the mnemonic: Capstone 4 names "66 f3 ab" REP STOSD.
+uint8_t stringSize(const cs_x86& x) {
+  if (!(x.opcode[0] & 1)) return 1;  // A4 A6 AA AC AE 6C 6E: byte forms
+  return x.prefix[2] == 0x66 ? 2 : 4;
 }
 
 int regOperandNumber(x86_reg r) {
@@ -70,7 +63,7 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   info.seg = uint8_t(ovr < 0 ? DS : ovr);
   if (row.helper == HelperId::String || row.helper == HelperId::Ins || row.helper == HelperId::Outs) {
     info.sub = stringOp(insn.id);
-    info.size = stringSize(insn.id);
+    info.size = stringSize(x);
   }
   if (row.helper == HelperId::LoadFarPtr) {
     switch (insn.id) {
@@ -106,6 +99,11 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
     } else if (o.type == X86_OP_MEM) {
       mem = &o;
     }
+  }
+  // Capstone shows AAM/AAD with the default base 10 without an operand: take the byte itself.
+  if (row.helper == HelperId::Aam || row.helper == HelperId::Aad) {
+    info.imm = insn.bytes[insn.size - 1];
+    info.has_imm = 1;
   }
   if (mem) {
     GuestMem m = guestMem(*mem, x);

@@ -23,7 +23,7 @@ uint32_t readDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t* lo, uint32_t*
   return base + index;
 }
 
-static void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi) {
+void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi) {
   if (!(hi & 0x100)) writeLinear(vm, addr + 4, 4, hi | 0x100, false);
 }
 

@@ -12,6 +12,9 @@ namespace btvm {
 // address (for setting the accessed bit).
 uint32_t readDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t* lo, uint32_t* hi, uint8_t vector = 13);
 
+// Sets the accessed bit of the descriptor at `addr` (as every segment-register load does).
+void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi);
+
 // MOV/POP/LxS into ES, SS, DS, FS or GS, with every check of the SDM; null selectors allowed
 // for data segments (an access through them faults later), not for SS.
 void loadSegment(Machine::Impl& vm, int seg, uint16_t sel);

@@ -125,7 +125,7 @@ Segment farTarget(Machine::Impl& vm, uint16_t sel, uint32_t offset) {
   CpuState& c = vm.cpu;
   if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
   uint32_t lo, hi;
-  readDescriptor(vm, sel, &lo, &hi);
+  uint32_t addr = readDescriptor(vm, sel, &lo, &hi);
   Segment d = descriptorToSegment(sel, lo, hi);
   if (!(d.attr & attr::kS))
     stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
@@ -134,6 +134,7 @@ Segment farTarget(Machine::Impl& vm, uint16_t sel, uint32_t offset) {
   SegFault f = checkCodeSegmentTransfer(sel, d, c.cpl);
   if (!f.ok()) raiseException(vm, f.vector, f.error, true);
   if (offset > d.limit) raiseException(vm, kVecGP, 0, true);
+  setAccessed(vm, addr, hi);
   return d;
 }
 
@@ -179,13 +180,14 @@ Segment returnTarget(Machine::Impl& vm, uint16_t sel) {
   CpuState& c = vm.cpu;
   if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
   uint32_t lo, hi;
-  readDescriptor(vm, sel, &lo, &hi);
+  uint32_t addr = readDescriptor(vm, sel, &lo, &hi);
   Segment d = descriptorToSegment(sel, lo, hi);
   uint32_t rpl = sel & 3, dpl = attr::dpl(d.attr);
   uint32_t err = sel & 0xfffc;
   if (!(d.attr & attr::kS) || !(d.attr & attr::kCode) || rpl < c.cpl) raiseException(vm, kVecGP, err, true);
   if ((d.attr & attr::kDC) ? dpl > rpl : dpl != rpl) raiseException(vm, kVecGP, err, true);
   if (!(d.attr & attr::kP)) raiseException(vm, kVecNP, err, true);
+  setAccessed(vm, addr, hi);
   return d;
 }
 
@@ -251,15 +253,28 @@ HelperResult hInto(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 
 // INT1 (ICEBP) raises #DB as a trap without the gate-privilege check of INT n.
 HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  vm.cpu.eip = nextEip(vm.cpu, i);
-  vm.pending = PendingException{1, 0, false, false};
+  vm.pending = PendingException{1, 0, false, false, true, nextEip(vm.cpu, i)};
   leaveToDispatcher(vm, kJumpException);
+}
+
+// IRET with NT=1 returns to the task in the current TSS's back-link. The checks that precede the
+// switch raise #TS/#NP as on hardware; the switch itself is not implemented.
+[[noreturn]] void taskReturnChecks(Machine::Impl& vm) {
+  CpuState& c = vm.cpu;
+  uint16_t link = uint16_t(readLinear(vm, c.tr.base, 2, false));
+  if ((link & 4) || (link | 7u) > c.gdtr.limit) raiseException(vm, kVecTS, link & 0xfffc, true);
+  uint32_t lo, hi;
+  readDescriptor(vm, link, &lo, &hi, kVecTS);
+  uint32_t type = (hi >> 8) & 0x1f;
+  if (type != 0x0b && type != 0x03) raiseException(vm, kVecTS, link & 0xfffc, true);  // busy TSS
+  if (!(hi & 0x8000)) raiseException(vm, kVecNP, link & 0xfffc, true);
+  stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
+          "IRET with EFLAGS.NT: hardware task switching is not implemented");
 }
 
 HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
-  if (c.eflags & flag::NT)
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "IRET with EFLAGS.NT (task return) is not implemented");
+  if (c.eflags & flag::NT) taskReturnChecks(vm);
   unsigned s = i.size;
   uint32_t esp = c.regs[ESP];
   uint32_t eip = readSeg(vm, SS, esp, s);
@@ -287,6 +302,7 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     setCs(vm, sel, d, c.cpl);
   }
   c.eip = s == 2 ? eip & 0xffff : eip;
+  c.eflags &= ~flag::RF;  // no instruction breakpoints yet: RF would be cleared by the next instruction
   return kEipSet;
 }
 

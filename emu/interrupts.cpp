@@ -48,13 +48,12 @@ void raiseException(Machine::Impl& vm, uint8_t vector, uint32_t error, bool has_
       has_error = true;
     }
   }
-  vm.pending = PendingException{vector, error, has_error, false};
+  vm.pending = PendingException{vector, error, has_error, false, false, 0};
   leaveToDispatcher(vm, kJumpException);
 }
 
 void raiseSoftwareInterrupt(Machine::Impl& vm, uint8_t vector, uint32_t next_eip) {
-  vm.cpu.eip = next_eip;
-  vm.pending = PendingException{vector, 0, false, true};
+  vm.pending = PendingException{vector, 0, false, true, true, next_eip};
   leaveToDispatcher(vm, kJumpException);
 }
 
@@ -119,9 +118,16 @@ void deliverPending(Machine::Impl& vm) {
     ss = nss;
     esp = new_esp;
   }
+  // Faults save EFLAGS with RF set, so the faulting instruction restarts without re-triggering an
+  // instruction breakpoint (SDM 17.3.1.1); traps, aborts and software interrupts do not.
+  bool is_fault = !p.software && (p.vector == 0 || (p.vector >= 5 && p.vector <= 7) ||
+                                  (p.vector >= 10 && p.vector <= 14) || p.vector == 16 || p.vector == 17);
+  if (is_fault) old_eflags |= flag::RF;
   frame[n++] = old_eflags;
   frame[n++] = c.seg[CS].selector;
-  frame[n++] = c.eip;
+  // Until the frame is written CpuState::eip stays at the instruction, so a fault in delivery
+  // (bad gate, stack fault) reports the INT n itself.
+  frame[n++] = p.trap ? p.return_eip : c.eip;
   if (p.has_error) frame[n++] = p.error;
   // Write the frame before changing any register, so a fault here leaves the old state intact.
   uint32_t top = esp - slot * n;

@@ -197,7 +197,7 @@ RunResult Machine::run() {
     else ++vm.stats.exits_helper;
     if (trap_after) {
       c.dr[6] |= 0x4000;  // BS: single-step trap
-      vm.pending = PendingException{1, 0, false, false};
+      vm.pending = PendingException{1, 0, false, false, true, c.eip};
       deliverPending(vm);
       vm.delivering = -1;
     }

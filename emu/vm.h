@@ -26,7 +26,9 @@ struct PendingException {
   uint8_t vector;
   uint32_t error;
   bool has_error;
-  bool software;      // INT n / INT3 / INTO: the saved EIP is the next instruction
+  bool software;      // INT n / INT3 / INTO: gate DPL checked, no RF
+  bool trap;          // the saved EIP is return_eip (traps); faults save CpuState::eip
+  uint32_t return_eip;
 };
 
 struct VmStats {

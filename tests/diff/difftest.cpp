@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -31,35 +30,6 @@ struct Options {
   bool verbose = false;
   bool oracleOnly = false;
 };
-
-// What the executed instructions left undefined, folded in execution order.
-struct Masks {
-  uint32_t flags = 0;
-  uint32_t regBits[8] = {};
-};
-
-// Runs the oracle and, from the state before each instruction, works out exactly what that
-// execution leaves undefined. A faulting instruction's effect is dropped: it did not complete.
-Outcome runReference(const Case& c, const std::vector<Insn>& insns, Masks* m) {
-  std::optional<Effect> pending;
-  auto apply = [&](const Effect& e) {
-    m->flags = applyEffect(m->flags, e);
-    if (e.undefReg >= 0) m->regBits[e.undefReg] |= e.undefRegBits;
-  };
-  StepFn step = [&](const GuestState& pre, const MemRead& read) {
-    if (pending) apply(*pending);
-    pending.reset();
-    for (const Insn& i : insns)
-      if (i.addr == pre.eip) {
-        Pre p{pre, read};
-        pending = effectOf(i, &p);
-        break;
-      }
-  };
-  Outcome o = runOracle(c.in, step);
-  if (o.kind == OutKind::Completed && pending) apply(*pending);
-  return o;
-}
 
 std::string describe(const Outcome& o) {
   switch (o.kind) {
@@ -159,7 +129,7 @@ bool runCase(uint64_t index, const Options& opt, const Disasm& dis) {
   Case c = generate(opt.seed, index, opt.classes);
   std::vector<Insn> insns = dis.decode(c.in.code.data(), c.in.code.size(), kCode);
   Masks m;
-  Outcome ref = runReference(c, insns, &m);
+  Outcome ref = runMasked(c.in, insns, &m);
   bool ok = meetsExpectation(c, ref);
   if (!ok) {
     fmt::print("ORACLE CHECK FAILED (generator or Unicorn): expected {}, unicorn: {}\n",

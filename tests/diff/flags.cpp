@@ -1,5 +1,6 @@
 #include "tests/diff/flags.h"
 
+#include <optional>
 #include <stdexcept>
 
 namespace diff {
@@ -176,6 +177,27 @@ Effect effectOf(const Insn& in, const Pre* pre) {
     }
   }
   return e;
+}
+
+Outcome runMasked(const CaseInput& in, const std::vector<Insn>& insns, Masks* m) {
+  std::optional<Effect> pending;
+  auto apply = [&](const Effect& e) {
+    m->flags = applyEffect(m->flags, e);
+    if (e.undefReg >= 0) m->regBits[e.undefReg] |= e.undefRegBits;
+  };
+  StepFn step = [&](const GuestState& pre, const MemRead& read) {
+    if (pending) apply(*pending);
+    pending.reset();
+    for (const Insn& i : insns)
+      if (i.addr == pre.eip) {
+        Pre p{pre, read};
+        pending = effectOf(i, &p);
+        break;
+      }
+  };
+  Outcome o = runOracle(in, step);
+  if (o.kind == OutKind::Completed && pending) apply(*pending);
+  return o;
 }
 
 std::string flagNames(uint32_t f) {

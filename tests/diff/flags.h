@@ -61,6 +61,17 @@ inline uint32_t applyEffect(uint32_t undef, const Effect& e) {
 // Maps a Capstone GPR (8/16/32-bit) to our index, its bit mask and shift; false if not a GPR.
 bool gprOf(unsigned reg, int* index, uint32_t* mask, int* shift);
 
+// What the executed instructions of one run left undefined, folded in execution order.
+struct Masks {
+  uint32_t flags = 0;
+  uint32_t regBits[8] = {};
+};
+
+// Runs the case on the oracle and works out, from the state before each executed instruction,
+// exactly what that execution leaves undefined. A faulting instruction did not complete: its
+// effect is dropped.
+Outcome runMasked(const CaseInput& in, const std::vector<Insn>& insns, Masks* m);
+
 std::string flagNames(uint32_t f);
 
 }  // namespace diff
