@@ -38,13 +38,6 @@ MemKind memKind(unsigned id, int index) {
   }
 }
 
-x86::Gp lowOf(const x86::Gp& hi) {
-  if (hi == x86::ah) return x86::al;
-  if (hi == x86::bh) return x86::bl;
-  if (hi == x86::ch) return x86::cl;
-  return x86::dl;
-}
-
 bool isHi(const Operand& o) {
   return o.isReg() && o.as<x86::Gp>().isGpbHi();
 }
@@ -57,7 +50,9 @@ bool needsRex(const Operand& o) {
 }  // namespace
 
 // AH..DH cannot be encoded next to a REX prefix (which R8..R15 and our memory operands need).
-// XCHG AL,AH leaves the flags alone, so the instruction runs on AL with the halves swapped.
+// XCHG of two legacy byte registers leaves the flags alone, so the high byte is swapped into a
+// low byte register that the instruction does not use (explicitly, or implicitly: CMPXCHG reads
+// AL), the instruction runs on that, and the swap is undone.
 void BlockEmitter::emitWithHighByteFix(InstId id, Operand* ops, unsigned count) {
   bool hi = false, rex = false;
   for (unsigned i = 0; i < count; ++i) {
@@ -68,23 +63,27 @@ void BlockEmitter::emitWithHighByteFix(InstId id, Operand* ops, unsigned count) 
     a_.emitOpArray(id, ops, count);
     return;
   }
+  bool used[4] = {id == x86::Inst::kIdCmpxchg, false, false, false};
+  for (unsigned i = 0; i < count; ++i)
+    if (ops[i].isReg() && ops[i].as<x86::Gp>().id() < 4) used[ops[i].as<x86::Gp>().id()] = true;
   Operand fixed[6];
-  x86::Gp swapped[2];
-  unsigned nswap = 0;
+  x86::Gp hreg, partner;
   for (unsigned i = 0; i < count; ++i) {
     fixed[i] = ops[i];
-    if (isHi(ops[i])) {
-      x86::Gp h = ops[i].as<x86::Gp>();
-      x86::Gp l = lowOf(h);
-      fixed[i] = l;
-      if (nswap == 0 || swapped[0] != h) {
-        a_.xchg(l, h);
-        swapped[nswap++] = h;
-      }
+    if (!isHi(ops[i])) continue;
+    if (!hreg.isValid()) {
+      hreg = ops[i].as<x86::Gp>();
+      for (uint32_t r = 0; r < 4; ++r)
+        if (!used[r]) {
+          partner = x86::gpb_lo(r);
+          break;
+        }
     }
+    fixed[i] = partner;
   }
+  a_.xchg(hreg, partner);
   a_.emitOpArray(id, fixed, count);
-  for (unsigned i = nswap; i-- > 0;) a_.xchg(lowOf(swapped[i]), swapped[i]);
+  a_.xchg(hreg, partner);
 }
 
 bool BlockEmitter::emitGeneric(const cs_insn& insn) {

@@ -78,8 +78,9 @@ void BlockEmitter::emitPop(const cs_insn& insn) {
   }
   // POP m: the address is computed with ESP already incremented (SDM, POP).
   a_.mov(x86::r10d, x86::r12d);
-  emitAccessAtR10(SS, size, MemKind::Read, [this](const x86::Mem& m) {
-    a_.mov(x86::r8d, m);
+  emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
+    if (size == 4) a_.mov(x86::r8d, m);
+    else a_.movzx(x86::r8d, m);
     a_.mov(tmp(0), x86::r8d);
   });
   GuestMem dst = guestMem(o, x);

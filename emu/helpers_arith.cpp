@@ -95,7 +95,7 @@ HelperResult asciiAdjust(Machine::Impl& vm, bool add) {
   bool adjust = (ax & 0xf) > 9 || (c.eflags & AF);
   if (adjust) {
     if (add) ax = ((ax + 0x106) & 0xffff);
-    else ax = ((((ax >> 8) - 1) & 0xff) << 8) | ((ax - 6) & 0xff);
+    else ax = (((ax - 6) & 0xffff) - 0x100) & 0xffff;  // AX -= 6 (may borrow from AH), then AH -= 1
   }
   ax &= 0xff0f;
   setReg(c, EAX, 2, ax);

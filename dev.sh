@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# btvm's one entry point for set-up, build, demo and tests.
+#   ./dev.sh          install what is missing, build, boot the demo guest
+#   ./dev.sh test     install what is missing, build, run every test; ends with "N passed, N failed"
+#   ./dev.sh build    install what is missing and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential meson ninja-build cmake pkg-config nasm gcc-multilib g++-multilib
+          libcapstone-dev libasmjit-dev libfmt-dev doctest-dev libunicorn-dev python3
+          qemu-system-x86 qemu-user)
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  if [ ! -f build/build.ninja ]; then meson setup build >/dev/null; fi
+  ninja -C build >/dev/null
+}
+
+# meson's own summary is not the closing line CI reads: count from its test log.
+run_tests() {
+  local rc=0
+  meson test -C build --print-errorlogs --num-processes 2 || rc=$?
+  python3 - build/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result")
+    if r in ("OK", "EXPECTEDFAIL"): passed += 1
+    elif r == "SKIP": skipped += 1
+    else: failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+  return $rc
+}
+
+install_missing
+build
+case "${1:-demo}" in
+  demo)  exec build/btvm build/guests/demo.elf ;;
+  test)  run_tests ;;
+  build) ;;
+  *) echo "usage: ./dev.sh [demo|test|build]" >&2; exit 2 ;;
+esac
