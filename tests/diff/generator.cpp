@@ -165,10 +165,17 @@ class Gen {
     for (;;) {
       switch (r.below(5)) {
         case 0: case 1:
-          if (kinds & kBase) return x86::ptr(x86::gpd(uint32_t(base)), disp(), uint32_t(size));
+          if (kinds & kBase) {
+            // Now and then straddle the page boundary at kDataMid (btvm's slow path).
+            const int32_t d = r.chance(15) ? int32_t(kDataMid - in.init.regs[base]) - r.range(1, 7)
+                                           : disp();
+            return x86::ptr(x86::gpd(uint32_t(base)), d, uint32_t(size));
+          }
           break;
         case 2:
-          if (kinds & kAbs) return x86::ptr_abs(uint64_t(kDataMid + disp()), uint32_t(size));
+          if (kinds & kAbs)
+            return x86::ptr_abs(uint64_t(kDataMid + (r.chance(15) ? -r.range(1, 7) : disp())),
+                                uint32_t(size));
           break;
         case 3:
           if (kinds & kIndex) {
@@ -815,8 +822,8 @@ void setupStack(Gen& g) {
   g.writable &= uint8_t(~(1 << EBP));
 }
 void setupString(Gen& g) {
-  g.in.init.regs[ESI] = kDataMid + uint32_t(g.r.range(-0x800, 0x800));
-  g.in.init.regs[EDI] = kDataMid + uint32_t(g.r.range(-0x800, 0x800));
+  for (int i : {ESI, EDI})  // sometimes at a page boundary, so elements straddle it
+    g.in.init.regs[i] = kDataMid + uint32_t(g.r.chance(20) ? g.r.range(-8, 2) : g.r.range(-0x800, 0x800));
   g.in.init.regs[ECX] = uint32_t(g.r.range(0, 5));
 }
 
@@ -880,7 +887,8 @@ Case generate(uint64_t seed, uint64_t index, const std::vector<int>& classes) {
   do c.base = int(r.below(8));
   while (!(def.bases >> c.base & 1));
   in.init.regs[c.base] = kDataMid + uint32_t(r.range(-0x100, 0x100));
-  in.init.regs[ESP] = kStackInit - 4 * r.below(64);
+  // Mostly aligned; sometimes just above a page boundary, so pushes straddle it.
+  in.init.regs[ESP] = r.chance(15) ? kStackInit + uint32_t(r.range(1, 3)) : kStackInit - 4 * r.below(64);
   in.data.resize(kDataSize);
   in.stack.resize(kStackSize);
   for (auto* buf : {&in.data, &in.stack})
