@@ -237,12 +237,7 @@ struct Dbt::Impl {
     by_page[page].push_back(b);
     if (!mem.isCodePage(page)) {
       mem.addCodePage(page);
-      // Writes to this page must now take the slow path: drop write tags that map it.
-      for (auto& arr : cpu.tlb.entry)
-        for (auto& t : arr)
-          if (t.tag_write != kTlbInvalidTag &&
-              t.addend + (uint64_t(t.tag_write) << 12) == reinterpret_cast<uint64_t>(mem.base() + page))
-            t.tag_write = kTlbInvalidTag;
+      dropWriteTags(cpu.tlb, mem.base() + page);
     } else {
       mem.addCodePage(page);
     }

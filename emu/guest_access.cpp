@@ -15,6 +15,7 @@ uint64_t translateOrFault(Machine::Impl& vm, uint32_t linear, Access kind, bool 
   uint64_t phys;
   uint32_t err;
   if (!vm.mmu.translate(linear, kind, user, &phys, &err)) {
+    ++vm.mmu.stats.true_faults;
     vm.cpu.cr2 = linear;
     raiseException(vm, kVecPF, err, true);
   }
@@ -23,10 +24,12 @@ uint64_t translateOrFault(Machine::Impl& vm, uint32_t linear, Access kind, bool 
 
 bool userAccess(const Machine::Impl& vm) { return vm.cpu.cpl == 3; }
 
-// A write by guest code to a page holding translated code. Outside one-instruction mode the
-// instruction is re-run alone after its stale blocks are dropped, so no block runs code that it
-// has just overwritten; inside it, the write goes ahead.
-void guardCodeWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
+// A write by guest code to a watched page. Page tables: the shadow entries derived from the
+// written entries are dropped (the next access walks the new contents). Translated code: outside
+// one-instruction mode the instruction is re-run alone after its stale blocks are dropped, so no
+// block runs code that it has just overwritten; inside it, the write goes ahead.
+void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
+  if (vm.mem.isTablePage(phys)) vm.mmu.tableWritten(phys, len);
   if (!vm.mem.isCodePage(phys)) return;
   if (!vm.dbt->invalidate(phys, len)) return;
   ++vm.stats.exits_smc;
@@ -36,6 +39,7 @@ void guardCodeWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 }  // namespace
 
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
+  if (vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
   for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
   if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
@@ -114,8 +118,8 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     uint64_t p2 = translateOrFault(vm, second, kind, user);
     uint32_t n1 = 4096 - off;
     if (write) {
-      guardCodeWrite(vm, p1, n1);
-      guardCodeWrite(vm, p2, size - n1);
+      guardWatchedWrite(vm, p1, n1);
+      guardWatchedWrite(vm, p2, size - n1);
     }
     BouncedWrite& b = vm.bounce;
     for (uint32_t i = 0; i < size; ++i) b.data[i] = vm.mem.read8(i < n1 ? p1 + i : p2 + (i - n1));
@@ -131,9 +135,10 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     b.pending = false;  // writes outside RAM are dropped (no MMIO devices yet)
     return reinterpret_cast<uint64_t>(b.data);
   }
-  if (write && vm.mem.isCodePage(phys)) {
-    guardCodeWrite(vm, phys, size);
-    if (vm.mem.isCodePage(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
+  if (vm.cpu.cr0 & 0x80000000u) ++vm.mmu.stats.hidden_faults;
+  if (write && vm.mem.isWatched(phys)) {
+    guardWatchedWrite(vm, phys, size);
+    if (vm.mem.isWatched(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
   }
   vm.mmu.fill(linear, phys, kind, user);
   return reinterpret_cast<uint64_t>(vm.mem.host(phys));

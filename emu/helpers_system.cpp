@@ -135,7 +135,7 @@ void setCr0(Machine::Impl& vm, uint32_t v) {
   uint32_t changed = c.cr0 ^ v;
   c.cr0 = v;
   if (changed & (kCr0PG | kCr0WP | kCr0PE)) {
-    vm.mmu.flushAll();
+    vm.mmu.pagingModeChanged();
     vm.dbt->flushJumpCache();
   }
 }
@@ -163,7 +163,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     case 2: c.cr2 = v; break;
     case 3:
       c.cr3 = v;
-      vm.mmu.flushAll();
+      vm.mmu.cr3Written();
       vm.dbt->flushJumpCache();
       break;
     case 4:
@@ -171,7 +171,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
       if (v & (1u << 5))
         stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "CR4.PAE: PAE paging is not implemented yet");
       c.cr4 = v;
-      vm.mmu.flushAll();
+      vm.mmu.pagingModeChanged();
       vm.dbt->flushJumpCache();
       break;
     default: raiseException(vm, 6, 0, false);
@@ -216,7 +216,7 @@ HelperResult hMovFromDr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 
 HelperResult hInvlpg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   requireCpl0(vm);
-  vm.mmu.flushPage(vm.cpu.seg[i.seg].base + arg);
+  vm.mmu.invlpg(vm.cpu.seg[i.seg].base + arg);
   vm.dbt->flushJumpCache();
   return kNext;
 }

@@ -24,6 +24,7 @@ bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
   uint32_t err;
   if (vm.mmu.translate(linear, Access::Exec, cpu->cpl == 3, phys, &err)) return true;
   if (raise) {
+    ++vm.mmu.stats.true_faults;
     cpu->cr2 = linear;
     raiseException(vm, 14, err, true);
   }
@@ -31,8 +32,14 @@ bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
 }
 
 Machine::Impl::Impl(const MachineConfig& c)
-    : config(c), cpu_owner(std::make_unique<CpuState>()), cpu(*cpu_owner), mem(c.ram_bytes), mmu(cpu, mem) {
+    : config(c),
+      cpu_owner(std::make_unique<CpuState>()),
+      cpu(*cpu_owner),
+      mem(c.ram_bytes, c.host_mem_bytes),
+      mmu(cpu, mem, c.shadow_cache) {
   cpu.vm = this;
+  // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
+  mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
   uart.attach(io, 0x3f8);
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {

@@ -27,6 +27,8 @@ struct MachineConfig {
   uint64_t max_insns = 0;      // 0: no limit
   VirtMode mode = VirtMode::Translate;
   uint64_t code_cache_bytes = 32ull << 20;
+  uint64_t host_mem_bytes = 0;  // cap on resident host memory for guest RAM (0: none)
+  unsigned shadow_cache = 8;    // guest address spaces whose shadow page tables are kept
 };
 
 enum class ExitKind {

@@ -24,6 +24,10 @@ Options:
   --mode MODE         virtualization mode: translate (default); trap and patch are not
                       implemented yet
   --max-insns N       stop after N guest instructions (exit status 8)
+  --host-mem SIZE     cap resident host memory for guest RAM; colder real pages go to a
+                      swap file and come back on their next touch (default: no cap)
+  --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
+                      switches (default 8; 0 rebuilds them at every switch)
   --stats             print translation, TLB, exit and exception statistics at exit
   -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
   -h, --help          this help
@@ -112,6 +116,16 @@ int main(int argc, char** argv) {
       if (*size < (2ull << 20) || *size > (3ull << 30))
         usageError(fmt::format("-m {}: guest RAM must be between 2 MiB and 3 GiB", v));
       cfg.ram_bytes = *size & ~0xfffull;
+    } else if (a == "--host-mem") {
+      std::string_view v = value();
+      auto size = parseSize(v);
+      if (!size || *size < (256u << 10)) usageError(fmt::format("bad --host-mem value '{}' (at least 256K)", v));
+      cfg.host_mem_bytes = *size;
+    } else if (a == "--shadow-cache" || a.rfind("--shadow-cache=", 0) == 0) {
+      std::string_view v = a == "--shadow-cache" ? value() : a.substr(std::strlen("--shadow-cache="));
+      auto n = parseCount(v);
+      if (!n || *n > 4096) usageError(fmt::format("bad --shadow-cache value '{}' (0..4096)", v));
+      cfg.shadow_cache = unsigned(*n);
     } else if (a == "-append") {
       cfg.append = value();
     } else if (a == "-kernel") {

@@ -84,8 +84,8 @@ MultibootEntry loadMultibootElf(const std::string& path, PhysMemory& ram, const 
     for (const Span& s : spans)
       if (lo < s.hi && s.lo < hi) throw ImageError(fmt::format("{}: segment {} overlaps another segment", path, i));
     spans.push_back({lo, hi});
-    std::memcpy(ram.host(lo), d.data() + ph.p_offset, ph.p_filesz);
-    std::memset(ram.host(lo + ph.p_filesz), 0, ph.p_memsz - ph.p_filesz);
+    ram.copyIn(lo, d.data() + ph.p_offset, ph.p_filesz);
+    ram.fill(lo + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
   }
   if (spans.empty()) throw ImageError(fmt::format("{}: no loadable segments", path));
   bool entry_ok = false;
@@ -94,8 +94,8 @@ MultibootEntry loadMultibootElf(const std::string& path, PhysMemory& ram, const 
 
   // Multiboot information: flags (mem_*, cmdline), lower and upper memory in KiB.
   std::string cl = cmdline.substr(0, 0x6ff);
-  std::memcpy(ram.host(kCmdlineAddr), cl.c_str(), cl.size() + 1);
-  std::memset(ram.host(kMbiAddr), 0, 0x58);
+  ram.copyIn(kCmdlineAddr, cl.c_str(), cl.size() + 1);
+  ram.fill(kMbiAddr, 0, 0x58);
   ram.write32(kMbiAddr + 0, 0x1 | 0x4);
   ram.write32(kMbiAddr + 4, 640);
   ram.write32(kMbiAddr + 8, uint32_t((ram.size() - 0x100000) >> 10));

@@ -40,6 +40,20 @@ void Machine::printStats() const {
   fmt::print(o, "  misses (slow path fills)      {}\n", vm.mmu.stats.tlb_misses);
   fmt::print(o, "  flushes                       {}\n", vm.mmu.stats.tlb_flushes);
   fmt::print(o, "  page walks                    {}\n", vm.mmu.stats.page_walks);
+  const ShadowStats& sh = vm.mmu.shadowStats();
+  fmt::print(o, "shadow page tables\n");
+  fmt::print(o, "  hidden faults (VMM resolved)  {}\n", vm.mmu.stats.hidden_faults);
+  fmt::print(o, "  true faults (guest #PF)       {}\n", vm.mmu.stats.true_faults);
+  fmt::print(o, "  answered from shadow tables   {}\n", sh.hits);
+  fmt::print(o, "  entries filled by walks       {}\n", sh.fills);
+  fmt::print(o, "  contexts created / reused / evicted  {} / {} / {}\n", sh.contexts_created, sh.contexts_reused,
+             sh.contexts_evicted);
+  fmt::print(o, "  page-table writes trapped     {}\n", sh.table_writes);
+  fmt::print(o, "  shadow entries invalidated    {}\n", sh.invalidated);
+  const RealMemoryStats& rm = vm.mem.stats();
+  fmt::print(o, "real memory\n");
+  fmt::print(o, "  pages backed / evicted / brought back  {} / {} / {}\n", rm.pages_backed, rm.pages_evicted,
+             rm.pages_restored);
   fmt::print(o, "exceptions delivered\n");
   bool any = false;
   for (int v = 0; v < 256; ++v) {

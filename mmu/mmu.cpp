@@ -7,17 +7,36 @@ constexpr uint32_t kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40
 constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4;
 }  // namespace
 
-Mmu::Mmu(CpuState& cpu, PhysMemory& mem) : cpu_(cpu), mem_(mem) { flushAll(); }
+Mmu::Mmu(CpuState& cpu, PhysMemory& mem, unsigned shadow_capacity)
+    : cpu_(cpu), mem_(mem), shadow_(mem, shadow_capacity) {
+  flushAll();
+}
 
-// Two-level walk (SDM Vol. 3A 4.3). Rights combine over both levels: the access is allowed only if
-// both entries allow it. Accessed bits are set on every level walked, the dirty bit on writes.
+// With paging, the shadow table of the current address space answers first; a walk of the guest's
+// tables fills it, and also runs whenever the answer would be a fault or a write must set D, so
+// faults and A/D bits are exactly those of the guest's tables.
 bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uint32_t* pf_error) {
   if (!(cpu_.cr0 & kCr0PG)) {
     *phys = linear;
     return true;
   }
-  ++stats.page_walks;
   bool write = kind == Access::Write;
+  shadow_.switchTo(cpu_.cr3);
+  if (const ShadowEntry* e = shadow_.find(linear >> 12)) {
+    bool denied = (user && !e->user) || (write && !e->writable && (user || (cpu_.cr0 & kCr0WP)));
+    if (!denied && (!write || e->dirty)) {
+      ++shadow_.stats.hits;
+      *phys = (uint64_t(e->phys_page) << 12) | (linear & kPageMask);
+      return true;
+    }
+  }
+  return walk(linear, write, user, phys, pf_error);
+}
+
+// Two-level walk (SDM Vol. 3A 4.3). Rights combine over both levels: the access is allowed only if
+// both entries allow it. Accessed bits are set on every level walked, the dirty bit on writes.
+bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error) {
+  ++stats.page_walks;
   uint32_t err_base = (write ? 2u : 0u) | (user ? 4u : 0u);
   uint64_t pde_addr = (cpu_.cr3 & 0xfffff000u) + ((linear >> 22) << 2);
   uint32_t pde = mem_.read32(pde_addr);
@@ -38,34 +57,61 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
   if (user && !us) { *pf_error = err_base | 1u; return false; }
   if (write && !rw && (user || (cpu_.cr0 & kCr0WP))) { *pf_error = err_base | 1u; return false; }
   if (!(pde & kPteA)) mem_.write32(pde_addr, pde | kPteA);
+  bool dirty;
   if (big) {
     if (write && !(pde & kPteD)) mem_.write32(pde_addr, pde | kPteA | kPteD);
+    dirty = write || (pde & kPteD);
     *phys = (pde & 0xffc00000u) | (linear & 0x003fffffu);
   } else {
     uint32_t npte = pte | kPteA | (write ? kPteD : 0);
     if (npte != pte) mem_.write32(pte_addr, npte);
+    dirty = npte & kPteD;
     *phys = (pte & 0xfffff000u) | (linear & 0xfffu);
   }
+  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
+  shadow_.insert(linear >> 12, e, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
+  for (uint64_t page : shadow_.takeNewlyWatched())
+    if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
   return true;
+}
+
+void Mmu::cr3Written() {
+  shadow_.switchTo(cpu_.cr3);
+  flushAll();
+}
+
+void Mmu::pagingModeChanged() {
+  shadow_.dropAll();
+  flushAll();
+}
+
+void Mmu::invlpg(uint32_t linear) {
+  shadow_.invalidatePage(linear >> 12);
+  flushPage(linear);
+}
+
+void Mmu::tableWritten(uint64_t paddr, uint32_t len) {
+  shadow_.tableWritten(paddr, len, [this](uint32_t vpn) { flushPage(vpn << 12); });
 }
 
 void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
   uint64_t page = phys & ~uint64_t(kPageMask);
   if (!mem_.contains(page, kPageSize)) return;  // outside RAM: always the slow path
+  uint8_t* host = mem_.host(page);               // makes the real page resident
   TlbEntry& e = cpu_.tlb.entry[user ? 1 : 0][(linear >> 12) & (kTlbSize - 1)];
   uint32_t vpn = linear >> 12;
   if (e.tag_read != vpn && e.tag_write != vpn) e.tag_read = e.tag_write = kTlbInvalidTag;
-  e.addend = reinterpret_cast<uint64_t>(mem_.base() + page) - (uint64_t(vpn) << 12);
+  e.addend = reinterpret_cast<uint64_t>(host) - (uint64_t(vpn) << 12);
   bool paging = cpu_.cr0 & kCr0PG;
   if (kind == Access::Write) {
-    if (mem_.isCodePage(page)) return;
+    if (mem_.isWatched(page)) return;
     e.tag_write = vpn;
     e.tag_read = vpn;
   } else {
     e.tag_read = vpn;
     // Without paging every RAM page is writable; with paging the write right is checked by a walk
     // on the first write (which also sets the dirty bit).
-    if (!paging && !mem_.isCodePage(page)) e.tag_write = vpn;
+    if (!paging && !mem_.isWatched(page)) e.tag_write = vpn;
   }
   ++stats.tlb_misses;
 }

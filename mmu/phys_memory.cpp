@@ -5,19 +5,34 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace btvm {
 
-PhysMemory::PhysMemory(uint64_t bytes) : size_(bytes), code_count_((bytes + kPageMask) >> 12, 0) {
+PhysMemory::PhysMemory(uint64_t bytes, uint64_t host_cap_bytes)
+    : size_(bytes), code_count_((bytes + kPageMask) >> 12, 0), table_((bytes + kPageMask) >> 12, 0) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   ram_ = static_cast<uint8_t*>(p);
+  if (host_cap_bytes && host_cap_bytes < bytes) {
+    cap_pages_ = std::max<uint64_t>(host_cap_bytes >> 12, 64);
+    size_t pages = code_count_.size();
+    resident_.assign(pages, 0);
+    swapped_.assign(pages, 0);
+    stamp_.assign(pages, 0);
+    swap_ = std::tmpfile();
+    if (!swap_) throw std::runtime_error("cannot create the swap file for --host-mem");
+  }
 }
 
-PhysMemory::~PhysMemory() { munmap(ram_, size_); }
+PhysMemory::~PhysMemory() {
+  munmap(ram_, size_);
+  if (swap_) std::fclose(swap_);
+}
 
-uint32_t PhysMemory::read32(uint64_t paddr) const {
-  if (contains(paddr, 4)) {
+uint32_t PhysMemory::read32(uint64_t paddr) {
+  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
+    touch(paddr);
     uint32_t v;
     std::memcpy(&v, ram_ + paddr, 4);
     return v;
@@ -28,13 +43,72 @@ uint32_t PhysMemory::read32(uint64_t paddr) const {
 }
 
 void PhysMemory::write32(uint64_t paddr, uint32_t v) {
-  if (contains(paddr, 4)) {
+  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
+    touch(paddr);
     std::memcpy(ram_ + paddr, &v, 4);
     return;
   }
   for (int i = 0; i < 4; ++i) write8(paddr + i, uint8_t(v >> (8 * i)));
 }
 
+void PhysMemory::copyIn(uint64_t paddr, const void* src, uint64_t len) {
+  const uint8_t* s = static_cast<const uint8_t*>(src);
+  while (len) {
+    uint64_t n = std::min<uint64_t>(len, kPageSize - (paddr & kPageMask));
+    std::memcpy(host(paddr), s, n);
+    paddr += n;
+    s += n;
+    len -= n;
+  }
+}
+
+void PhysMemory::fill(uint64_t paddr, uint8_t v, uint64_t len) {
+  while (len) {
+    uint64_t n = std::min<uint64_t>(len, kPageSize - (paddr & kPageMask));
+    std::memset(host(paddr), v, n);
+    paddr += n;
+    len -= n;
+  }
+}
+
 void PhysMemory::clearCodePages() { std::fill(code_count_.begin(), code_count_.end(), 0); }
+
+void PhysMemory::makeResident(uint32_t page) {
+  while (resident_count_ >= cap_pages_) evictOne();
+  uint8_t* dst = ram_ + (uint64_t(page) << 12);
+  if (swapped_[page]) {
+    if (std::fseek(swap_, long(uint64_t(page) << 12), SEEK_SET) != 0 || std::fread(dst, 1, kPageSize, swap_) != kPageSize)
+      throw std::runtime_error("swap file read failed");
+    swapped_[page] = 0;
+    ++stats_.pages_restored;
+  }
+  resident_[page] = 1;
+  ++resident_count_;
+  ++stats_.pages_backed;
+  queue_.push_back(page);
+}
+
+// Second chance by recency: a page touched within the last few accesses may have a host pointer
+// in use by the instruction being executed, so it is never the victim.
+void PhysMemory::evictOne() {
+  for (;;) {
+    uint32_t p = queue_.front();
+    queue_.pop_front();
+    if (clock_ - stamp_[p] < 8) {
+      queue_.push_back(p);
+      continue;
+    }
+    if (on_evict_) on_evict_(uint64_t(p) << 12);
+    uint8_t* src = ram_ + (uint64_t(p) << 12);
+    if (std::fseek(swap_, long(uint64_t(p) << 12), SEEK_SET) != 0 || std::fwrite(src, 1, kPageSize, swap_) != kPageSize)
+      throw std::runtime_error("swap file write failed");
+    madvise(src, kPageSize, MADV_DONTNEED);
+    swapped_[p] = 1;
+    resident_[p] = 0;
+    --resident_count_;
+    ++stats_.pages_evicted;
+    return;
+  }
+}
 
 }  // namespace btvm

@@ -1,9 +1,15 @@
-// Guest physical memory: RAM from address 0 up to its size, backed by one anonymous host mapping
-// (the host kernel backs a page on first touch). Addresses outside RAM read all-ones and drop
-// writes, as an unassigned bus does. Also keeps, per RAM page, how many translated blocks were
-// built from it, so that writes to code pages can be caught.
+// Guest real memory ("physical" to the guest): RAM from address 0 up to its size. The VMM backs it
+// with one anonymous host mapping, so a real page gets host memory on first touch. With a cap on
+// resident host memory (--host-mem), least recently used real pages are written to a swap file
+// and brought back on their next touch, without the guest noticing.
+// Addresses outside RAM read all-ones and drop writes, as an unassigned bus does.
+// Each page also carries watch counts: translated blocks built from it (code) and shadow page
+// tables derived from it (page table): writes to watched pages must reach the VMM.
 #pragma once
 #include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <functional>
 #include <vector>
 
 namespace btvm {
@@ -11,9 +17,16 @@ namespace btvm {
 constexpr uint32_t kPageSize = 4096;
 constexpr uint32_t kPageMask = kPageSize - 1;
 
+struct RealMemoryStats {
+  uint64_t pages_backed = 0;    // real pages that got host memory (first touch or swap-in)
+  uint64_t pages_evicted = 0;   // written to the swap file to respect --host-mem
+  uint64_t pages_restored = 0;  // brought back from the swap file
+};
+
 class PhysMemory {
  public:
-  explicit PhysMemory(uint64_t bytes);
+  // host_cap_bytes = 0: no cap (the host kernel backs pages lazily by itself).
+  explicit PhysMemory(uint64_t bytes, uint64_t host_cap_bytes = 0);
   ~PhysMemory();
   PhysMemory(const PhysMemory&) = delete;
   PhysMemory& operator=(const PhysMemory&) = delete;
@@ -21,25 +34,69 @@ class PhysMemory {
   uint8_t* base() const { return ram_; }
   uint64_t size() const { return size_; }
   bool contains(uint64_t paddr, uint64_t len) const { return paddr + len <= size_ && paddr + len >= paddr; }
-  // Host pointer for a RAM address, or nullptr outside RAM.
-  uint8_t* host(uint64_t paddr) const { return paddr < size_ ? ram_ + paddr : nullptr; }
+  // Host pointer for a RAM address (its page made resident), or nullptr outside RAM. Valid until
+  // the next call that may evict (any other access): use it at once.
+  uint8_t* host(uint64_t paddr) {
+    if (paddr >= size_) return nullptr;
+    touch(paddr);
+    return ram_ + paddr;
+  }
 
-  // Byte access for the VMM (devices, loaders, page walks): outside RAM reads 0xff, drops writes.
-  uint8_t read8(uint64_t paddr) const { return paddr < size_ ? ram_[paddr] : 0xff; }
-  uint32_t read32(uint64_t paddr) const;
-  void write8(uint64_t paddr, uint8_t v) { if (paddr < size_) ram_[paddr] = v; }
+  // Accesses for the VMM (devices, loaders, page walks): outside RAM reads 0xff, drops writes.
+  uint8_t read8(uint64_t paddr) {
+    if (paddr >= size_) return 0xff;
+    touch(paddr);
+    return ram_[paddr];
+  }
+  uint32_t read32(uint64_t paddr);
+  void write8(uint64_t paddr, uint8_t v) {
+    if (paddr >= size_) return;
+    touch(paddr);
+    ram_[paddr] = v;
+  }
   void write32(uint64_t paddr, uint32_t v);
+  void copyIn(uint64_t paddr, const void* src, uint64_t len);  // whole range must be in RAM
+  void fill(uint64_t paddr, uint8_t v, uint64_t len);
 
-  // Code-page watch counts: nonzero means translated code was built from the page.
+  // Watches. Code: translated blocks were built from the page. Table: a shadow page table was
+  // derived from it. Either makes the soft TLB send every write to the VMM.
   bool isCodePage(uint64_t paddr) const { return paddr < size_ && code_count_[paddr >> 12] != 0; }
   void addCodePage(uint64_t paddr) { ++code_count_[paddr >> 12]; }
   void removeCodePage(uint64_t paddr) { if (code_count_[paddr >> 12]) --code_count_[paddr >> 12]; }
   void clearCodePages();
+  bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
+  void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }
+  bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr); }
+
+  // Called before a page leaves host memory, so that no host pointer to it stays cached.
+  void setEvictionHook(std::function<void(uint64_t paddr)> hook) { on_evict_ = std::move(hook); }
+  const RealMemoryStats& stats() const { return stats_; }
+  uint64_t residentPages() const { return resident_count_; }
 
  private:
+  void touch(uint64_t paddr) {
+    if (cap_pages_ == 0) return;
+    uint32_t p = uint32_t(paddr >> 12);
+    stamp_[p] = ++clock_;
+    if (!resident_[p]) makeResident(p);
+  }
+  void makeResident(uint32_t page);
+  void evictOne();
+
   uint8_t* ram_;
   uint64_t size_;
   std::vector<uint32_t> code_count_;
+  std::vector<uint8_t> table_;
+  // Residency (only with a cap).
+  uint64_t cap_pages_ = 0;
+  uint64_t resident_count_ = 0;
+  uint64_t clock_ = 0;
+  std::vector<uint8_t> resident_, swapped_;
+  std::vector<uint64_t> stamp_;
+  std::deque<uint32_t> queue_;  // resident pages, oldest first
+  std::FILE* swap_ = nullptr;
+  std::function<void(uint64_t)> on_evict_;
+  RealMemoryStats stats_;
 };
 
 }  // namespace btvm

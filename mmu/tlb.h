@@ -23,4 +23,13 @@ struct SoftTlb {
   TlbEntry entry[2][kTlbSize];  // [0] supervisor (CPL 0-2), [1] user (CPL 3)
 };
 
+// A page just became watched (translated code, or a guest page table): writes through entries
+// filled before must take the slow path from now on.
+inline void dropWriteTags(SoftTlb& tlb, const uint8_t* host_page) {
+  for (auto& arr : tlb.entry)
+    for (auto& e : arr)
+      if (e.tag_write != kTlbInvalidTag && e.addend + (uint64_t(e.tag_write) << 12) == reinterpret_cast<uint64_t>(host_page))
+        e.tag_write = kTlbInvalidTag;
+}
+
 }  // namespace btvm

@@ -3,6 +3,7 @@
 #include <asmjit/x86.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "tests/diff/flags.h"
@@ -100,8 +101,24 @@ class Gen {
     a.bufferData()[at] = uint8_t(d);
   }
 
+  // Absolute code addresses for indirect branches: emit a 32-bit placeholder, then patch it with
+  // the address of the current position once the code reaches the target.
+  static constexpr uint32_t kPlaceholder = 0x5a5a5a5a;
+  size_t placeholderEndingHere() {
+    const size_t at = here() - 4;
+    uint32_t v;
+    std::memcpy(&v, a.bufferData() + at, 4);
+    if (v != kPlaceholder) throw std::runtime_error("generator: placeholder not at the end");
+    return at;
+  }
+  void patchAbs(size_t at) {
+    const uint32_t v = kCode + uint32_t(here());
+    std::memcpy(a.bufferData() + at, &v, 4);
+  }
+
   // Flags that may be undefined at the current end of the code (static, linear).
   uint32_t undefNow() {
+    if (dead_) return undef_;
     size_t n = here() - synced_;
     if (n) {
       std::vector<Insn> v = dis_.decode(a.bufferData() + synced_, n, kCode + uint32_t(synced_));
@@ -114,6 +131,12 @@ class Gen {
       synced_ = here();
     }
     return undef_;
+  }
+  // After an instruction that always faults nothing runs, and it may not even decode (lock on a
+  // register): stop the analysis there.
+  void markDead() {
+    undefNow();
+    dead_ = true;
   }
   // At a join point (forward branch target): either path's undefined flags.
   void mergeUndef(uint32_t u) { undef_ = undefNow() | u; }
@@ -188,10 +211,21 @@ class Gen {
           }
           break;
         default:
-          if (kinds & kStk) return x86::ptr(x86::esp, r.range(-0x80, 0x100), uint32_t(size));
-          break;
+          if (!(kinds & kStk)) break;
+          if ((kinds & kIndex) && r.chance(30)) {  // SIB with ESP as base
+            int idx = regNot((1 << EAX) | (1 << ECX) | (1 << EDX));
+            a.mov(x86::gpd(uint32_t(idx)), Imm(r.range(-0x80, 0x80)));
+            return x86::ptr(x86::esp, x86::gpd(uint32_t(idx)), r.below(4), r.range(-0x80, 0x100),
+                            uint32_t(size));
+          }
+          return x86::ptr(x86::esp, r.range(-0x80, 0x100), uint32_t(size));
       }
     }
+  }
+  // Sometimes a segment override in front of the next instruction: all segments are flat, so it
+  // changes nothing but the decoding path. Never CS: writes through it fault on hardware only.
+  void segPrefix() {
+    if (r.chance(10)) db({r.pick({0x26, 0x36, 0x3E, 0x64, 0x65})});
   }
   // A register or memory operand of `size`.
   Operand rm(int size, bool w, int pctReg = 60) {
@@ -203,6 +237,7 @@ class Gen {
   const Disasm& dis_;
   size_t synced_ = 0;
   uint32_t undef_ = 0;  // the initial flags are all defined
+  bool dead_ = false;
 };
 
 Gp acc(int size) { return size == 1 ? Gp(x86::al) : size == 2 ? Gp(x86::ax) : Gp(x86::eax); }
@@ -253,18 +288,23 @@ void genAlu2(Gen& g) {
     case 2: {
       Gp d = g.gp(s, w);
       Mem m = g.mem(s);
+      g.segPrefix();
       if (op == I::Inst::kIdTest) g.a.emit(op, m, d);
       else g.a.emit(op, d, m);
       break;
     }
     case 3: {
       Gp src = g.gp(s, false);
-      g.a.emit(op, g.mem(s), src);
+      Mem m = g.mem(s);
+      g.segPrefix();
+      g.a.emit(op, m, src);
       break;
     }
     default: {
       uint32_t v = g.val();
-      g.a.emit(op, g.mem(s), immOf(s, v));
+      Mem m = g.mem(s);
+      g.segPrefix();
+      g.a.emit(op, m, immOf(s, v));
       break;
     }
   }
@@ -450,6 +490,36 @@ void genDivfault(Gen& g) {
     genDivide(g, g.r.chance(40) ? 1 : 2);
   }
   g.expectVector = 0;
+  for (int i = g.r.range(0, 2); i > 0; i--) genAlu2(g);  // must never run
+}
+
+// --- faults: other exceptions, faults (EIP of the instruction) and traps (EIP after it) -------
+void genFaults(Gen& g) {
+  if (!g.last()) return genAlu2(g);
+  g.markDead();
+  switch (g.r.below(5)) {
+    case 0: g.db({0x0F, 0x0B}); g.expectVector = 6; break;  // ud2
+    case 1:  // lock on a register destination: #UD
+      g.db({0xF0, 0x01, 0xC0 | int(g.r.below(8)) << 3 | int(g.r.below(8))});
+      g.expectVector = 6;
+      break;
+    case 2: g.db({0xCC}); g.expectVector = 3; break;  // int3
+    case 3: {  // into with OF set
+      g.a.mov(x86::al, Imm(0x7f));
+      g.a.add(x86::al, Imm(1));
+      g.db({0xCE});
+      g.expectVector = 4;
+      break;
+    }
+    default: {
+      // int n, for vectors without an error code (a software int never pushes one). Not 6:
+      // Unicorn reports any vector 6 as an invalid instruction, with EIP at the int.
+      static const int vec[] = {0, 1, 2, 3, 4, 5, 7, 9, 15, 16, 18, 19, 20, 31};
+      g.expectVector = g.r.pick(vec);
+      g.db({0xCD, g.expectVector});
+      break;
+    }
+  }
   for (int i = g.r.range(0, 2); i > 0; i--) genAlu2(g);  // must never run
 }
 
@@ -639,11 +709,21 @@ void genStack(Gen& g) {
       break;
     }
     case 6:
-      // popa alone loads random stack words into every register, the base too: last unit only.
-      g.db({g.last() && g.r.chance(50) ? 0x61 : 0x60});
+      // popa and pop esp alone load random stack words into registers, the base or ESP: last
+      // unit only. Otherwise: push L; ret (a return to an address no call pushed).
+      if (g.last() && g.r.chance(50)) g.db({g.r.chance(50) ? 0x61 : 0x5C});
+      else if (g.r.chance(30)) g.db({0x60});
+      else {
+        g.db({0x68});
+        g.dd(Gen::kPlaceholder);
+        const size_t at = g.placeholderEndingHere();
+        g.db({0xC3});
+        for (int i = g.r.range(0, 2); i > 0; i--) regWork(g);  // skipped
+        g.patchAbs(at);
+      }
       break;
     case 7: {  // enter; work on the frame; leave
-      const int level = g.r.range(0, 3);
+      const int level = g.r.chance(80) ? g.r.range(0, 3) : g.r.range(4, 8);
       const int size = g.r.chance(20) ? 0 : g.r.range(1, 64);
       g.a.enter(Imm(uint16_t(size)), Imm(uint8_t(level)));
       for (int i = g.r.range(0, 2); i > 0; i--) {
@@ -654,11 +734,29 @@ void genStack(Gen& g) {
       g.a.leave();
       break;
     }
-    case 8: {  // call L; jmp E; L: work; ret [n]; E:
+    case 8: {  // call L (direct, via a register or via memory); jmp E; L: work; ret [n]; E:
       Label l = g.a.newLabel(), e = g.a.newLabel();
-      g.a.call(l);
+      size_t at = 0;
+      switch (g.r.below(4)) {
+        case 0: {
+          Gp t = g.gp(4, true);
+          g.a.mov(t, Imm(int32_t(Gen::kPlaceholder)));
+          at = g.placeholderEndingHere();
+          g.a.call(t);
+          break;
+        }
+        case 1: {
+          Mem m = g.mem(4);
+          g.a.mov(m, Imm(int32_t(Gen::kPlaceholder)));
+          at = g.placeholderEndingHere();
+          g.a.call(m);
+          break;
+        }
+        default: g.a.call(l); break;
+      }
       g.a.short_().jmp(e);
       g.a.bind(l);
+      if (at) g.patchAbs(at);
       for (int i = g.r.range(0, 2); i > 0; i--) regWork(g);
       if (g.r.chance(50)) g.a.ret();
       else g.a.ret(Imm(uint16_t(2 * g.r.range(0, 8))));
@@ -699,6 +797,7 @@ void genString(Gen& g) {
   if (rep && g.r.chance(75)) g.a.mov(x86::ecx, Imm(g.r.range(0, 5)));
   if (kind == 4 && g.r.chance(40)) g.a.mov(acc(s), x86::ptr(x86::edi, 0, uint32_t(s)));  // a match
   if (kind == 3 && g.r.chance(20)) g.a.mov(x86::esi, x86::edi);                         // all equal
+  if (kind != 1 && kind != 4) g.segPrefix();  // overrides DS:ESI (ES:EDI cannot be overridden)
   if (rep && s == 2 && g.r.chance(50)) g.db({0x66, rep});  // both prefix orders
   else {
     if (rep) g.db({rep});
@@ -755,8 +854,8 @@ void skipped(Gen& g) {
 
 void genBranch(Gen& g) {
   if (g.r.chance(60)) flagSetter(g);
-  switch (g.r.below(3)) {
-    case 0: case 1: {
+  switch (g.r.below(7)) {
+    case 0: case 1: case 4: {
       const bool jcc = g.r.chance(75);
       const int cc = int(g.r.below(16));
       if (jcc) g.needFlags(kCondReads[cc]);
@@ -767,6 +866,42 @@ void genBranch(Gen& g) {
       const uint32_t u = g.undefNow();
       skipped(g);
       g.a.bind(l);
+      g.mergeUndef(u);
+      break;
+    }
+    case 2: {  // bounded backward loop: mov ecx/r, n; L: work; loop L / dec r; jnz L
+      const bool useLoop = g.r.chance(50);
+      const int ctr = useLoop ? ECX : g.reg(true);
+      g.a.mov(x86::gpd(uint32_t(ctr)), Imm(g.r.range(1, 5)));
+      Label l = g.a.newLabel();
+      g.a.bind(l);
+      const uint8_t saved = g.writable;
+      g.writable &= uint8_t(~(1 << ctr));  // the body must not touch the counter
+      for (int i = g.r.range(1, 2); i > 0; i--) regWork(g);
+      g.writable = saved;
+      if (useLoop) g.a.loop(x86::ecx, l);
+      else {
+        g.a.dec(x86::gpd(uint32_t(ctr)));
+        g.a.jnz(l);
+      }
+      break;
+    }
+    case 3: {  // indirect jmp through a register or memory, forward
+      size_t at;
+      if (g.r.chance(50)) {
+        Gp t = g.gp(4, true);
+        g.a.mov(t, Imm(int32_t(Gen::kPlaceholder)));
+        at = g.placeholderEndingHere();
+        g.a.jmp(t);
+      } else {
+        Mem m = g.mem(4);
+        g.a.mov(m, Imm(int32_t(Gen::kPlaceholder)));
+        at = g.placeholderEndingHere();
+        g.a.jmp(m);
+      }
+      const uint32_t u = g.undefNow();
+      skipped(g);
+      g.patchAbs(at);
       g.mergeUndef(u);
       break;
     }
@@ -841,6 +976,7 @@ const ClassDef kClasses[] = {
     {"shiftd", genShiftd, kAllBases, nullptr},
     {"muldiv", genMuldiv, kAllBases, nullptr},
     {"divfault", genDivfault, kAllBases, nullptr},
+    {"faults", genFaults, kAllBases, nullptr},
     {"bit", genBit, kAllBases, nullptr},
     {"ext", genExt, kAllBases, nullptr},
     {"cmov_set", genCmovSet, kAllBases, nullptr},

@@ -1,0 +1,96 @@
+// Shadow page tables for a soft MMU: per guest address space (keyed by the guest's CR3 value), a
+// cache of the translations the guest's own tables gave, so that a TLB miss is usually answered
+// without walking guest memory, and a switch back to an address space finds its translations
+// still there. Every entry remembers which guest page-table entries it was derived from; those
+// pages are write-watched, and a guest write to one drops exactly the entries that depended on it,
+// in every address space that uses that page.
+#pragma once
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mmu/phys_memory.h"
+
+namespace btvm {
+
+struct ShadowEntry {
+  uint32_t phys_page;  // guest physical page number
+  bool writable;       // R/W of both levels
+  bool user;           // U/S of both levels
+  bool dirty;          // the guest's D bit is already set (writes need no walk)
+};
+
+struct ShadowStats {
+  uint64_t contexts_created = 0, contexts_reused = 0, contexts_evicted = 0;
+  uint64_t hits = 0;            // TLB misses answered from a shadow table (no walk)
+  uint64_t fills = 0;           // entries made from a guest page walk
+  uint64_t table_writes = 0;    // guest writes to watched page-table pages
+  uint64_t invalidated = 0;     // shadow entries dropped by those writes or INVLPG
+};
+
+class ShadowTables {
+ public:
+  // capacity = how many address spaces are kept; 0 keeps only the current one (no caching).
+  ShadowTables(PhysMemory& mem, unsigned capacity) : mem_(mem), capacity_(capacity) {}
+
+  void switchTo(uint32_t cr3);        // MOV to CR3 (or paging enabled)
+  void dropAll();                     // CR0.WP/PG, CR4 changes: rights or format changed
+  const ShadowEntry* find(uint32_t vpn) const;
+  // After a successful walk: the entry and the guest table pages it came from.
+  void insert(uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
+  // INVLPG: forget one page in the current address space.
+  bool invalidatePage(uint32_t vpn);
+  // A guest write to [paddr, paddr+len) of a watched page-table page. Calls `dropped(vpn)` for
+  // each entry of the *current* address space that was dropped (its TLB entry must go too).
+  template <typename F>
+  void tableWritten(uint64_t paddr, uint32_t len, F dropped);
+
+  ShadowStats stats;
+  // Pages that became watched since the last call: the MMU drops their TLB write tags.
+  std::vector<uint64_t> takeNewlyWatched() { return std::exchange(newly_watched_, {}); }
+
+ private:
+  struct Context {
+    uint32_t cr3;
+    std::unordered_map<uint32_t, ShadowEntry> entries;
+  };
+  struct Dep {  // a context's entries in the 4 MiB range of PDE `pdi` came from this page
+    Context* ctx;
+    uint16_t pdi;
+    bool is_directory;  // the page is the context's page directory (else a page table)
+  };
+  void addDep(uint64_t page, const Dep& d);
+  void forgetContext(Context* c);
+  uint32_t dropRange(Context* c, uint32_t first_vpn, uint32_t count, std::vector<uint32_t>* out);
+
+  PhysMemory& mem_;
+  unsigned capacity_;
+  std::list<Context> lru_;  // front = current
+  std::unordered_map<uint64_t, std::vector<Dep>> deps_;  // guest table page -> users
+  std::vector<uint64_t> newly_watched_;
+};
+
+template <typename F>
+void ShadowTables::tableWritten(uint64_t paddr, uint32_t len, F dropped) {
+  ++stats.table_writes;
+  auto it = deps_.find(paddr & ~uint64_t(kPageMask));
+  if (it == deps_.end()) return;
+  uint32_t first = uint32_t(paddr & kPageMask) >> 2, last = uint32_t((paddr & kPageMask) + len - 1) >> 2;
+  if (last > 1023) last = 1023;
+  Context* current = lru_.empty() ? nullptr : &lru_.front();
+  std::vector<uint32_t> gone;
+  std::vector<Dep> users = it->second;  // dropping may not touch deps_, but be safe
+  for (const Dep& d : users) {
+    std::vector<uint32_t>* out = d.ctx == current ? &gone : nullptr;
+    if (d.is_directory) {
+      for (uint32_t pdi = first; pdi <= last; ++pdi) stats.invalidated += dropRange(d.ctx, pdi << 10, 1024, out);
+    } else {
+      stats.invalidated += dropRange(d.ctx, (uint32_t(d.pdi) << 10) + first, last - first + 1, out);
+    }
+  }
+  for (uint32_t vpn : gone) dropped(vpn);
+}
+
+}  // namespace btvm
