@@ -11,6 +11,7 @@
 #include "emu/cpu_state.h"
 #include "mmu/phys_memory.h"
 #include "patcher/insn_table.h"
+#include "patcher/modes.h"
 
 namespace btvm {
 
@@ -21,6 +22,7 @@ struct DbtHooks {
   HelperFn mem_commit;    // (0, memInfo): flush a bounced write after the instruction's store
   HelperFn raise_ud;      // (Capstone ID or 0 for undecodable, 0): #UD at state.eip
   HelperFn helpers[size_t(HelperId::Count)];
+  HelperFn deprivileged[size_t(HelperId::Count)];  // --mode trap: what real hardware does
   // Physical address of the code page holding `linear`; raises the fetch fault (longjmp) when
   // `raise` is set, else returns false.
   bool (*code_phys)(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys);
@@ -31,6 +33,7 @@ struct DbtConfig {
   bool log_in_asm = false;
   bool log_out_asm = false;
   uint32_t max_block_insns = 64;
+  VirtMode mode = VirtMode::Translate;
 };
 
 struct DbtStats {

@@ -25,8 +25,8 @@ using namespace asmjit;
 using namespace host;
 
 BlockEmitter::BlockEmitter(x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
-                           const BlockKey& key)
-    : a_(a), stubs_(stubs), hooks_(hooks), key_(key) {}
+                           const BlockKey& key, VirtMode mode)
+    : a_(a), stubs_(stubs), hooks_(hooks), key_(key), mode_(mode) {}
 
 GuestMem BlockEmitter::guestMem(const cs_x86_op& op, const cs_x86& x) const {
   GuestMem m;
@@ -76,8 +76,10 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
   uint64_t info = hinfo::memInfo(size, kind_bits, seg);
   uint32_t eip = insn_eip_;
+  uint32_t after = insns_after_;
   if (!segmentFlat(seg, kind)) {
     setEip(eip);
+    a_.mov(st(offsetof(CpuState, insns_after)), after);
     a_.mov(x86::r9d, uint32_t(info));
     callHelper(hooks_.mem_slow_seg);
     op(x86::ptr(x86::r11, 0, size));
@@ -113,9 +115,10 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   }
   op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
   a_.bind(back);
-  deferred_.push_back([this, slow, back, eip, info, kind, op] {
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after] {
     a_.bind(slow);
     setEip(eip);
+    a_.mov(st(offsetof(CpuState, insns_after)), after);
     a_.mov(x86::r9d, uint32_t(info));
     callHelper(hooks_.mem_slow);
     op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));

@@ -114,8 +114,19 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
     a_.mov(x86::r10d, uint32_t(last_imm));
   }
   setEip(insn_eip_);
+  a_.mov(st(offsetof(CpuState, insns_after)), insns_after_);
+  Handling how = handlingFor(mode_, row);
+  if (how == Handling::Trapped || how == Handling::Patched) {
+    // A trap: leave translated code; the dispatcher runs the helper and resumes.
+    a_.mov(st(offsetof(CpuState, trap_arg)), x86::r10d);
+    a_.mov(x86::r9, hinfo::pack(info));
+    a_.mov(st(offsetof(CpuState, trap_info), 8), x86::r9);
+    a_.mov(st(offsetof(CpuState, trap_helper)), uint32_t(row.helper) + 1);
+    emitExitStateEip();
+    return false;
+  }
   a_.mov(x86::r9, hinfo::pack(info));
-  callHelper(hooks_.helpers[size_t(row.helper)]);
+  callHelper(how == Handling::Missed ? hooks_.deprivileged[size_t(row.helper)] : hooks_.helpers[size_t(row.helper)]);
   if (!(row.cls & cls::kBlockEnd)) return true;
   if (setsEip(row.helper)) emitExitStateEip();
   else emitExitToDispatcher(next_eip_);
@@ -124,6 +135,7 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
 
 void BlockEmitter::emitRaise(HelperFn fn, uint32_t eip, uint64_t arg) {
   setEip(eip);
+  a_.mov(st(offsetof(CpuState, insns_after)), insns_after_);
   a_.mov(x86::r10, arg);
   a_.mov(x86::r9d, 0);
   callHelper(fn);

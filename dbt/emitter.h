@@ -15,6 +15,7 @@
 #include "dbt/block.h"
 #include "dbt/runtime.h"
 #include "patcher/insn_table.h"
+#include "patcher/modes.h"
 
 namespace btvm {
 
@@ -37,7 +38,7 @@ class BlockEmitter {
   using MemOp = std::function<void(const asmjit::x86::Mem&)>;
 
   BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
-               const BlockKey& key);
+               const BlockKey& key, VirtMode mode);
 
   // Block structure (emit_flow.cpp).
   void emitEntry(uint32_t guest_insns);
@@ -48,6 +49,8 @@ class BlockEmitter {
   void emitExitStateEip();           // state.eip already set by a helper
   void emitDeferred();               // slow paths, after the block's last instruction
 
+  // Where the next instruction stands in its block (helpers learn how many follow it).
+  void setPosition(uint32_t index, uint32_t count) { insns_after_ = count - 1 - index; }
   // One guest instruction (dispatches on the table row). Returns false if the block ends here.
   bool emitInsn(const cs_insn& insn, const InsnRow& row);
   void emitRaise(HelperFn fn, uint32_t eip, uint64_t arg);  // #UD and friends
@@ -95,8 +98,10 @@ class BlockEmitter {
   const RuntimeStubs& stubs_;
   const DbtHooks& hooks_;
   BlockKey key_;
+  VirtMode mode_;
   uint32_t insn_eip_ = 0;        // EIP of the instruction being emitted
   uint32_t next_eip_ = 0;
+  uint32_t insns_after_ = 0;
   std::vector<std::function<void()>> deferred_;
   std::vector<ExitSite> exits_;
 };

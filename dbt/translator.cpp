@@ -144,6 +144,8 @@ struct Dbt::Impl {
       eip += size;
       phys += size;
       if (!d.row || (d.row->cls & cls::kBlockEnd)) break;
+      Handling how = handlingFor(config.mode, *d.row);
+      if (how == Handling::Trapped || how == Handling::Patched) break;  // a trap ends the block
       if (page_off + size >= kPageSize) break;
     }
     for (auto& d : insns) d.insn.detail = &d.detail;
@@ -177,12 +179,14 @@ struct Dbt::Impl {
     x86::Assembler a;
     AsmErrorHandler eh;
     initAssembler(code, a, eh);
-    BlockEmitter e(a, stubs, hooks, key);
+    BlockEmitter e(a, stubs, hooks, key, config.mode);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
-    for (const DecodedInsn& d : insns) {
+    for (size_t k = 0; k < insns.size(); ++k) {
+      const DecodedInsn& d = insns[k];
       bytes += d.insn.size;
+      e.setPosition(uint32_t(k), uint32_t(insns.size()));
       if (!d.row) {
         e.emitRaise(hooks.raise_ud, uint32_t(d.insn.address), d.insn.id);
         open = false;

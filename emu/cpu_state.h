@@ -68,6 +68,10 @@ struct CpuState {
   uint32_t tmp[8];         // values carried between accesses of one instruction (POPA: 8)
   uint64_t tlb_hits;       // counted inline only under --stats
   bool exit_after_insn;    // a helper's write hit translated code: leave after this instruction
+  uint32_t trap_helper;    // trap exit (--mode trap/patch): HelperId + 1 to emulate, else 0
+  uint32_t trap_arg;       // the helper's arguments, saved by the trapping block
+  uint64_t trap_info;
+  uint32_t insns_after;    // instructions of the current block after the helper's (for RDTSC)
 
   SoftTlb tlb;
   JumpCacheEntry jcache[kJumpCacheSize];

@@ -64,6 +64,10 @@ void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t val
   bool crosses = (linear & 4095) + size > 4096;
   uint64_t p1 = translateOrFault(vm, linear, Access::Write, user);
   uint64_t p2 = crosses ? translateOrFault(vm, second, Access::Write, user) : 0;
+  if (vm.trace_event.open) {
+    vm.trace_event.writes.emplace_back(linear, value);
+    vm.trace_event.write_sizes.push_back(size);
+  }
   uint8_t bytes[4];
   for (unsigned i = 0; i < size; ++i) bytes[i] = uint8_t(value >> (8 * i));
   unsigned n1 = crosses ? second - linear : size;

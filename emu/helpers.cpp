@@ -4,6 +4,10 @@
 #include <capstone/capstone.h>
 
 #include "emu/guest_access.h"
+#include "mmu/segments.h"
+
+#include <csetjmp>
+#include <cstring>
 
 namespace btvm {
 
@@ -47,24 +51,33 @@ namespace {
 
 Helper gTable[size_t(HelperId::Count)];
 
-// Runs helper H. A helper whose memory writes hit translated code finishes its instruction and
-// then leaves the block, so the rest of the block (maybe stale) does not run.
+uint16_t gClass[size_t(HelperId::Count)];
+
+// The row class of each helper's instruction, from the table (privileged wins over sensitive).
+void buildHelperClasses() {
+  unsigned n;
+  const InsnRow* rows = insnTable(&n);
+  for (unsigned k = 0; k < n; ++k)
+    if (rows[k].emit == Emit::Helper)
+      gClass[size_t(rows[k].helper)] |= rows[k].cls & (cls::kPrivileged | cls::kSensitive);
+}
+
+Handling inlineHandling(HelperId h) { return gClass[size_t(h)] ? Handling::Translated : Handling::None; }
+
 template <HelperId H>
 uint64_t wrapped(CpuState* cpu, uint64_t arg, uint64_t info) {
-  Machine::Impl& vm = vmOf(cpu);
-  hinfo::Info i = hinfo::unpack(info);
-  HelperResult r = gTable[size_t(H)](vm, i, uint32_t(arg));
-  if (cpu->exit_after_insn) {
-    cpu->exit_after_insn = false;
-    if (r == kNext) cpu->eip += i.length;
-    leaveToDispatcher(vm, kJumpContinue);
-  }
-  return r;
+  return runHelper(vmOf(cpu), H, hinfo::unpack(info), uint32_t(arg), inlineHandling(H));
+}
+
+template <HelperId H>
+uint64_t wrappedDeprivileged(CpuState* cpu, uint64_t arg, uint64_t info) {
+  return runHelper(vmOf(cpu), H, hinfo::unpack(info), uint32_t(arg), Handling::Missed);
 }
 
 template <size_t... N>
-void fillWrappers(HelperFn* out, std::index_sequence<N...>) {
+void fillWrappers(HelperFn* out, HelperFn* depriv, std::index_sequence<N...>) {
   ((out[N] = &wrapped<HelperId(N)>), ...);
+  ((depriv[N] = &wrappedDeprivileged<HelperId(N)>), ...);
 }
 
 uint64_t raiseUd(CpuState* cpu, uint64_t capstone_id, uint64_t) {
@@ -83,12 +96,76 @@ uint64_t raiseUd(CpuState* cpu, uint64_t capstone_id, uint64_t) {
 
 HelperResult missing(Machine::Impl& vm, const hinfo::Info&, uint32_t) { raiseException(vm, 6, 0, false); }
 
+// --mode trap: a sensitive instruction runs as real hardware runs it at CPL 3. If that faults
+// (#GP, #NP, #SS, #TS), the fault is what a trap-and-emulate VMM receives: it emulates the
+// instruction against the virtual state, so that instance counts as trapped, not missed.
+HelperResultCode runMissed(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling* how) {
+  CpuState& c = vm.cpu;
+  struct Arch {
+    uint32_t regs[8], eip, eflags;
+    Segment seg[6];
+    uint8_t cpl;
+  } saved;
+  std::memcpy(saved.regs, c.regs, sizeof saved.regs);
+  saved.eip = c.eip;
+  saved.eflags = c.eflags;
+  std::memcpy(saved.seg, c.seg, sizeof saved.seg);
+  saved.cpl = c.cpl;
+  std::jmp_buf outer;
+  std::memcpy(outer, vm.jmp, sizeof outer);
+  vm.probing_deprivileged = true;
+  if (setjmp(vm.jmp) == 0) {
+    HelperResultCode r = runDeprivileged(vm, h, i, arg);
+    std::memcpy(vm.jmp, outer, sizeof outer);
+    vm.probing_deprivileged = false;
+    return r;
+  }
+  std::memcpy(vm.jmp, outer, sizeof outer);
+  vm.probing_deprivileged = false;
+  uint8_t v = vm.pending.vector;
+  if (vm.pending.software || !(v == kVecGP || v == kVecNP || v == kVecSS || v == kVecTS))
+    leaveToDispatcher(vm, kJumpException);  // a real guest event (INT n through a DPL-3 gate, #PF...)
+  std::memcpy(c.regs, saved.regs, sizeof saved.regs);
+  c.eip = saved.eip;
+  c.eflags = saved.eflags;
+  std::memcpy(c.seg, saved.seg, sizeof saved.seg);
+  c.cpl = saved.cpl;
+  *how = Handling::Trapped;
+  if (vm.trace_event.open) vm.trace_event.how = Handling::Trapped;
+  ++vm.stats.traps;
+  return gTable[size_t(h)](vm, i, arg);
+}
+
 }  // namespace
+
+Helper helperFunction(HelperId h) { return gTable[size_t(h)]; }
+uint16_t helperClass(HelperId h) { return gClass[size_t(h)]; }
+
+// Every helper call from translated code or from a trap exit runs here. A helper whose memory
+// writes hit translated code finishes its instruction and then leaves the block, so the rest of
+// the block (maybe stale) does not run.
+uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling how) {
+  CpuState* cpu = &vm.cpu;
+  if (how != Handling::None) {
+    bool priv = gClass[size_t(h)] & cls::kPrivileged;
+    ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];
+    if (vm.trace) traceBegin(vm, h, how);
+  }
+  HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
+  if (how != Handling::None && vm.trace) traceEnd(vm);
+  if (cpu->exit_after_insn) {
+    cpu->exit_after_insn = false;
+    if (r == kNext) cpu->eip += i.length;
+    leaveToDispatcher(vm, kJumpContinue);
+  }
+  return r;
+}
 
 void installAccessHooks(DbtHooks& h);
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys);
 
 DbtHooks makeDbtHooks() {
+  buildHelperClasses();
   for (auto& h : gTable) h = missing;
   registerArithHelpers(gTable);
   registerStringHelpers(gTable);
@@ -98,7 +175,7 @@ DbtHooks makeDbtHooks() {
   installAccessHooks(hooks);
   hooks.raise_ud = raiseUd;
   hooks.code_phys = codePhys;
-  fillWrappers(hooks.helpers, std::make_index_sequence<size_t(HelperId::Count)>());
+  fillWrappers(hooks.helpers, hooks.deprivileged, std::make_index_sequence<size_t(HelperId::Count)>());
   return hooks;
 }
 

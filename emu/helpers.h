@@ -26,6 +26,9 @@ uint32_t szpFlags(uint32_t value, unsigned size);  // SF, ZF, PF of a result
 
 inline uint32_t nextEip(const CpuState& c, const hinfo::Info& i) { return c.eip + i.length; }
 
+// The C++ function behind a helper (virtual-state semantics).
+Helper helperFunction(HelperId h);
+
 // The helper tables of each group, indexed by HelperId (null where the group has no entry).
 void registerArithHelpers(Helper* table);
 void registerStringHelpers(Helper* table);

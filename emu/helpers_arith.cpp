@@ -191,7 +191,7 @@ HelperResult hCpuid(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
 HelperResult hRdtsc(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
   if ((c.cr4 & 4) && c.cpl != 0) raiseException(vm, 13, 0, true);  // CR4.TSD
-  uint64_t t = vm.executed;
+  uint64_t t = retiredInsns(vm);
   c.regs[EAX] = uint32_t(t);
   c.regs[EDX] = uint32_t(t >> 32);
   return kNext;

@@ -232,7 +232,7 @@ HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
   uint64_t v;
   switch (c.regs[ECX]) {
-    case 0x10: v = vm.executed; break;           // TSC
+    case 0x10: v = retiredInsns(vm); break;           // TSC
     case 0x174: case 0x175: case 0x176: v = 0; break;  // SYSENTER_CS/ESP/EIP (not offered by CPUID)
     default: raiseException(vm, kVecGP, 0, true);
   }

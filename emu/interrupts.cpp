@@ -27,7 +27,14 @@ std::string registerDump(const CpuState& c) {
 
 }  // namespace
 
-void leaveToDispatcher(Machine::Impl& vm, JumpReason why) { std::longjmp(vm.jmp, why); }
+void leaveToDispatcher(Machine::Impl& vm, JumpReason why) {
+  if (vm.depriv_saved_cpl >= 0) {  // a deprivileged helper faulted: the guest's CPL is virtual
+    vm.cpu.cpl = uint8_t(vm.depriv_saved_cpl);
+    vm.depriv_saved_cpl = -1;
+  }
+  if (vm.trace_event.open && !vm.probing_deprivileged) traceEnd(vm, why == kJumpStop ? "run ended" : "left the instruction");
+  std::longjmp(vm.jmp, why);
+}
 
 void stopRun(Machine::Impl& vm, ExitKind kind, int status, std::string message) {
   vm.result = RunResult{kind, status, std::move(message)};
@@ -49,11 +56,22 @@ void raiseException(Machine::Impl& vm, uint8_t vector, uint32_t error, bool has_
     }
   }
   vm.pending = PendingException{vector, error, has_error, false, false, 0};
+  if (vm.trace_event.open && !vm.probing_deprivileged) {
+    static const char* const kNames[20] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO",
+                                           "#TS", "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM"};
+    std::string what = vector < 20 ? kNames[vector] : fmt::format("vector {}", vector);
+    if (vm.depriv_saved_cpl >= 0) {
+      vm.cpu.cpl = uint8_t(vm.depriv_saved_cpl);
+      vm.depriv_saved_cpl = -1;
+    }
+    traceEnd(vm, (has_error ? fmt::format("fault {}({:04x})", what, error) : "fault " + what).c_str());
+  }
   leaveToDispatcher(vm, kJumpException);
 }
 
 void raiseSoftwareInterrupt(Machine::Impl& vm, uint8_t vector, uint32_t next_eip) {
   vm.pending = PendingException{vector, 0, false, true, true, next_eip};
+  if (vm.trace_event.open) traceEnd(vm, fmt::format("interrupt {:#04x}", vector).c_str());
   leaveToDispatcher(vm, kJumpException);
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "emu/descriptors.h"
@@ -49,6 +50,8 @@ Machine::Impl::Impl(const MachineConfig& c)
   dc.code_cache_bytes = c.code_cache_bytes;
   dc.log_in_asm = c.log.in_asm;
   dc.log_out_asm = c.log.out_asm;
+  dc.mode = c.mode;
+  if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
 }
 
@@ -118,9 +121,26 @@ BlockKey currentKey(Machine::Impl& vm) {
   return BlockKey{c.eip, c.seg[CS].base, phys, modeFlags(vm)};
 }
 
-void accountInsns(Machine::Impl& vm, int64_t& budget_start) {
-  vm.executed += uint64_t(budget_start - vm.cpu.icount_budget);
-  budget_start = vm.cpu.icount_budget;
+// A trap exit (--mode trap/patch): the block stopped before a privileged or sensitive
+// instruction; the VMM emulates it against the virtual state and the run goes on after it.
+void emulateTrap(Machine::Impl& vm) {
+  CpuState& c = vm.cpu;
+  auto h = HelperId(c.trap_helper - 1);
+  c.trap_helper = 0;
+  ++vm.stats.traps;
+  auto t0 = std::chrono::steady_clock::now();
+  hinfo::Info i = hinfo::unpack(c.trap_info);
+  Handling how = (helperClass(h) & cls::kPrivileged) ? Handling::Trapped : Handling::Patched;
+  vm.in_trap = true;
+  if (runHelper(vm, h, i, c.trap_arg, how) == 0) c.eip += i.length;
+  vm.in_trap = false;
+  vm.stats.trap_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - t0).count());
+}
+
+void accountInsns(Machine::Impl& vm) {
+  vm.executed += uint64_t(vm.budget_start - vm.cpu.icount_budget);
+  vm.budget_start = vm.cpu.icount_budget;
 }
 
 }  // namespace
@@ -128,13 +148,21 @@ void accountInsns(Machine::Impl& vm, int64_t& budget_start) {
 RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
-  static thread_local int64_t budget_start;  // survives longjmp (not a local of this frame)
   static thread_local uint32_t last_mode;
-  budget_start = c.icount_budget;
+  vm.budget_start = c.icount_budget;
   last_mode = ~0u;
   int why = setjmp(vm.jmp);
-  if (why != kJumpNone) accountInsns(vm, budget_start);
+  if (why != kJumpNone) {
+    accountInsns(vm);
+    // Translated code charged its whole block on entry: give back what did not retire.
+    if (vm.in_translated) {
+      bool retired = why == kJumpContinue || why == kJumpStop || (why == kJumpException && vm.pending.trap);
+      vm.executed -= c.insns_after + (retired ? 0 : 1);
+      vm.in_translated = false;
+    }
+  }
   vm.in_single_insn = false;
+  vm.in_trap = false;
   switch (why) {
     case kJumpStop:
       vm.uart.flush();
@@ -166,7 +194,7 @@ RunResult Machine::run() {
                        fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
     }
     c.icount_budget = remaining;
-    budget_start = remaining;
+    vm.budget_start = remaining;
     BlockKey key = currentKey(vm);
     if (key.flags != last_mode) {
       vm.dbt->flushJumpCache();
@@ -197,11 +225,14 @@ RunResult Machine::run() {
       fmt::print(stderr, "Trace: eip={:08x} phys={:x} insns={} [{}]\n", key.eip, key.phys, b->guest_insns,
                  b->cached ? "cached" : "one-off");
     c.last_exit = 0;
+    vm.in_translated = true;
     vm.dbt->run(b);
+    vm.in_translated = false;
     vm.in_single_insn = false;
-    accountInsns(vm, budget_start);
+    accountInsns(vm);
     if (c.last_exit) ++vm.stats.exits_block_end;
     else ++vm.stats.exits_helper;
+    if (c.trap_helper) emulateTrap(vm);
     if (trap_after) {
       c.dr[6] |= 0x4000;  // BS: single-step trap
       vm.pending = PendingException{1, 0, false, false, true, c.eip};

@@ -7,10 +7,9 @@
 
 #include "emu/cpu_state.h"
 #include "emu/exit_status.h"
+#include "patcher/modes.h"
 
 namespace btvm {
-
-enum class VirtMode { Trap, Patch, Translate };
 
 struct LogFlags {
   bool in_asm = false;   // guest code of each translated block
@@ -26,6 +25,7 @@ struct MachineConfig {
   LogFlags log;
   uint64_t max_insns = 0;      // 0: no limit
   VirtMode mode = VirtMode::Translate;
+  std::string trace_path;      // --trace: one JSON line per sensitive or privileged instruction
   uint64_t code_cache_bytes = 32ull << 20;
   uint64_t host_mem_bytes = 0;  // cap on resident host memory for guest RAM (0: none)
   unsigned shadow_cache = 8;    // guest address spaces whose shadow page tables are kept

@@ -9,20 +9,26 @@
 
 #include "emu/machine.h"
 #include "emu/multiboot.h"
+#include "patcher/trace.h"
 
 using namespace btvm;
 
 namespace {
 
 const char* const kUsage = R"(usage: btvm [options] KERNEL
+       btvm trace-diff TRACE_A TRACE_B
 Runs a Multiboot v1 ELF32 kernel on an emulated IA-32 machine by dynamic binary translation.
 
 Options:
   -kernel FILE        the kernel (or give it as the last argument)
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
   -append STR         Multiboot command line passed to the kernel
-  --mode MODE         virtualization mode: translate (default); trap and patch are not
-                      implemented yet
+  --mode MODE         how privileged and sensitive instructions are handled:
+                        translate  inline calls to VMM helpers (default, correct and fast)
+                        patch      sensitive ones patched into traps, all emulated on exit
+                        trap       only privileged ones trap; sensitive ones run as real
+                                   hardware runs them for a deprivileged kernel (wrong)
+  --trace FILE        write one JSON line per privileged or sensitive instruction executed
   --max-insns N       stop after N guest instructions (exit status 8)
   --host-mem SIZE     cap resident host memory for guest RAM; colder real pages go to a
                       swap file and come back on their next touch (default: no cap)
@@ -95,6 +101,11 @@ void parseLog(std::string_view items, LogFlags& log) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "trace-diff") {
+    if (argc != 4) usageError("trace-diff needs two trace files");
+    int r = traceDiff(argv[2], argv[3], stdout);
+    return r == 2 ? exit_status::kUsage : r;
+  }
   MachineConfig cfg;
   std::string kernel;
   for (int i = 1; i < argc; ++i) {
@@ -126,6 +137,8 @@ int main(int argc, char** argv) {
       auto n = parseCount(v);
       if (!n || *n > 4096) usageError(fmt::format("bad --shadow-cache value '{}' (0..4096)", v));
       cfg.shadow_cache = unsigned(*n);
+    } else if (a == "--trace") {
+      cfg.trace_path = value();
     } else if (a == "-append") {
       cfg.append = value();
     } else if (a == "-kernel") {
@@ -142,7 +155,8 @@ int main(int argc, char** argv) {
     } else if (a == "--mode") {
       std::string_view v = value();
       if (v == "translate") cfg.mode = VirtMode::Translate;
-      else if (v == "trap" || v == "patch") usageError(fmt::format("--mode {} is not implemented yet (only translate)", v));
+      else if (v == "patch") cfg.mode = VirtMode::Patch;
+      else if (v == "trap") cfg.mode = VirtMode::Trap;
       else usageError(fmt::format("unknown --mode '{}' (trap, patch or translate)", v));
     } else if (!a.empty() && a[0] == '-') {
       usageError(fmt::format("unknown option '{}'", a));
@@ -155,7 +169,14 @@ int main(int argc, char** argv) {
   if (kernel.empty()) usageError("no kernel given");
 
   try {
-    Machine m(cfg);
+    std::optional<Machine> holder;
+    try {
+      holder.emplace(cfg);
+    } catch (const std::runtime_error& e) {
+      fmt::print(stderr, "btvm: {}\n", e.what());
+      return exit_status::kUsage;
+    }
+    Machine& m = *holder;
     try {
       m.loadMultiboot(kernel);
     } catch (const ImageError& e) {

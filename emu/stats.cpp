@@ -54,6 +54,16 @@ void Machine::printStats() const {
   fmt::print(o, "real memory\n");
   fmt::print(o, "  pages backed / evicted / brought back  {} / {} / {}\n", rm.pages_backed, rm.pages_evicted,
              rm.pages_restored);
+  fmt::print(o, "sensitive and privileged instructions (--mode {})\n", modeName(vm.config.mode));
+  for (int k = 0; k < 2; ++k)
+    for (Handling h : {Handling::Translated, Handling::Trapped, Handling::Patched, Handling::Missed})
+      if (vm.stats.sensitive[k][size_t(h)])
+        fmt::print(o, "  {:<10} {:<10}         {}\n", k == 0 ? "privileged" : "sensitive", handlingName(h),
+                   vm.stats.sensitive[k][size_t(h)]);
+  fmt::print(o, "  traps taken                   {}\n", vm.stats.traps);
+  if (vm.stats.traps)
+    fmt::print(o, "  time emulating traps          {:.3f} ms ({:.0f} ns per trap)\n", double(vm.stats.trap_ns) / 1e6,
+               double(vm.stats.trap_ns) / double(vm.stats.traps));
   fmt::print(o, "exceptions delivered\n");
   bool any = false;
   for (int v = 0; v < 256; ++v) {

@@ -7,11 +7,15 @@
 #include <string>
 
 #include "dbt/dbt.h"
+#include "dbt/helper_info.h"
 #include "emu/devices.h"
 #include "emu/machine.h"
 #include "mmu/mmu.h"
+#include "patcher/trace.h"
 
 namespace btvm {
+
+using HelperResultCode = uint64_t;  // HelperResult (helpers.h): kNext or kEipSet
 
 // Why the dispatcher regained control through longjmp.
 enum JumpReason : int {
@@ -38,6 +42,27 @@ struct VmStats {
   uint64_t dispatcher_lookups = 0, jcache_misses = 0;
   std::map<std::string, uint64_t> unimplemented_ud;  // #UD raised because btvm lacks it
   uint64_t unassigned_io = 0;
+  uint64_t sensitive[2][5] = {};  // [0 privileged, 1 sensitive][Handling]
+  uint64_t traps = 0;             // full exits to the VMM (--mode trap/patch)
+  uint64_t trap_ns = 0;           // time the dispatcher spent emulating them
+};
+
+// The virtual state a traced instruction may read or change, captured before it runs.
+struct TraceSnapshot {
+  uint32_t regs[8], eflags, cr0, cr3, cr4;
+  uint16_t sel[6], ldtr, tr;
+  uint8_t cpl;
+  TableReg gdtr, idtr;
+};
+
+struct OpenTraceEvent {
+  bool open = false;
+  HelperId helper;
+  Handling how;
+  uint32_t eip;
+  TraceSnapshot before;
+  std::vector<std::pair<uint32_t, uint32_t>> writes;  // (linear, value) stored by the helper
+  std::vector<unsigned> write_sizes;
 };
 
 // A write that the slow path redirected into a bounce buffer (page-crossing or outside RAM),
@@ -67,10 +92,20 @@ struct Machine::Impl {
   int delivering = -1;        // vector being delivered, for double/triple fault escalation
   bool single_insn_next = false;
   bool in_single_insn = false;
+  bool in_translated = false;  // translated code is running (a longjmp leaves it mid-block)
   RunResult result{};
   uint64_t executed = 0;
   BouncedWrite bounce;
   VmStats stats;
+
+  // Virtualization modes and traces.
+  std::unique_ptr<TraceWriter> trace;
+  uint64_t trace_seq = 0;
+  OpenTraceEvent trace_event;
+  bool in_trap = false;        // the dispatcher is emulating a trapped instruction
+  int depriv_saved_cpl = -1;   // --mode trap: the virtual CPL while a helper runs at real CPL 3
+  bool probing_deprivileged = false;  // a fault now is the VMM's trap, not a guest event
+  int64_t budget_start = 0;    // CpuState::icount_budget when translated code was entered
 };
 
 inline Machine::Impl& vmOf(CpuState* cpu) { return *static_cast<Machine::Impl*>(cpu->vm); }
@@ -80,6 +115,21 @@ inline Machine::Impl& vmOf(CpuState* cpu) { return *static_cast<Machine::Impl*>(
 [[noreturn]] void raiseSoftwareInterrupt(Machine::Impl& vm, uint8_t vector, uint32_t next_eip);
 [[noreturn]] void leaveToDispatcher(Machine::Impl& vm, JumpReason why);
 [[noreturn]] void stopRun(Machine::Impl& vm, ExitKind kind, int status, std::string message);
+
+// Traces (trace_events.cpp): around a privileged or sensitive helper, and when it faults.
+void traceBegin(Machine::Impl& vm, HelperId h, Handling how);
+void traceEnd(Machine::Impl& vm, const char* fault = nullptr);
+// Privilege class of a helper's instruction: cls::kPrivileged, cls::kSensitive or 0.
+uint16_t helperClass(HelperId h);
+// The helper as a deprivileged kernel meets it on real hardware (deprivileged.cpp).
+HelperResultCode runDeprivileged(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg);
+// Runs helper `h` as `how` (trace, statistics, exit after SMC); helpers.cpp.
+uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling how);
+
+// Guest instructions retired before the current one (exact inside blocks too): RDTSC's clock.
+inline uint64_t retiredInsns(const Machine::Impl& vm) {
+  return vm.executed + uint64_t(vm.budget_start - vm.cpu.icount_budget) - vm.cpu.insns_after - 1;
+}
 
 // Delivers vm.pending through the IDT (interrupts.cpp); escalates to #DF and triple fault.
 void deliverPending(Machine::Impl& vm);

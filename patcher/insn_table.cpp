@@ -103,8 +103,10 @@ constexpr InsnRow kRows[] = {
     HLP(INT3, Int3, S | E | G, "INT3: gate DPL checked against the real CPL"),
     HLP(INTO, Into, S | E | G, "INTO: gate DPL checked against the real CPL"),
     HLP(INT1, Int1, E | G, ""),
-    HLP(IRET, Iret, P | E | G, "IRET: restores flags and may change privilege"),
-    HLP(IRETD, Iret, P | E | G, "IRET: restores flags and may change privilege"),
+    // Not in the SDM's privileged list: at CPL 3 it silently keeps IF and IOPL, like POPF, and
+    // faults only when returning to an inner level.
+    HLP(IRET, Iret, S | E | G, "IRET: keeps IF/IOPL at CPL > 0; returning inwards faults"),
+    HLP(IRETD, Iret, S | E | G, "IRET: keeps IF/IOPL at CPL > 0; returning inwards faults"),
     HLP(LDS, LoadFarPtr, S | E | G, "loads a segment register: real RPL and descriptor checks"),
     HLP(LES, LoadFarPtr, S | E | G, "loads a segment register: real RPL and descriptor checks"),
     HLP(LFS, LoadFarPtr, S | E | G, "loads a segment register: real RPL and descriptor checks"),

@@ -25,8 +25,10 @@ isr_common:
     push ds
     push es
     ; C code needs DS = ES = the flat data segment. The interrupted code may have loaded
-    ; anything into DS/ES, but the C stack must be flat, so take SS's selector.
+    ; anything into DS/ES, but the C stack must be flat, so take SS's selector. Its RPL is
+    ; cleared because a kernel run deprivileged (btvm --mode trap) reads SS with RPL 3.
     mov ax, ss
+    and ax, 0xfffc
     mov ds, ax
     mov es, ax
     cld                         ; gcc assumes DF = 0; IRET restores the interrupted DF

@@ -81,17 +81,19 @@ IMAGES = {
     "entry-outside": E.build(entry=0x200000),
     "entry-zero": E.build(entry=0),
     "entry-at-end": E.build(entry=E.LOAD_ADDR + 12 + len(E.CODE_EXIT33)),
+    "jmp-outside-ram": E.build(bytes.fromhex("b800f0ffff" "ffe0")),     # mov eax,0xfffff000; jmp eax
+    "rep-lodsb-4g": E.build(bytes.fromhex("b9ffffffff" "be00001000" "f3ac" "f4")),  # ecx=-1; esi=1M; rep lodsb
     "random": rnd(1, 4096),
     "random-big": rnd(2, 65536),
     "random-after-magic": b"\x7fELF" + rnd(3, 8192),
 }
 
 
-def C(name, args, status, regex=None, kind=None, note="", memlimit=False):
+def C(name, args, status, regex=None, kind=None, note="", memlimit=False, timeout=TIMEOUT_S):
     if kind is None:
         kind = IMAGE if status == 2 else RUN
     return {"name": name, "args": args, "status": status, "regex": regex, "kind": kind, "note": note,
-            "memlimit": memlimit}
+            "memlimit": memlimit, "timeout": timeout}
 
 
 CASES = [
@@ -200,6 +202,13 @@ KNOWN_BUGS = [
            "under `ulimit -v 1000000` bad_alloc is reported as 'cannot allocate 128 MiB of guest RAM')"),
     C("a FIFO", ["@fifo"], 2, r"not a regular file",
       note="readFile blocks forever opening/reading a FIFO with no writer (killed by the timeout)"),
+    C("code at a physical address beyond RAM", ["@jmp-outside-ram"], 4, r"triple fault",
+      note="SIGSEGV: Dbt::Impl::addToPage -> PhysMemory::addCodePage(0xfffff000) indexes code_count_ "
+           "beyond its end (no bounds check); fetching 0xff bytes should give #UD -> triple fault"),
+    C("rep lodsb with ECX=0xffffffff, --max-insns 100", ["--max-insns", "100", "@rep-lodsb-4g"], 8,
+      r"instruction limit", timeout=10,
+      note="a REP string instruction runs all its iterations as one instruction: --max-insns cannot stop "
+           "it (and no interrupt could be taken); 4G iterations take about 40 s"),
 ]
 
 
@@ -226,10 +235,10 @@ def check(btvm, case, paths):
     args = [paths[a[1:]] if a.startswith("@") else a for a in case["args"]]
     cmd = [btvm, *args]
     try:
-        p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S,
+        p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"],
                            preexec_fn=limit_memory if case["memlimit"] else None)
     except subprocess.TimeoutExpired:
-        return f"timed out after {TIMEOUT_S} s", cmd, None
+        return f"timed out after {case['timeout']} s", cmd, None
     out = p.stdout.decode(errors="replace")
     err = p.stderr.decode(errors="replace")
     problems = []

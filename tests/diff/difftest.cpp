@@ -88,6 +88,9 @@ void printCase(const Case& c, const std::vector<Insn>& insns, const Options& opt
     for (unsigned k = 0; k < i.size; k++) bytes += fmt::format("{:02x}", c.in.code[i.addr - kCode + k]);
     fmt::print("    {:08x}  {:<20} {}\n", i.addr, bytes, i.text);
   }
+  const uint32_t end = insns.empty() ? kCode : insns.back().addr + insns.back().size;
+  if (end < kCode + c.in.code.size())  // e.g. lock on a register form: Capstone stops there
+    fmt::print("    {:08x}  ({} bytes Capstone does not decode)\n", end, kCode + c.in.code.size() - end);
   std::string regs;
   for (int i = 0; i < 8; i++) regs += fmt::format("{}={:08x} ", kRegNames[i], c.in.init.regs[i]);
   fmt::print("  initial: {}eflags={:08x} ({})\n  data at {:08x}, base register {}\n", regs,

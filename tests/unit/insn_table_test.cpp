@@ -17,7 +17,7 @@ using namespace btvm;
 
 namespace {
 
-const char* formName(Form f) {
+std::string formName(Form f) {
   switch (f) {
     case Form::Plain: return "plain";
     case Form::ToSeg: return "to-seg";
@@ -145,7 +145,7 @@ const std::vector<Encoding>& encodings() {
       E(BTS, Plain, 0x0f, 0xab, 0xd8), E(BTR, Plain, 0x0f, 0xb3, 0xd8), E(BTC, Plain, 0x0f, 0xbb, 0xd8),
       E(LEA, Plain, 0x8d, 0x03), E(NOP, Plain, 0x90), E(NOP, Plain, 0x0f, 0x1f, 0x00),
       E(PAUSE, Plain, 0xf3, 0x90), E(XLATB, Plain, 0xd7), E(UD2, Plain, 0x0f, 0x0b),
-      E(UD2B, Plain, 0x0f, 0xb9, 0xc0),
+      E(UD2B, Plain, 0x0f, 0xb9),  // Capstone 4 gives UD1 no ModRM
       // Stack.
       E(PUSH, Plain, 0x50), E(PUSH, Plain, 0x6a, 0x01), E(PUSH, Plain, 0xff, 0x30),
       E(POP, Plain, 0x58), E(POP, Plain, 0x8f, 0x00), E(PUSHAL, Plain, 0x60), E(PUSHAW, Plain, 0x66, 0x60),
@@ -241,8 +241,9 @@ const std::vector<IdForm>& robinIrvine17() {
   return k;
 }
 
-// Privileged: #GP at CPL > 0 (SDM Vol. 3A 5.9), or at CPL > IOPL for CLI, STI and I/O (5.8.?,
-// Vol. 1 18.2.1).
+// Privileged: #GP at CPL > 0 (SDM Vol. 3A 5.9, "Privileged Instructions"), or at CPL > IOPL for
+// CLI, STI and the I/O instructions (Vol. 2 CLI, STI, IN, OUT, INS, OUTS; the I/O permission
+// bitmap can still allow a port).
 const std::vector<IdForm>& privileged() {
   static const std::vector<IdForm> k = {
       {X86_INS_HLT, Form::Plain, "HLT"},       {X86_INS_CLI, Form::Plain, "CLI"},
@@ -288,7 +289,7 @@ TEST_CASE("insn_table: every hand-written encoding decodes to the ID and form it
     const cs_insn* insn = cs().decode(e.bytes);
     REQUIRE(insn != nullptr);
     CHECK(insn->id == e.id);
-    CHECK(formName(formOf(*insn)) == std::string(formName(e.form)));
+    CHECK(formName(formOf(*insn)) == formName(e.form));
   }
 }
 
@@ -458,9 +459,8 @@ TEST_CASE("insn_table: IDs btvm does not implement have no row") {
   CHECK(sse->detail->x86.opcode[0] != 0xa5);
 }
 
-// MOV CS,r/m (8E /1) is #UD on hardware (SDM Vol. 2, MOV: "If the DS, ES, FS, GS, or SS register
-// is being loaded"... and "#UD If attempt is made to load the CS register"), but Capstone decodes
-// it as MOV. Its row is the segment form, whose helper (emu/helpers_segment.cpp hMovToSeg)
+// MOV CS,r/m (8E /1) is #UD on hardware (SDM Vol. 2, MOV: "#UD If attempt is made to load the CS
+// register"), but Capstone 4 decodes it as MOV. Its row is the segment form, whose helper (emu/helpers_segment.cpp hMovToSeg)
 // raises #UD for CS: the table itself cannot tell CS from DS.
 TEST_CASE("insn_table: MOV to CS decodes, lands on the MOV-to-segment row (helper raises #UD)") {
   const cs_insn* insn = cs().decode({0x8e, 0xc8});

@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 
+#include <cstring>
 #include <memory>
 
 #include "emu/cpu_state.h"
@@ -447,6 +448,21 @@ TEST_CASE("mmu: code pages never get a write tag") {
   }
 }
 
+TEST_CASE("mmu: dropWriteTags revokes the write tags of a page that just became watched") {
+  Fixture f;
+  f.cpu->cr0 = kCr0PE;
+  f.mmu.fill(0x00005000, 0x5000, Access::Write, false);
+  f.mmu.fill(0x00105000, 0x5000, Access::Write, true);   // an alias of the same frame
+  f.mmu.fill(0x00006000, 0x6000, Access::Write, false);
+  f.mem.addCodePage(0x5000);
+  dropWriteTags(f.cpu->tlb, f.mem.base() + 0x5000);
+  CHECK(f.probe(0x00005000, true, false) == nullptr);
+  CHECK(f.probe(0x00105000, true, true) == nullptr);
+  CHECK(f.probe(0x00005000, false, false) == f.mem.base() + 0x5000);  // reads still inline
+  CHECK(f.probe(0x00105004, false, true) == f.mem.base() + 0x5004);
+  CHECK(f.probe(0x00006000, true, false) == f.mem.base() + 0x6000);   // other pages untouched
+}
+
 TEST_CASE("mmu: flushPage and flushAll invalidate") {
   Fixture f;
   f.cpu->cr0 = kCr0PE;
@@ -500,7 +516,7 @@ TEST_CASE("mmu: guest page-table pages are watched: no write tag for them") {
   f.paging(true);
   f.map4K(kP | kRW, kP | kRW);
   // A second mapping whose frame is the page table itself (as kernels map their own tables).
-  const uint32_t lin_pt = kLin + 0x1000;
+  const uint32_t lin_pt = (kLin & ~0xfffu) + 0x1000;
   f.map4K(kP | kRW, kP | kRW, lin_pt, kPT);
   REQUIRE(f.tr(kLin, Access::Read, false).ok);  // the walk makes kPD and kPT watched pages
   CHECK(f.mem.isTablePage(kPD));
@@ -584,4 +600,43 @@ TEST_CASE("mmu: changes of the guest's tables are seen after INVLPG, table write
     CHECK(f.allInvalid());
     CHECK(f.tr(kLin, Access::Read, true).phys == (kFrame4M | (kLin & 0x3fffff)));
   }
+}
+
+// A page becomes a watched page-table page on the first walk through it; a soft-TLB write tag
+// filled for it *before* that must be revoked, or translated code would store into the guest's
+// page table inline, no tableWritten() would reach the MMU, and a cached translation derived from
+// the old PTE would survive a CR3 reload (SDM Vol. 3A 4.10.4.1: MOV to CR3 invalidates all
+// non-global TLB entries; DESIGN.md: "Pages that hold guest page tables are write-protected in the
+// soft TLB").
+TEST_CASE("mmu: a page that becomes a page table loses its soft-TLB write tag") {
+  Fixture f;
+  f.paging(true);
+  constexpr uint32_t kT = 0x00040000;       // a RAM page the guest will use as a page table
+  constexpr uint32_t kLinT = 0x00403000;    // the kernel's writable mapping of it (PDE 1, PTE 3)
+  constexpr uint32_t kX = 0x00c05000;       // PDE 3, PTE 5: mapped through kT
+  constexpr uint32_t kF1 = 0x00150000, kF2 = 0x00160000;
+  f.map4K(kP | kRW, kP | kRW, kLinT, kT);
+  // The guest's store through its mapping, as translated code makes it: inline when the soft TLB
+  // has a write tag, else through the slow path (which reports writes to watched pages).
+  auto guestStore = [&](uint32_t linear, uint32_t v) {
+    if (uint8_t* p = f.probe(linear, true, false)) {
+      std::memcpy(p, &v, 4);
+      return;
+    }
+    Result r = f.tr(linear, Access::Write, false);
+    REQUIRE(r.ok);
+    f.guestWrite32(uint32_t(r.phys), v);
+    f.mmu.fill(linear, r.phys, Access::Write, false);
+  };
+  guestStore(kLinT + ((kX >> 12) & 0x3ff) * 4, kF1 | kP | kRW);  // fills the write tag (kT unwatched)
+  REQUIRE(f.probe(kLinT, true, false) != nullptr);
+  f.guestWrite32(f.pdeAddr(kX), kT | kP | kRW);                   // kT is now a page table
+  REQUIRE(f.tr(kX, Access::Read, false).phys == kF1);             // walked: kT is watched
+  CHECK(f.mem.isTablePage(kT));
+  CHECK(f.probe(kLinT, true, false) == nullptr);  // the old write tag is gone
+  // The consequence: the guest remaps kX, reloads CR3 (no INVLPG needed) and sees the old frame.
+  guestStore(kLinT + ((kX >> 12) & 0x3ff) * 4, kF2 | kP | kRW);
+  f.cpu->cr3 = kPD;
+  f.mmu.cr3Written();  // MOV CR3, same value: flushes every non-global translation
+  CHECK(f.tr(kX, Access::Read, false).phys == kF2);  // not kF1 from a stale cached entry
 }
