@@ -270,7 +270,7 @@ const std::set<unsigned> kIoplIds = {X86_INS_CLI,   X86_INS_STI,   X86_INS_IN,  
 // Sensitive rows that are not in Robin & Irvine's list but are sensitive for a VMM all the same:
 // INT3/INTO (gate DPL checked like INT n), CPUID/RDTSC (host values), LDS..LSS (load a segment
 // register like MOV sreg).
-const std::set<unsigned> kExtraSensitive = {X86_INS_INT3, X86_INS_INTO, X86_INS_CPUID, X86_INS_RDTSC,
+const std::set<unsigned> kExtraSensitive = {X86_INS_IRET, X86_INS_IRETD, X86_INS_INT3, X86_INS_INTO, X86_INS_CPUID, X86_INS_RDTSC,
                                             X86_INS_LDS,  X86_INS_LES,  X86_INS_LFS,   X86_INS_LGS,
                                             X86_INS_LSS};
 
@@ -387,13 +387,12 @@ TEST_CASE("insn_table: no row is sensitive or privileged beyond the lists, each 
   }
 }
 
-// BTVM BUG (classification, patcher/insn_table.cpp, rows IRET/IRETD: `P | E | G`).
 // SDM Vol. 3A 5.9 does not list IRET among the privileged instructions, and the IRET pseudo-code
 // (Vol. 2) raises #GP at CPL > 0 only for a return to a more privileged level (RPL < CPL). A
 // deprivileged guest kernel at real CPL 3 returning to CPL 3 does not fault: like POPF it
 // silently leaves IF and IOPL alone when CPL > IOPL. So IRET is sensitive, not privileged, and a
 // `trap`-mode VMM that trusts kPrivileged would catch it where real hardware would not.
-TEST_CASE("BTVM-BUG insn_table: IRET is sensitive, not privileged (SDM Vol. 3A 5.9, IRET)") {
+TEST_CASE("insn_table: IRET is sensitive, not privileged (SDM Vol. 3A 5.9, IRET)") {
   for (unsigned id : {unsigned(X86_INS_IRET), unsigned(X86_INS_IRETD)}) {
     CAPTURE(cs().name(id));
     const InsnRow* r = findInsn(id);
