@@ -32,6 +32,7 @@ Options:
   --max-insns N       stop after N guest instructions (exit status 8)
   --host-mem SIZE     cap resident host memory for guest RAM; colder real pages go to a
                       swap file and come back on their next touch (default: no cap)
+  --code-cache SIZE   translated-code cache size (default 32M); when full it is flushed
   --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
                       switches (default 8; 0 rebuilds them at every switch)
   --stats             print translation, TLB, exit and exception statistics at exit
@@ -132,6 +133,12 @@ int main(int argc, char** argv) {
       auto size = parseSize(v);
       if (!size || *size < (256u << 10)) usageError(fmt::format("bad --host-mem value '{}' (at least 256K)", v));
       cfg.host_mem_bytes = *size;
+    } else if (a == "--code-cache") {
+      std::string_view v = value();
+      auto size = parseSize(v);
+      if (!size || *size < (64u << 10) || *size > (1ull << 30))
+        usageError(fmt::format("bad --code-cache value '{}' (64K..1G)", v));
+      cfg.code_cache_bytes = *size;
     } else if (a == "--shadow-cache" || a.rfind("--shadow-cache=", 0) == 0) {
       std::string_view v = a == "--shadow-cache" ? value() : a.substr(std::strlen("--shadow-cache="));
       auto n = parseCount(v);

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Guests under memory pressure and what --stats says about the MMU and the code cache.
+
+usage: run_mmu_checks.py BTVM GUEST_DIR
+"""
+import re
+import subprocess
+import sys
+
+btvm, guests = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+    if not ok:
+        failures.append(name)
+
+
+def run(guest, *args):
+    p = subprocess.run([btvm, "--stats", *args, f"{guests}/{guest}.elf"], capture_output=True, text=True, timeout=300)
+    ok = p.returncode == 33 and "PASS:" in p.stdout
+    check(f"{guest} {' '.join(args)}: PASS, status 33", ok, f"status {p.returncode}\n{p.stdout[-500:]}{p.stderr[-500:]}")
+    return p.stderr
+
+
+def stat(text, label):
+    m = re.search(re.escape(label) + r"\s+(\d+)(?:\s*/\s*(\d+)\s*/\s*(\d+))?", text)
+    if not m:
+        return None
+    return [int(g) for g in m.groups() if g is not None]
+
+
+# Every paging guest with little host memory: real pages go to the swap file and come back.
+for g in ("paging", "usermode", "ctxswitch", "ptupdate"):
+    run(g, "--host-mem", "1M")
+s = run("overcommit", "-m", "64M", "--host-mem", "4M")
+pages = stat(s, "pages backed / evicted / brought back")
+check("overcommit: pages evicted and brought back", pages and pages[1] > 0 and pages[2] > 0, str(pages))
+
+# Shadow page tables are kept across CR3 switches, and turning the cache off rebuilds them.
+s = run("ctxswitch")
+ctx = stat(s, "contexts created / reused / evicted")
+check("ctxswitch: contexts reused rather than rebuilt", ctx and ctx[1] > 100 * ctx[0], str(ctx))
+s0 = run("ctxswitch", "--shadow-cache", "0")
+ctx0 = stat(s0, "contexts created / reused / evicted")
+check("ctxswitch --shadow-cache 0: contexts rebuilt", ctx0 and ctx0[1] == 0 and ctx0[0] > 1000, str(ctx0))
+walks, walks0 = stat(s, "page walks"), stat(s0, "page walks")
+check("ctxswitch: the cache saves page walks", walks and walks0 and walks0[0] > 2 * walks[0], f"{walks} vs {walks0}")
+
+s = run("ptupdate")
+tw = stat(s, "page-table writes trapped")
+check("ptupdate: page-table writes trapped", tw and tw[0] > 0, str(tw))
+inv = stat(s, "shadow entries invalidated")
+check("ptupdate: shadow entries invalidated", inv and inv[0] > 0, str(inv))
+hidden, true_ = stat(s, "hidden faults (VMM resolved)"), stat(s, "true faults (guest #PF)")
+check("ptupdate: hidden and true faults counted", hidden and true_ and hidden[0] > 0 and true_[0] > 0, f"{hidden} {true_}")
+
+# A small code cache is flushed and refilled, and the guest still runs correctly.
+s = run("alu", "--code-cache", "64K")
+fl = stat(s, "code cache flushes")
+check("alu --code-cache 64K: cache flushed and refilled", fl and fl[0] > 0, str(fl))
+run("smc", "--code-cache", "64K")
+
+print(f"{'FAILED' if failures else 'all passed'}: {len(failures)} failures")
+sys.exit(1 if failures else 0)
