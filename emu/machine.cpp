@@ -97,6 +97,26 @@ void Machine::loadMultiboot(const std::string& path) {
   c.eip = e.entry;
 }
 
+uint64_t Machine::stateHash() {
+  Impl& vm = *impl_;
+  const CpuState& c = vm.cpu;
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](const void* p, size_t n) {
+    auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  };
+  mix(c.regs, sizeof c.regs);
+  uint32_t arch[] = {c.eip, eflagsOf(c), c.cr0, c.cr2, c.cr3, c.cr4, c.cpl, c.gdtr.base, c.gdtr.limit,
+                     c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
+  mix(arch, sizeof arch);
+  for (const Segment& s : c.seg) {
+    uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
+    mix(v, sizeof v);
+  }
+  for (uint64_t p = 0; p < vm.mem.size(); p += kPageSize) mix(vm.mem.host(p), kPageSize);
+  return h;
+}
+
 namespace {
 
 uint32_t modeFlags(const Machine::Impl& vm) {

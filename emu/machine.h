@@ -70,6 +70,9 @@ class Machine {
   // Guest instructions executed so far (exact at block boundaries).
   uint64_t instructionsExecuted() const;
   void printStats() const;   // to stderr
+  // FNV-1a hash of the architectural state and all of guest RAM: equal across runs of a
+  // deterministic guest (btvm's clocks count instructions, so every run is deterministic).
+  uint64_t stateHash();
 
   struct Impl;
  private:

@@ -35,6 +35,7 @@ Options:
   --code-cache SIZE   translated-code cache size (default 32M); when full it is flushed
   --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
                       switches (default 8; 0 rebuilds them at every switch)
+  --state-hash        print a hash of the final CPU state and guest RAM to stderr
   --stats             print translation, TLB, exit and exception statistics at exit
   -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
   -h, --help          this help
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
   }
   MachineConfig cfg;
   std::string kernel;
+  bool state_hash = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> std::string_view {
@@ -152,6 +154,8 @@ int main(int argc, char** argv) {
       kernel = value();
     } else if (a == "--stats") {
       cfg.stats = true;
+    } else if (a == "--state-hash") {
+      state_hash = true;
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
     RunResult r = m.run();
     if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
     if (cfg.stats) m.printStats();
+    if (state_hash) fmt::print(stderr, "btvm: state hash {:016x} after {} instructions\n", m.stateHash(), m.instructionsExecuted());
     return r.status;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "btvm: cannot allocate {} MiB of guest RAM\n", cfg.ram_bytes >> 20);

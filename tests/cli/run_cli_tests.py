@@ -83,6 +83,8 @@ IMAGES = {
     "entry-at-end": E.build(entry=E.LOAD_ADDR + 12 + len(E.CODE_EXIT33)),
     "jmp-outside-ram": E.build(bytes.fromhex("b800f0ffff" "ffe0")),     # mov eax,0xfffff000; jmp eax
     "rep-lodsb-4g": E.build(bytes.fromhex("b9ffffffff" "be00001000" "f3ac" "f4")),  # ecx=-1; esi=1M; rep lodsb
+    "movzx-r16-m16": E.build(bytes.fromhex("31c0" "660fb700") + E.CODE_EXIT33),  # xor eax,eax; movzx ax,[eax]
+    "movsx-r16-r16": E.build(bytes.fromhex("660fbfc1") + E.CODE_EXIT33),          # movsx ax,cx
     "random": rnd(1, 4096),
     "random-big": rnd(2, 65536),
     "random-after-magic": b"\x7fELF" + rnd(3, 8192),
@@ -216,6 +218,11 @@ KNOWN_BUGS = [
       r"instruction limit", timeout=10,
       note="a REP string instruction runs all its iterations as one instruction: --max-insns cannot stop "
            "it (and no interrupt could be taken); 4G iterations take about 40 s"),
+    C("movzx ax,word [eax] (66 0f b7 00)", ["@movzx-r16-m16"], 33,
+      note="status 12: 'internal error: asmjit: InvalidInstruction: movzx ax, word ptr [r10+r11]' "
+           "(AsmJit has no movzx/movsx r16,r/m16; the same for 66 0f bf and register sources)"),
+    C("movsx ax,cx (66 0f bf c1)", ["@movsx-r16-r16"], 33,
+      note="status 12: 'internal error: asmjit: InvalidInstruction: movsx ax, cx'"),
 ]
 
 
