@@ -90,6 +90,10 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   InstId id = asmjitId(insn.id);
   if (id == x86::Inst::kIdNone) return false;
+  // MOVZX/MOVSX r16, r/m16 (66 0F B7/BF) are plain moves; AsmJit has no such form.
+  if ((insn.id == X86_INS_MOVZX || insn.id == X86_INS_MOVSX) && x.op_count == 2 &&
+      x.operands[0].size == x.operands[1].size)
+    id = x86::Inst::kIdMov;
   Operand ops[4];
   int mem = -1;
   unsigned n = x.op_count;
@@ -108,12 +112,24 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
       default: return false;
     }
   }
+  unsigned msize = mem >= 0 ? x.operands[mem].size : 0;
+  // Capstone 4 keeps a 32-bit memory operand when 0x66 comes after other prefixes
+  // ("f0 66 0f a4 ..." decodes as SHLD dword [m], bx): the register operand has the real size.
+  if (mem >= 0 && x.prefix[2] == 0x66 && msize == 4 && insn.id != X86_INS_MOVZX && insn.id != X86_INS_MOVSX)
+    for (unsigned i = 0; i < n && i < 4; ++i)
+      if (x.operands[i].type == X86_OP_REG && x.operands[i].size == 2) msize = 2;
+  // An encoding AsmJit cannot express is reported as unimplemented (#UD, counted), never
+  // emitted half-way.
+  Operand probe[4] = {ops[0], ops[1], ops[2], ops[3]};
+  if (mem >= 0) probe[mem] = x86::ptr(x86::rax, 0, msize);
+  BaseInst check(id);
+  if (InstAPI::validate(Arch::kX64, check, probe, n) != kErrorOk) return false;
   if (mem < 0) {
     emitWithHighByteFix(id, ops, n);
     return true;
   }
   const cs_x86_op& mo = x.operands[mem];
-  emitAccess(guestMem(mo, x), mo.size, memKind(insn.id, mem), [this, id, ops, n, mem](const x86::Mem& m) {
+  emitAccess(guestMem(mo, x), msize, memKind(insn.id, mem), [this, id, ops, n, mem](const x86::Mem& m) {
     Operand o2[4] = {ops[0], ops[1], ops[2], ops[3]};
     o2[mem] = m;
     emitWithHighByteFix(id, o2, n);

@@ -239,7 +239,7 @@ struct Dbt::Impl {
 
   void addToPage(Block* b, uint64_t page) {
     by_page[page].push_back(b);
-    if (!mem.isCodePage(page)) {
+    if (!mem.isCodePage(page) && mem.contains(page, kPageSize)) {
       mem.addCodePage(page);
       dropWriteTags(cpu.tlb, mem.base() + page);
     } else {

@@ -49,7 +49,12 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   auto step = [&](int r) { setReg(c, r, asize, c.regs[r] + uint32_t(delta)); };
   if ((i.sub == hinfo::kIns || i.sub == hinfo::kOuts)) checkIoPrivilege(vm);
   uint16_t port = uint16_t(c.regs[EDX]);
-  for (;;) {
+  // A long REP is taken in slices, as hardware takes interrupts in the middle of one: after a
+  // slice the instruction restarts from the dispatcher with ECX/ESI/EDI exact, so the
+  // instruction budget (--max-insns) and block boundaries keep their meaning.
+  constexpr uint32_t kSlice = 4096;
+  for (uint32_t done = 0;; ++done) {
+    if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveToDispatcher(vm, kJumpContinue);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
     switch (i.sub) {
       case hinfo::kMovs: {

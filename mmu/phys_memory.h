@@ -61,8 +61,9 @@ class PhysMemory {
   // Watches. Code: translated blocks were built from the page. Table: a shadow page table was
   // derived from it. Either makes the soft TLB send every write to the VMM.
   bool isCodePage(uint64_t paddr) const { return paddr < size_ && code_count_[paddr >> 12] != 0; }
-  void addCodePage(uint64_t paddr) { ++code_count_[paddr >> 12]; }
-  void removeCodePage(uint64_t paddr) { if (code_count_[paddr >> 12]) --code_count_[paddr >> 12]; }
+  // Pages outside RAM (code can run from the all-ones bus) are never watched: writes there drop.
+  void addCodePage(uint64_t paddr) { if (paddr < size_) ++code_count_[paddr >> 12]; }
+  void removeCodePage(uint64_t paddr) { if (paddr < size_ && code_count_[paddr >> 12]) --code_count_[paddr >> 12]; }
   void clearCodePages();
   bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
   void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }

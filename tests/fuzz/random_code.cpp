@@ -5,14 +5,17 @@
 // counts are consistent; it fails on an exception out of btvm, a crash, or a hang (watchdog).
 //
 //   btvm-randomcode [--seed S] [--count N] [--first I] [--mode bytes|insns|mixed] [--max-insns N]
-//                   [--timeout SECONDS] [--case I] [--no-fork] [-v]
+//                   [--timeout SECONDS] [--case I] [--no-fork] [--known FILE [--only-known]] [-v]
 //
+// --known FILE skips the cases it lists (known btvm bugs, see known_failures.txt); with --only-known
+// only those run, to check fixes: when one passes, delete its line.
 // Cases run in forked children (--no-fork: in this process), so a crash or hang fails one case and
 // the campaign goes on. Case I of seed S is the same on every run: replay one in-process with
 // `--seed S --case I --mode M` (prints the case, its code and the outcome; use it under gdb).
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +28,8 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -44,7 +49,17 @@ struct Options {
   uint64_t seed = 1, count = 1000, first = 0, max_insns = 10000;
   int mode = 2;  // 0 bytes, 1 insns, 2 mixed
   unsigned timeout_s = 60;
-  bool one = false, verbose = false, fork = true;
+  bool one = false, verbose = false, fork = true, only_known = false;
+  std::string known_file;
+};
+
+// A case: the same (seed, index, mode) always builds the same machine and code.
+struct CaseId {
+  uint64_t seed, index;
+  CodeMode mode;
+  bool operator<(const CaseId& o) const {
+    return std::tie(seed, index, mode) < std::tie(o.seed, o.index, o.mode);
+  }
 };
 
 // What a crash or hang handler prints (async-signal-safe: a preformatted buffer).
@@ -137,7 +152,7 @@ struct CaseOutcome {
 };
 
 struct Summary {
-  uint64_t cases = 0, failures = 0, insns = 0, halted_elsewhere = 0;
+  uint64_t cases = 0, failures = 0, insns = 0, halted_elsewhere = 0, skipped_known = 0;
   std::map<std::string, uint64_t> kinds;
   std::map<int, uint64_t> vectors;
   std::map<std::string, uint64_t> unsupported;
@@ -162,19 +177,45 @@ CodeMode caseMode(const Options& o, uint64_t index) {
   return o.mode == 0 ? CodeMode::Bytes : o.mode == 1 ? CodeMode::Insns : (index & 1 ? CodeMode::Insns : CodeMode::Bytes);
 }
 
-std::string replayCommand(const Options& o, uint64_t index) {
-  return fmt::format("btvm-randomcode --seed {} --case {} --mode {} --max-insns {}", o.seed, index,
-                     modeName(caseMode(o, index)), o.max_insns);
+std::string replayCommand(const Options& o, const CaseId& id) {
+  return fmt::format("btvm-randomcode --seed {} --case {} --mode {} --max-insns {}", id.seed, id.index,
+                     modeName(id.mode), o.max_insns);
 }
 
-CaseOutcome runCase(const Options& o, uint64_t index, InsnGen& gen) {
-  CodeMode mode = caseMode(o, index);
-  std::string replay = replayCommand(o, index);
-  std::snprintf(g_current, sizeof g_current, "seed %llu case %llu: replay with `%s`\n", (unsigned long long)o.seed,
+[[noreturn]] void usage(const char* why);
+
+// Known failures: "SEED INDEX MODE  # why" per line (see known_failures.txt).
+std::set<CaseId> readKnown(const std::string& path) {
+  std::set<CaseId> known;
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) usage(fmt::format("cannot read {}: {}", path, std::strerror(errno)).c_str());
+  char line[512];
+  int lineno = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    ++lineno;
+    unsigned long long seed, index;
+    char mode[16];
+    if (char* hash = std::strchr(line, '#')) *hash = '\0';
+    int n = std::sscanf(line, "%llu %llu %15s", &seed, &index, mode);
+    if (n <= 0) continue;
+    std::string_view m = mode;
+    if (n != 3 || (m != "bytes" && m != "insns"))
+      usage(fmt::format("{}:{}: want 'SEED INDEX bytes|insns'", path, lineno).c_str());
+    known.insert(CaseId{seed, index, m == "bytes" ? CodeMode::Bytes : CodeMode::Insns});
+  }
+  std::fclose(f);
+  return known;
+}
+
+CaseOutcome runCase(const Options& o, const CaseId& id, InsnGen& gen) {
+  CodeMode mode = id.mode;
+  uint64_t index = id.index;
+  std::string replay = replayCommand(o, id);
+  std::snprintf(g_current, sizeof g_current, "seed %llu case %llu: replay with `%s`\n", (unsigned long long)id.seed,
                 (unsigned long long)index, replay.c_str());
 
-  Rng rng(caseSeed(o.seed, index));
-  CaseSpec spec = makeSpec(o.seed, index, mode, rng);
+  Rng rng(caseSeed(id.seed, index));
+  CaseSpec spec = makeSpec(id.seed, index, mode, rng);
   std::vector<uint8_t> code;
   if (mode == CodeMode::Bytes) {
     code.resize(kCodeBytes);
@@ -196,7 +237,7 @@ CaseOutcome runCase(const Options& o, uint64_t index, InsnGen& gen) {
     m = std::make_unique<btvm::Machine>(cfg);
     uint32_t start = buildCase(*m, spec, code.data(), code.size(), rng);
     if (o.one) {
-      fmt::print("case {} of seed {}: {}\ncode at {:08x} (after a {}-byte prologue):\n", index, o.seed, describe(spec),
+      fmt::print("case {} of seed {}: {}\ncode at {:08x} (after a {}-byte prologue):\n", index, id.seed, describe(spec),
                  start, start - kCode);
       disassemble(code, start, 40);
       std::fflush(stdout);
@@ -214,7 +255,7 @@ CaseOutcome runCase(const Options& o, uint64_t index, InsnGen& gen) {
   }
 
   if (!failure.empty()) {
-    fmt::print("FAIL seed {} case {} ({}): {}\n  {}\n  replay: {}\n", o.seed, index, modeName(mode), failure,
+    fmt::print("FAIL seed {} case {} ({}): {}\n  {}\n  replay: {}\n", id.seed, index, modeName(mode), failure,
                describe(spec), replay);
     out.failed = true;
     out.text = failure;
@@ -235,10 +276,10 @@ CaseOutcome runCase(const Options& o, uint64_t index, InsnGen& gen) {
 }
 
 // Runs the cases in forked children so that a crash or a hang costs one case, not the campaign:
-// a child reports "S index" before a case and "R index ..." after it; when it dies, the case it
-// started last is recorded as failed and a new child carries on after it.
-void runForked(const Options& o, InsnGen& gen, Summary& sum) {
-  uint64_t next = o.first, end = o.first + o.count;
+// a child reports "S position" before a case and "R position ..." after it; when it dies, the case
+// it started last is recorded as failed and a new child carries on after it.
+void runForked(const Options& o, const std::vector<CaseId>& ids, InsnGen& gen, Summary& sum) {
+  size_t next = 0, end = ids.size();
   while (next < end) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
@@ -247,13 +288,15 @@ void runForked(const Options& o, InsnGen& gen, Summary& sum) {
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
       close(fds[0]);
+      struct rlimit no_core {0, 0};
+      setrlimit(RLIMIT_CORE, &no_core);  // a crash is reported by its replay command, not a core file
       std::FILE* w = fdopen(fds[1], "w");
-      for (uint64_t i = next; i < end; ++i) {
-        std::fprintf(w, "S %llu\n", (unsigned long long)i);
+      for (size_t i = next; i < end; ++i) {
+        std::fprintf(w, "S %zu\n", i);
         std::fflush(w);
-        CaseOutcome c = runCase(o, i, gen);
-        std::fprintf(w, "R %llu %d %s %d %d %llu %s\n", (unsigned long long)i, c.failed ? 1 : 0, c.kind.c_str(),
-                     c.vector, c.halted_elsewhere ? 1 : 0, (unsigned long long)c.insns, c.text.c_str());
+        CaseOutcome c = runCase(o, ids[i], gen);
+        std::fprintf(w, "R %zu %d %s %d %d %llu %s\n", i, c.failed ? 1 : 0, c.kind.c_str(), c.vector,
+                     c.halted_elsewhere ? 1 : 0, (unsigned long long)c.insns, c.text.c_str());
         std::fflush(w);
       }
       std::fflush(stdout);
@@ -272,31 +315,34 @@ void runForked(const Options& o, InsnGen& gen, Summary& sum) {
       } else if (l.size() > 2 && l[0] == 'R') {
         CaseOutcome c;
         char kind[32] = "";
-        unsigned long long idx = 0, insns = 0;
+        unsigned long long insns = 0;
+        size_t pos = 0;
         int failed = 0, elsewhere = 0, consumed = 0;
-        std::sscanf(line, "R %llu %d %31s %d %d %llu %n", &idx, &failed, kind, &c.vector, &elsewhere, &insns, &consumed);
-        c.index = idx, c.failed = failed, c.kind = kind, c.halted_elsewhere = elsewhere, c.insns = insns;
+        std::sscanf(line, "R %zu %d %31s %d %d %llu %n", &pos, &failed, kind, &c.vector, &elsewhere, &insns, &consumed);
+        if (pos >= end) continue;
+        c.index = ids[pos].index, c.failed = failed, c.kind = kind, c.halted_elsewhere = elsewhere, c.insns = insns;
         c.text = std::string(l.substr(size_t(consumed) <= l.size() ? size_t(consumed) : l.size()));
-        sum.add(c, replayCommand(o, idx));
+        sum.add(c, replayCommand(o, ids[pos]));
         started = -1;
-        next = idx + 1;
+        next = pos + 1;
       }
     }
     std::free(line);
     std::fclose(rd);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (started >= 0) {
+    if (started >= 0 && size_t(started) < end) {
+      const CaseId& id = ids[size_t(started)];
       std::string why = WIFSIGNALED(status) ? fmt::format("died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)))
                                             : fmt::format("exited with status {} mid-case", WEXITSTATUS(status));
-      fmt::print("FAIL seed {} case {}: the process {} (crash, sanitizer report or watchdog: see stderr above)\n"
-                 "  replay: {}\n", o.seed, started, why, replayCommand(o, uint64_t(started)));
+      fmt::print("FAIL seed {} case {} ({}): the process {} (crash, sanitizer report or watchdog: see stderr above)\n"
+                 "  replay: {}\n", id.seed, id.index, modeName(id.mode), why, replayCommand(o, id));
       CaseOutcome c;
-      c.index = uint64_t(started);
+      c.index = id.index;
       c.failed = true;
       c.text = why;
-      sum.add(c, replayCommand(o, c.index));
-      next = uint64_t(started) + 1;
+      sum.add(c, replayCommand(o, id));
+      next = size_t(started) + 1;
     } else if (next < end) {
       fmt::print("btvm-randomcode: a child stopped between cases (status {:#x}); going on\n", status);
       if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++next;  // never loop forever on one case
@@ -305,9 +351,13 @@ void runForked(const Options& o, InsnGen& gen, Summary& sum) {
 }
 
 void printSummary(const Options& o, const Summary& s, double secs) {
-  fmt::print("btvm-randomcode: seed {}, cases {}..{} ({} cases, mode {}), {:.1f} s, {} guest instructions\n", o.seed,
-             o.first, o.first + s.cases - (s.cases ? 1 : 0), s.cases, o.mode == 0 ? "bytes" : o.mode == 1 ? "insns" : "mixed",
-             secs, s.insns);
+  if (o.only_known)
+    fmt::print("btvm-randomcode: {} known-failure cases from {}, {:.1f} s, {} guest instructions\n", s.cases,
+               o.known_file, secs, s.insns);
+  else
+    fmt::print("btvm-randomcode: seed {}, cases {}..{} (mode {}): {} run, {} skipped as known failures; {:.1f} s, "
+               "{} guest instructions\n", o.seed, o.first, o.first + o.count - 1,
+               o.mode == 0 ? "bytes" : o.mode == 1 ? "insns" : "mixed", s.cases, s.skipped_known, secs, s.insns);
   fmt::print("outcomes:");
   for (auto& [k, n] : s.kinds) fmt::print(" {} {}", k, n);
   fmt::print(" (halted outside a stub: {})\n", s.halted_elsewhere);
@@ -324,7 +374,7 @@ void printSummary(const Options& o, const Summary& s, double secs) {
 
 [[noreturn]] void usage(const char* why) {
   fmt::print(stderr, "btvm-randomcode: {}\nusage: btvm-randomcode [--seed S] [--count N] [--first I] "
-                     "[--mode bytes|insns|mixed] [--max-insns N] [--timeout SECONDS] [--case I] [--no-fork] [-v]\n", why);
+                     "[--mode bytes|insns|mixed] [--max-insns N] [--timeout SECONDS] [--case I] [--no-fork] [--known FILE [--only-known]] [-v]\n", why);
   std::exit(2);
 }
 
@@ -354,6 +404,8 @@ int main(int argc, char** argv) {
     else if (a == "--case") o.first = number(val()), o.count = 1, o.one = true;
     else if (a == "-v") o.verbose = true;
     else if (a == "--no-fork") o.fork = false;
+    else if (a == "--known") o.known_file = val();
+    else if (a == "--only-known") o.only_known = true;
     else if (a == "--mode") {
       std::string_view m = val();
       o.mode = m == "bytes" ? 0 : m == "insns" ? 1 : m == "mixed" ? 2 : -1;
@@ -362,13 +414,27 @@ int main(int argc, char** argv) {
   }
   installHandlers();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  InsnGen gen;
+  std::set<CaseId> known;
+  if (!o.known_file.empty()) known = readKnown(o.known_file);
+  if (o.only_known && o.known_file.empty()) usage("--only-known needs --known FILE");
+  std::vector<CaseId> ids;
   Summary sum;
+  if (o.only_known) {
+    ids.assign(known.begin(), known.end());
+  } else {
+    ids.reserve(o.count);
+    for (uint64_t i = o.first; i < o.first + o.count; ++i) {
+      CaseId id{o.seed, i, caseMode(o, i)};
+      if (!o.one && known.count(id)) ++sum.skipped_known;
+      else ids.push_back(id);
+    }
+  }
+  InsnGen gen;
   auto t0 = std::chrono::steady_clock::now();
   if (o.fork && !o.one) {
-    runForked(o, gen, sum);
+    runForked(o, ids, gen, sum);
   } else {
-    for (uint64_t i = o.first; i < o.first + o.count; ++i) sum.add(runCase(o, i, gen), replayCommand(o, i));
+    for (const CaseId& id : ids) sum.add(runCase(o, id, gen), replayCommand(o, id));
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::snprintf(g_current, sizeof g_current, "no case running (after the campaign)\n");
