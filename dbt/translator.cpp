@@ -298,8 +298,21 @@ struct Dbt::Impl {
     return any;
   }
 
+  // Only the entries filled since the last flush are cleared: CR3 writes and INVLPG flush often.
+  std::vector<uint16_t> jcache_filled;
+  bool jcache_overflow = true;
   void flushJumpCache() {
-    for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
+    if (jcache_overflow) {
+      for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
+    } else {
+      for (uint16_t i : jcache_filled) cpu.jcache[i] = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
+    }
+    jcache_filled.clear();
+    jcache_overflow = false;
+  }
+  void noteJumpCacheFill(uint32_t idx) {
+    if (jcache_filled.size() < 256) jcache_filled.push_back(uint16_t(idx));
+    else jcache_overflow = true;
   }
 
   void flushAll() {
@@ -381,6 +394,7 @@ void Dbt::chainLastExit(Block* target) {
 void Dbt::fillJumpCache(uint32_t eip, const Block* b) {
   uint32_t idx = (eip + (eip >> 12)) & (kJumpCacheSize - 1);
   cpu_.jcache[idx] = JumpCacheEntry{eip, 0, b->code};
+  impl_->noteJumpCacheFill(idx);
   ++impl_->stats.jcache_fills;
 }
 

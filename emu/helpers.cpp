@@ -6,6 +6,7 @@
 #include "emu/guest_access.h"
 #include "mmu/segments.h"
 
+#include <chrono>
 #include <csetjmp>
 #include <cstring>
 
@@ -133,7 +134,11 @@ HelperResultCode runMissed(Machine::Impl& vm, HelperId h, const hinfo::Info& i, 
   *how = Handling::Trapped;
   if (vm.trace_event.open) vm.trace_event.how = Handling::Trapped;
   ++vm.stats.traps;
-  return gTable[size_t(h)](vm, i, arg);
+  auto t0 = std::chrono::steady_clock::now();
+  HelperResultCode r = gTable[size_t(h)](vm, i, arg);
+  vm.stats.trap_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - t0).count());
+  return r;
 }
 
 }  // namespace
@@ -146,13 +151,13 @@ uint16_t helperClass(HelperId h) { return gClass[size_t(h)]; }
 // the block (maybe stale) does not run.
 uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling how) {
   CpuState* cpu = &vm.cpu;
+  if (how != Handling::None && vm.trace) traceBegin(vm, h, how);
+  HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
   if (how != Handling::None) {
     bool priv = gClass[size_t(h)] & cls::kPrivileged;
-    ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];
-    if (vm.trace) traceBegin(vm, h, how);
+    ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];  // after: a missed one may have trapped
+    if (vm.trace) traceEnd(vm);
   }
-  HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
-  if (how != Handling::None && vm.trace) traceEnd(vm);
   if (cpu->exit_after_insn) {
     cpu->exit_after_insn = false;
     if (r == kNext) cpu->eip += i.length;

@@ -116,6 +116,12 @@ def stat(stats, key, index=0):
     return v[index] if v and len(v) > index else 0.0
 
 
+def per_event(count, count_empty, n):
+    """(count - count_empty) / n as text, without '-0.00'."""
+    v = (count - count_empty) / n
+    return f"{0.0 if abs(v) < 0.005 else v:.2f}"
+
+
 def exits(stats):
     """Dispatcher exits of every kind."""
     return sum(stat(stats, k) for k in ("direct branch (not chained)",

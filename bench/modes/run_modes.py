@@ -175,11 +175,11 @@ def build_report(args, loops, modes, groups, times, results, stats, info, starte
                 st, e = stats.get((m, loop, n)), stats.get((m, "empty", n))
                 if not st or not e:
                     continue
-                cells = [f"{(gb.stat(st, k) - gb.stat(e, k)) / n:.2f}" for _, k in HANDLING]
-                cells.append(f"{(gb.exits(st) - gb.exits(e)) / n:.2f}")
+                cells = [gb.per_event(gb.stat(st, k), gb.stat(e, k), n) for _, k in HANDLING]
+                cells.append(gb.per_event(gb.exits(st), gb.exits(e), n))
                 exc = sum(v[0] for k, v in st.items() if k.startswith("vector "))
                 exc0 = sum(v[0] for k, v in e.items() if k.startswith("vector "))
-                cells.append(f"{(exc - exc0) / n:.2f}")
+                cells.append(gb.per_event(exc, exc0, n))
                 per_trap = gb.stat(st, "time emulating traps", 1)
                 traps = (gb.stat(st, "traps taken") - gb.stat(e, "traps taken")) / n
                 cells.append(f"{per_trap:.0f}" if traps >= 0.5 else "-")
