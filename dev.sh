@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # btvm's one entry point for set-up, build, demo and tests.
 #   ./dev.sh          install what is missing, build, boot the demo guest
-#   ./dev.sh test     install what is missing, build, run every test; ends with "N passed, N failed"
+#   ./dev.sh test     install what is missing, build, run every test twice: in the normal build and
+#                     in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/);
+#                     ends with "N passed, N failed" over both
+#   ./dev.sh test-fast  the normal build's tests only
 #   ./dev.sh build    install what is missing and build only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,18 +31,30 @@ build() {
   ninja -C build >/dev/null
 }
 
-# meson's own summary is not the closing line CI reads: count from its test log.
+build_asan() {
+  if [ ! -f build-asan/build.ninja ]; then
+    meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  fi
+  ninja -C build-asan >/dev/null
+}
+
+# meson's own summary is not the closing line CI reads: count from the test logs.
 run_tests() {
-  local rc=0
-  meson test -C build --print-errorlogs --num-processes 2 || rc=$?
-  python3 - build/meson-logs/testlog.json <<'PY'
+  local rc=0 dir logs=()
+  for dir in "$@"; do
+    echo "=== meson test -C $dir ==="
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
+    logs+=("$dir/meson-logs/testlog.json")
+  done
+  python3 - "${logs[@]}" <<'PY'
 import json, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line).get("result")
-    if r in ("OK", "EXPECTEDFAIL"): passed += 1
-    elif r == "SKIP": skipped += 1
-    else: failed += 1
+for log in sys.argv[1:]:
+    for line in open(log):
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"): passed += 1
+        elif r == "SKIP": skipped += 1
+        else: failed += 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 PY
   return $rc
@@ -68,7 +83,8 @@ install_missing
 build
 case "${1:-demo}" in
   demo)  demo ;;
-  test)  run_tests ;;
+  test)  build_asan; run_tests build build-asan ;;
+  test-fast) run_tests build ;;
   build) ;;
-  *) echo "usage: ./dev.sh [demo|test|build]" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh [demo|test|test-fast|build]" >&2; exit 2 ;;
 esac

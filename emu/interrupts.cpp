@@ -44,9 +44,12 @@ void stopRun(Machine::Impl& vm, ExitKind kind, int status, std::string message) 
 void raiseException(Machine::Impl& vm, uint8_t vector, uint32_t error, bool has_error) {
   if (vm.delivering >= 0) {
     uint8_t first = uint8_t(vm.delivering);
-    if (first == kVecDF)
-      stopRun(vm, ExitKind::TripleFault, exit_status::kTripleFault,
-              fmt::format("guest triple fault (vector {} while delivering #DF)\n{}", vector, registerDump(vm.cpu)));
+    if (first == kVecDF) {
+      // Built in its own statement: temporaries alive across stopRun's longjmp would leak.
+      std::string msg = fmt::format("guest triple fault (vector {} while delivering #DF)\n{}", vector,
+                                    registerDump(vm.cpu));
+      stopRun(vm, ExitKind::TripleFault, exit_status::kTripleFault, std::move(msg));
+    }
     bool df = (contributory(first) && contributory(vector)) ||
               (first == 14 && (vector == 14 || contributory(vector)));
     if (df) {
