@@ -2,7 +2,10 @@
 // element, so a fault in the middle of a REP leaves ECX/ESI/EDI exact and the instruction restarts.
 #include <fmt/core.h>
 
+#include <cstring>
+
 #include "emu/guest_access.h"
+#include "mmu/segments.h"
 #include "emu/helpers.h"
 
 namespace btvm {
@@ -39,6 +42,32 @@ void portOut(Machine::Impl& vm, uint16_t port, unsigned size, uint32_t v) {
   if (!vm.io.write(port, size, v)) ++vm.stats.unassigned_io;
 }
 
+// Host pointers for the elements of a string instruction, one page at a time: an element in
+// plain, unwatched RAM inside its segment is accessed directly; anything else (faults, page
+// crossings, watched pages, memory outside RAM) takes the general path, which also forgets the
+// cached pages (its writes may change mappings).
+struct PageCursor {
+  uint32_t page = 1;  // linear page cached (never aligned: 1 means none)
+  uint8_t* host = nullptr;
+};
+
+uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigned size, bool write) {
+  const CpuState& c = vm.cpu;
+  const Segment& s = c.seg[seg];
+  if (!segmentAccessOk(s, off, size, write)) return nullptr;
+  uint32_t lin = s.base + off;
+  if ((lin & kPageMask) + size > kPageSize) return nullptr;
+  if ((lin & ~kPageMask) == k.page) return k.host + (lin & kPageMask);
+  uint64_t phys;
+  uint32_t err;
+  if (!vm.mmu.translate(lin, write ? Access::Write : Access::Read, c.cpl == 3, &phys, &err)) return nullptr;
+  uint64_t page = phys & ~uint64_t(kPageMask);
+  if (!vm.mem.contains(page, kPageSize) || (write && vm.mem.isWatched(page))) return nullptr;
+  k.page = lin & ~kPageMask;
+  k.host = vm.mem.host(page);
+  return k.host + (lin & kPageMask);
+}
+
 HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
   unsigned size = i.size;
@@ -53,46 +82,65 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   // slice the instruction restarts from the dispatcher with ECX/ESI/EDI exact, so the
   // instruction budget (--max-insns) and block boundaries keep their meaning.
   constexpr uint32_t kSlice = 4096;
+  PageCursor src, dst;
+  auto slow = [&] { src = dst = PageCursor{}; };
+  auto load = [&](PageCursor& k, int seg, uint32_t off) {
+    if (uint8_t* p = direct(vm, k, seg, off, size, false)) {
+      uint32_t v = 0;
+      std::memcpy(&v, p, size);
+      return v;
+    }
+    slow();
+    return readSeg(vm, seg, off, size);
+  };
+  auto store = [&](int seg, uint32_t off, uint32_t v) {
+    if (uint8_t* p = direct(vm, dst, seg, off, size, true)) {
+      std::memcpy(p, &v, size);
+      return;
+    }
+    slow();
+    writeSeg(vm, seg, off, size, v);
+  };
   for (uint32_t done = 0;; ++done) {
     if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveToDispatcher(vm, kJumpContinue);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
     switch (i.sub) {
       case hinfo::kMovs: {
-        uint32_t v = readSeg(vm, i.seg, idx(ESI), size);
-        writeSeg(vm, ES, idx(EDI), size, v);
+        uint32_t v = load(src, i.seg, idx(ESI));
+        store(ES, idx(EDI), v);
         step(ESI);
         step(EDI);
         break;
       }
       case hinfo::kStos:
-        writeSeg(vm, ES, idx(EDI), size, getReg(c, EAX, size));
+        store(ES, idx(EDI), getReg(c, EAX, size));
         step(EDI);
         break;
       case hinfo::kLods:
-        setReg(c, EAX, size, readSeg(vm, i.seg, idx(ESI), size));
+        setReg(c, EAX, size, load(src, i.seg, idx(ESI)));
         step(ESI);
         break;
       case hinfo::kCmps: {
-        uint32_t a = readSeg(vm, i.seg, idx(ESI), size);
-        uint32_t b = readSeg(vm, ES, idx(EDI), size);
+        uint32_t a = load(src, i.seg, idx(ESI));
+        uint32_t b = load(dst, ES, idx(EDI));
         setFlags(c, flag::kArith, subFlags(a, b, size));
         step(ESI);
         step(EDI);
         break;
       }
       case hinfo::kScas: {
-        uint32_t b = readSeg(vm, ES, idx(EDI), size);
+        uint32_t b = load(dst, ES, idx(EDI));
         setFlags(c, flag::kArith, subFlags(getReg(c, EAX, size), b, size));
         step(EDI);
         break;
       }
       case hinfo::kIns:
         checkSeg(vm, ES, idx(EDI), size, true);
-        writeSeg(vm, ES, idx(EDI), size, portIn(vm, port, size));
+        store(ES, idx(EDI), portIn(vm, port, size));
         step(EDI);
         break;
       default:  // kOuts
-        portOut(vm, port, size, readSeg(vm, i.seg, idx(ESI), size));
+        portOut(vm, port, size, load(src, i.seg, idx(ESI)));
         step(ESI);
         break;
     }

@@ -165,6 +165,9 @@ void deliverPending(Machine::Impl& vm) {
   if (!trap_gate) c.eflags &= ~flag::IF;
   c.halted = false;
   vm.delivering = -1;
+  // A delivery counts as a step of the instruction clock, so that --max-insns also ends a guest
+  // caught in a loop of faults that never retires an instruction.
+  ++vm.executed;
 }
 
 std::string dumpRegisters(const CpuState& c) { return registerDump(c); }

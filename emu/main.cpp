@@ -29,7 +29,8 @@ Options:
                         trap       only privileged ones trap; sensitive ones run as real
                                    hardware runs them for a deprivileged kernel (wrong)
   --trace FILE        write one JSON line per privileged or sensitive instruction executed
-  --max-insns N       stop after N guest instructions (exit status 8)
+  --max-insns N       stop after N guest instructions (exit status 8); each exception or
+                      interrupt delivered counts as one, so fault loops end too
   --host-mem SIZE     cap resident host memory for guest RAM; colder real pages go to a
                       swap file and come back on their next touch (default: no cap)
   --code-cache SIZE   translated-code cache size (default 32M); when full it is flushed
