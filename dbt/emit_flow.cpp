@@ -139,7 +139,7 @@ void BlockEmitter::emitLoop(const cs_insn& insn) {
   a_.bind(fall);
   emitDirectExit(next_eip_);
   a_.bind(taken);
-  emitDirectExit(cx16 ? target : target);
+  emitDirectExit(target);
 }
 
 void BlockEmitter::emitCall(const cs_insn& insn) {

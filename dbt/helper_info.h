@@ -8,10 +8,10 @@
 namespace btvm::hinfo {
 
 // bits 0..7 instruction length, 8..11 operand size in bytes, 12..14 segment of the memory operand,
-// 15 the r/m operand is memory, 16..19 ModRM.reg-like register (or sreg / CR / DR number),
-// 20..23 r/m register, 24..25 REP prefix (1 = REP/REPE, 2 = REPNE), 26 16-bit address size,
-// 27..31 Capstone-derived sub-operation, 32..47 first immediate, 48..55 second immediate,
-// 56 the instruction has an immediate, 57 the register source is the r/m (not reg) operand.
+// 15 the instruction has a memory operand, 16..19 the first register operand (GPR in ModRM
+// order, or sreg / CR / DR number), 20..23 the second register operand, 24..25 REP prefix
+// (1 = REP/REPE, 2 = REPNE), 26 16-bit address size, 27..31 a sub-operation (string op, segment
+// of LxS), 32..47 first immediate, 48..55 second immediate, 56 the instruction has an immediate.
 struct Info {
   uint8_t length, size, seg, rm_is_mem, reg, rm, rep, addr16, sub, has_imm;
   uint16_t imm;

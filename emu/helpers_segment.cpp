@@ -60,7 +60,6 @@ bool peekDescriptor(Machine::Impl& vm, uint16_t sel, Segment* out) {
   uint32_t lo = readLinear(vm, t.base + (sel & ~7u), 4, false);
   uint32_t hi = readLinear(vm, t.base + (sel & ~7u) + 4, 4, false);
   *out = descriptorToSegment(sel, lo, hi);
-  out->attr = (hi >> 8) & 0xf0ff;
   return true;
 }
 
