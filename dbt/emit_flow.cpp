@@ -12,20 +12,17 @@ namespace btvm {
 using namespace asmjit;
 using namespace host;
 
-// Entry: charge the block's instructions to the budget; when it goes negative, give them back and
-// leave to the dispatcher before the first instruction runs.
+// Entry: charge the block's instructions to the budget (R14); when it goes negative, give them
+// back and leave to the dispatcher before the first instruction runs. The sign test is flag-free:
+// the budget stays below 2^32, so its high half is 0 unless it went negative.
 void BlockEmitter::emitEntry(uint32_t guest_insns) {
   Label body = a_.newLabel();
-  x86::Mem budget = st(offsetof(CpuState, icount_budget), 8);
+  a_.lea(kBudget, x86::ptr(kBudget, -int32_t(guest_insns)));
   a_.mov(x86::r9, x86::rcx);
-  a_.mov(x86::rcx, budget);
-  a_.lea(x86::rcx, x86::ptr(x86::rcx, -int32_t(guest_insns)));
-  a_.mov(budget, x86::rcx);
-  a_.shrx(x86::rcx, x86::rcx, kShift63);
+  a_.rorx(x86::rcx, kBudget, 32);
+  a_.mov(x86::ecx, x86::ecx);
   a_.jecxz(x86::rcx, body);
-  a_.mov(x86::rcx, budget);
-  a_.lea(x86::rcx, x86::ptr(x86::rcx, int32_t(guest_insns)));
-  a_.mov(budget, x86::rcx);
+  a_.lea(kBudget, x86::ptr(kBudget, int32_t(guest_insns)));
   a_.mov(x86::rcx, x86::r9);
   emitExitToDispatcher(key_.eip);
   a_.bind(body);

@@ -56,7 +56,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.sub(x86::rsp, 8);
   a.mov(kState, x86::rdi);
   a.mov(x86::r11, x86::rsi);
-  a.mov(kShift63.r32(), 63);
+  a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));
   a.mov(kShift12.r32(), 12);
   loadGuestFlags(a);
   loadGuestRegs(a);
@@ -64,6 +64,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
 
   a.bind(epilogue);
   a.mov(st(offsetof(CpuState, last_exit), 8), x86::r11);
+  a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);
   storeGuestRegs(a);
   storeGuestFlags(a);
   a.add(x86::rsp, 8);
@@ -73,6 +74,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   // thunk: reached by CALL from translated code (RSP = 16k + 8 on entry).
   a.bind(thunk);
   storeGuestRegs(a);
+  a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);  // helpers read the clock
   a.mov(x86::r8, x86::r10);  // storeGuestFlags clobbers R10: keep the argument
   a.push(x86::r8);           // and re-align the stack for the C++ call
   storeGuestFlags(a);

@@ -58,8 +58,8 @@ struct CpuState {
   bool halted;
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
-  // dispatcher when it goes negative. The VMM forces an exit at the next block boundary by
-  // storing a negative value (pending interrupt, stop request, instruction limit).
+  // dispatcher when it goes negative. While translated code runs it lives in a host register and
+  // is written back here at every exit and helper call.
   int64_t icount_budget;
 
   // Translator runtime area (translated code addresses these fields relative to its state register).

@@ -17,7 +17,8 @@ namespace btvm {
 
 namespace {
 constexpr uint32_t kGdtAddr = 0x800;
-constexpr int64_t kSliceInsns = int64_t(1) << 40;
+// Translated code keeps the budget below 2^32 (its sign test reads the high half).
+constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
 }  // namespace
 
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
@@ -208,6 +209,7 @@ RunResult Machine::run() {
       return RunResult{ExitKind::Halted, exit_status::kHalted, msg};
     }
     int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
+    if (remaining > kSliceInsns) remaining = kSliceInsns;
     if (remaining <= 0) {
       vm.uart.flush();
       return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
