@@ -91,6 +91,21 @@ IMAGES = {
 }
 
 
+def exception_storm():
+    """lidt to an IDT whose #UD gate points at the ud2 that raises it: every delivery faults again at
+    once, so no instruction ever retires (the stack just wraps); only --max-insns can stop it."""
+    import struct
+    e = E.LOAD_ADDR + E.MB_HDR_SIZE
+    ud = e + 7
+    code = b"\x0f\x01\x1d" + struct.pack("<I", e + 16) + b"\x0f\x0b"
+    code += bytes(16 - len(code)) + struct.pack("<HI", 7 * 8 - 1, e + 24) + bytes(2)
+    code += bytes(6 * 8) + struct.pack("<HHHH", ud & 0xFFFF, 0x08, 0x8E00, ud >> 16)
+    return E.build(code)
+
+
+IMAGES["exception-storm"] = exception_storm()
+
+
 def C(name, args, status, regex=None, kind=None, note="", memlimit=False, timeout=TIMEOUT_S):
     if kind is None:
         kind = IMAGE if status == 2 else RUN
@@ -116,12 +131,14 @@ CASES = [
     C("--host-mem 256K", ["--host-mem", "256K", "@good"], 33),
     C("--shadow-cache=0", ["--shadow-cache=0", "@good"], 33),
 
-    # Once known bugs (see git history of KNOWN_BUGS), fixed in f2de1d1.
+    # Once known bugs (see git history of KNOWN_BUGS), fixed in f2de1d1 and 1a556c5.
     C("code at a physical address beyond RAM", ["@jmp-outside-ram"], 4, r"triple fault"),
     C("rep lodsb with ECX=0xffffffff, --max-insns 100", ["--max-insns", "100", "@rep-lodsb-4g"], 8,
       r"instruction limit", timeout=10),
     C("movzx ax,word [eax] (66 0f b7 00)", ["@movzx-r16-m16"], 33),
     C("movsx ax,cx (66 0f bf c1)", ["@movsx-r16-r16"], 33),
+    C("#UD handler is the ud2 itself, --max-insns 1000", ["--max-insns", "1000", "@exception-storm"], 8,
+      r"instruction limit", timeout=10),
 
     # Bad images.
     C("empty file", ["@empty"], 2, r"empty"),
