@@ -1,6 +1,8 @@
 // btvm's command line: QEMU-like options, one-line errors, documented exit statuses.
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -60,6 +62,18 @@ Exit statuses: odd values come from the guest's debug exit port; btvm's own are 
   std::exit(exit_status::kUsage);
 }
 
+std::optional<uint64_t> parseCount(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    uint64_t d = uint64_t(ch - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 std::optional<uint64_t> parseSize(std::string_view s) {
   if (s.empty()) return std::nullopt;
   uint64_t mult = 1ull << 20;
@@ -68,24 +82,11 @@ std::optional<uint64_t> parseSize(std::string_view s) {
   else if (last == 'M' || last == 'm') mult = 1ull << 20;
   else if (last == 'G' || last == 'g') mult = 1ull << 30;
   if (!std::isdigit(static_cast<unsigned char>(last))) s.remove_suffix(1);
-  if (s.empty() || s.size() > 12) return std::nullopt;
-  uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    v = v * 10 + uint64_t(ch - '0');
-  }
-  return v * mult;
+  auto v = parseCount(s);
+  if (!v || *v > UINT64_MAX / mult) return std::nullopt;  // too large to mean anything
+  return *v * mult;
 }
 
-std::optional<uint64_t> parseCount(std::string_view s) {
-  if (s.empty() || s.size() > 19) return std::nullopt;
-  uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    v = v * 10 + uint64_t(ch - '0');
-  }
-  return v;
-}
 
 void parseLog(std::string_view items, LogFlags& log) {
   while (!items.empty()) {
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
       std::string_view v = value();
       auto n = parseCount(v);
       if (!n || *n == 0) usageError(fmt::format("bad --max-insns value '{}'", v));
-      cfg.max_insns = *n;
+      cfg.max_insns = std::min<uint64_t>(*n, INT64_MAX);  // beyond that: never reached
     } else if (a == "--mode") {
       std::string_view v = value();
       if (v == "translate") cfg.mode = VirtMode::Translate;
