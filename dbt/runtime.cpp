@@ -84,6 +84,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(x86::rdx, x86::r9);
   a.call(x86::r11);
   a.add(x86::rsp, 8);
+  a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));  // a helper may cut it to leave early
   a.mov(x86::r11, x86::rax);
   loadGuestFlags(a);
   loadGuestRegs(a);

@@ -1,6 +1,6 @@
 // The I/O-port bus and the first devices on it. Devices register port ranges; an access to a port
 // nobody owns reads all-ones and is otherwise ignored (and counted), as on a PC.
-// The interrupt controller and timer (8259, 8254) will plug in here for Linux.
+// Devices that keep time read btvm's virtual clock through a NowFn (ns since power-on).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -8,6 +8,10 @@
 #include <vector>
 
 namespace btvm {
+
+// btvm's virtual clock: ns since power-on, 1 ns per guest instruction plus the time skipped
+// while the guest idles in HLT, so every run of a guest sees the same times.
+using NowFn = std::function<uint64_t()>;
 
 class IoBus {
  public:

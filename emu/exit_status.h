@@ -6,8 +6,9 @@ namespace btvm::exit_status {
 constexpr int kOk = 0;            // --help, trace-diff with equal traces
 constexpr int kUsage = 2;         // bad command line or bad kernel image: nothing was run
 constexpr int kTripleFault = 4;   // the guest shut the CPU down; registers dumped on stderr
-constexpr int kHalted = 6;        // HLT with interrupts off: nothing can wake the guest
+constexpr int kHalted = 6;        // HLT that nothing can end: IF=0, or no unmasked device will interrupt
 constexpr int kInsnLimit = 8;     // --max-insns reached
 constexpr int kUnsupported = 10;  // the guest needs a feature btvm does not implement
 constexpr int kInternal = 12;     // a bug in btvm: an internal invariant failed
+constexpr int kReset = 14;        // the guest reset the machine (btvm does not reboot, like QEMU -no-reboot)
 }  // namespace btvm::exit_status

@@ -187,11 +187,12 @@ HelperResult hCpuid(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   return kNext;
 }
 
-// RDTSC counts guest instructions: deterministic, and monotonic like the real counter.
+// RDTSC reads the virtual clock: a 1 GHz TSC (one tick per instruction, and on through HLT),
+// deterministic and monotonic like the real counter.
 HelperResult hRdtsc(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
   if ((c.cr4 & 4) && c.cpl != 0) raiseException(vm, 13, 0, true);  // CR4.TSD
-  uint64_t t = retiredInsns(vm);
+  uint64_t t = nowNs(vm);
   c.regs[EAX] = uint32_t(t);
   c.regs[EDX] = uint32_t(t >> 32);
   return kNext;

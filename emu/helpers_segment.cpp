@@ -17,6 +17,7 @@ HelperResult hMovToSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   if (i.reg == CS) raiseException(vm, 6, 0, false);
   uint16_t sel = uint16_t(i.rm_is_mem ? readSeg(vm, i.seg, arg, 2) : getReg(vm.cpu, i.rm, 2));
   loadSegment(vm, i.reg, sel);
+  if (i.reg == SS) inhibitInterrupts(vm, nextEip(vm.cpu, i));  // so that SS:ESP change together
   return kNext;
 }
 
@@ -38,6 +39,7 @@ HelperResult hPopSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   uint16_t sel = uint16_t(readSeg(vm, SS, vm.cpu.regs[ESP], i.size));
   loadSegment(vm, i.reg, sel);
   vm.cpu.regs[ESP] += i.size;
+  if (i.reg == SS) inhibitInterrupts(vm, nextEip(vm.cpu, i));
   return kNext;
 }
 

@@ -25,8 +25,9 @@ HelperResult hCli(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   return kNext;
 }
 
-HelperResult hSti(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
+HelperResult hSti(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   if (vm.cpu.cpl > iopl(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+  if (!(vm.cpu.eflags & flag::IF)) inhibitInterrupts(vm, nextEip(vm.cpu, i));
   vm.cpu.eflags |= flag::IF;
   return kNext;
 }

@@ -38,11 +38,15 @@ Machine::Impl::Impl(const MachineConfig& c)
       cpu_owner(std::make_unique<CpuState>()),
       cpu(*cpu_owner),
       mem(c.ram_bytes, c.host_mem_bytes),
-      mmu(cpu, mem, c.shadow_cache) {
+      mmu(cpu, mem, c.shadow_cache),
+      platform([this] { return nowNs(*this); }, c.ram_bytes, [this](const char* how) {
+        stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
+      }) {
   cpu.vm = this;
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
   uart.attach(io, 0x3f8);
+  platform.attach(io);
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
@@ -159,6 +163,21 @@ void emulateTrap(Machine::Impl& vm) {
       std::chrono::steady_clock::now() - t0).count());
 }
 
+// A guest in HLT with IF=1 sleeps until the next device interrupt that the PIC lets through:
+// virtual time jumps there (the dispatcher's next takeExternalInterrupt delivers it). Returns
+// an empty string, or why nothing can ever wake the guest.
+std::string sleepUntilInterrupt(Machine::Impl& vm) {
+  CpuState& c = vm.cpu;
+  if (!(c.eflags & flag::IF)) return fmt::format("guest halted at {:08x} with interrupts off", c.eip);
+  uint64_t wake = vm.platform.nextWakeNs();
+  if (wake == PcPlatform::kNever)
+    return fmt::format("guest halted at {:08x} with interrupts on, but no unmasked device will interrupt it "
+                       "(PIC masks {:02x}/{:02x})", c.eip, vm.platform.pic.master().imr, vm.platform.pic.slave().imr);
+  uint64_t now = nowNs(vm);
+  if (wake > now) vm.idle_ns += wake - now;
+  return {};
+}
+
 void accountInsns(Machine::Impl& vm) {
   vm.executed += uint64_t(vm.budget_start - vm.cpu.icount_budget);
   vm.budget_start = vm.cpu.icount_budget;
@@ -200,13 +219,17 @@ RunResult Machine::run() {
   }
   vm.delivering = -1;
 
+  int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
   for (;;) {
+    if (takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
-      vm.uart.flush();
-      std::string msg = (c.eflags & flag::IF)
-                            ? fmt::format("guest halted at {:08x} with interrupts on, but no device can interrupt it", c.eip)
-                            : fmt::format("guest halted at {:08x} with interrupts off", c.eip);
-      return RunResult{ExitKind::Halted, exit_status::kHalted, msg};
+      std::string why = sleepUntilInterrupt(vm);
+      if (why.empty() && ++idle_spins > 16) why = fmt::format("internal error: HLT at {:08x} woke up to nothing", c.eip);
+      if (!why.empty()) {
+        vm.uart.flush();
+        return RunResult{ExitKind::Halted, idle_spins > 16 ? exit_status::kInternal : exit_status::kHalted, why};
+      }
+      continue;
     }
     int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
     if (remaining > kSliceInsns) remaining = kSliceInsns;
@@ -215,8 +238,6 @@ RunResult Machine::run() {
       return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
                        fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
     }
-    c.icount_budget = remaining;
-    vm.budget_start = remaining;
     BlockKey key = currentKey(vm);
     if (key.flags != last_mode) {
       vm.dbt->flushJumpCache();
@@ -243,6 +264,16 @@ RunResult Machine::run() {
         else vm.dbt->fillJumpCache(c.eip, b);
       }
     }
+    int64_t budget = remaining;
+    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
+      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+      if (next != PcPlatform::kNever) {
+        int64_t until = next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1;
+        budget = std::min(budget, std::max(until, int64_t(b->guest_insns)));
+      }
+    }
+    c.icount_budget = budget;
+    vm.budget_start = budget;
     if (vm.config.log.exec)
       fmt::print(stderr, "Trace: eip={:08x} phys={:x} insns={} [{}]\n", key.eip, key.phys, b->guest_insns,
                  b->cached ? "cached" : "one-off");

@@ -34,9 +34,10 @@ struct MachineConfig {
 enum class ExitKind {
   DebugExit,    // guest wrote to port 0xf4
   TripleFault,  // guest shut the CPU down
-  Halted,       // HLT with interrupts off and nothing to wake it
+  Halted,       // HLT that nothing can end (IF=0, or no unmasked device will interrupt)
   InsnLimit,    // --max-insns reached
   Unsupported,  // the guest needs something btvm does not implement (message says what)
+  Reset,        // the guest reset the machine (i8042, port 0x92 or 0xcf9)
 };
 
 struct RunResult {

@@ -9,6 +9,7 @@
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
 #include "emu/devices.h"
+#include "emu/pc_platform.h"
 #include "emu/machine.h"
 #include "mmu/mmu.h"
 #include "patcher/trace.h"
@@ -84,6 +85,7 @@ struct Machine::Impl {
   Mmu mmu;
   IoBus io;
   Uart16550 uart;
+  PcPlatform platform;
   std::unique_ptr<Dbt> dbt;
 
   std::jmp_buf jmp;
@@ -106,6 +108,12 @@ struct Machine::Impl {
   int depriv_saved_cpl = -1;   // --mode trap: the virtual CPL while a helper runs at real CPL 3
   bool probing_deprivileged = false;  // a fault now is the VMM's trap, not a guest event
   int64_t budget_start = 0;    // CpuState::icount_budget when translated code was entered
+
+  // External interrupts and the virtual clock.
+  uint64_t idle_ns = 0;        // virtual time skipped while the guest sat in HLT
+  uint64_t idle_wakeups = 0;   // HLTs ended by a device interrupt
+  bool shadow_pending = false; // STI / MOV SS / POP SS: no interrupt before the next instruction
+  uint32_t shadow_eip = 0;     // ... which starts here
 };
 
 inline Machine::Impl& vmOf(CpuState* cpu) { return *static_cast<Machine::Impl*>(cpu->vm); }
@@ -130,6 +138,30 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
 inline uint64_t retiredInsns(const Machine::Impl& vm) {
   return vm.executed + uint64_t(vm.budget_start - vm.cpu.icount_budget) - vm.cpu.insns_after - 1;
 }
+
+// btvm's virtual clock (ns): 1 ns per instruction retired plus the time idled in HLT.
+inline uint64_t nowNs(const Machine::Impl& vm) {
+  return (vm.in_translated ? retiredInsns(vm) : vm.executed) + vm.idle_ns;
+}
+
+// Makes translated code leave to the dispatcher at the next block boundary (an interrupt may
+// have become deliverable). The budget and its start move together, so the count stays exact.
+inline void requestDispatcher(Machine::Impl& vm) {
+  int64_t b = vm.cpu.icount_budget;
+  if (b <= 0) return;
+  vm.cpu.icount_budget = 0;
+  vm.budget_start -= b;
+}
+
+// STI (from IF=0), MOV SS and POP SS hold off interrupts until the next instruction has run.
+inline void inhibitInterrupts(Machine::Impl& vm, uint32_t next_eip) {
+  vm.shadow_pending = true;
+  vm.shadow_eip = next_eip;
+}
+
+// Takes an external interrupt if the guest has IF=1, the PIC has one and no shadow holds it off
+// (interrupts.cpp). Returns true if one was delivered.
+bool takeExternalInterrupt(Machine::Impl& vm);
 
 // Delivers vm.pending through the IDT (interrupts.cpp); escalates to #DF and triple fault.
 void deliverPending(Machine::Impl& vm);

@@ -25,6 +25,7 @@ const char* kindName(btvm::ExitKind k) {
     case btvm::ExitKind::Halted: return "halted";
     case btvm::ExitKind::InsnLimit: return "instruction limit";
     case btvm::ExitKind::Unsupported: return "unsupported";
+    case btvm::ExitKind::Reset: return "reset";
   }
   return "?";
 }

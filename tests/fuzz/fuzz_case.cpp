@@ -211,6 +211,7 @@ const char* kindName(ExitKind k) {
     case ExitKind::Halted: return "Halted";
     case ExitKind::InsnLimit: return "InsnLimit";
     case ExitKind::Unsupported: return "Unsupported";
+    case ExitKind::Reset: return "Reset";
   }
   return "?";
 }
@@ -233,6 +234,7 @@ std::string checkResult(btvm::Machine& m, const btvm::RunResult& r, uint64_t max
     case ExitKind::Halted: want = btvm::exit_status::kHalted; break;
     case ExitKind::InsnLimit: want = btvm::exit_status::kInsnLimit; break;
     case ExitKind::Unsupported: want = btvm::exit_status::kUnsupported; break;
+    case ExitKind::Reset: want = btvm::exit_status::kReset; break;
     default: return fmt::format("unknown ExitKind {}", int(r.kind));
   }
   if (want >= 0 && r.status != want) return fmt::format("{} with status {} (want {})", kindName(r.kind), r.status, want);

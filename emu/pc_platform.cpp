@@ -1,0 +1,38 @@
+#include "emu/pc_platform.h"
+
+#include <algorithm>
+
+namespace btvm {
+
+PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset)
+    : pit(now, pic), rtc(now, pic, ram_bytes), now_(std::move(now)), on_reset_(std::move(on_reset)) {}
+
+void PcPlatform::attach(IoBus& bus) {
+  pic.attach(bus, [this] { update(); });
+  pit.attach(bus);
+  rtc.attach(bus);
+  // i8042: only the reset command is modelled; reads answer all-ones (no controller).
+  bus.add(0x64, 1, nullptr, [this](uint16_t, unsigned, uint32_t v) {
+    if ((v & 0xff) == 0xfe) on_reset_("keyboard controller command 0xfe");
+  });
+  // System control port A: bit 1 gates A20 (always on here), a rising bit 0 resets the CPU.
+  bus.add(0x92, 1, [this](uint16_t, unsigned) -> uint32_t { return port92_; },
+          [this](uint16_t, unsigned, uint32_t v) {
+            bool reset = (v & 1) && !(port92_ & 1);
+            port92_ = uint8_t((v & 0xfe) | 0x02);
+            if (reset) on_reset_("port 0x92 bit 0");
+          });
+  // Reset control register: bit 2 starts the reset that bits 1 (hard) and 3 (full) qualify.
+  bus.add(0xcf9, 1, nullptr, [this](uint16_t, unsigned size, uint32_t v) {
+    if (size == 1 && (v & 0x04)) on_reset_("port 0xcf9");
+  });
+}
+
+uint64_t PcPlatform::nextWakeNs() const {
+  uint64_t t = kNever;
+  if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());
+  if (pic.wouldInterrupt(8)) t = std::min(t, rtc.nextIrqNs());
+  return t;
+}
+
+}  // namespace btvm

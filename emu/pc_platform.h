@@ -1,0 +1,45 @@
+// The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS and
+// the reset lines (i8042 command 0xfe, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all
+// timed by btvm's virtual clock. The dispatcher brings the devices up to date with update(),
+// asks the PIC for an interrupt when the guest has IF=1, stops translated code at
+// nextEventNs(), and lets an idle (HLT) guest sleep until nextWakeNs().
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include "emu/cmos_rtc.h"
+#include "emu/devices.h"
+#include "emu/pic8259.h"
+#include "emu/pit8254.h"
+
+namespace btvm {
+
+class PcPlatform {
+ public:
+  static constexpr uint64_t kNever = UINT64_MAX;
+
+  PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset);
+  void attach(IoBus& bus);
+
+  void update() { updateAt(now_()); }
+  // When a device next raises an interrupt line, whether or not the PIC lets it through.
+  uint64_t nextEventNs() const { return std::min(pit.nextIrqNs(), rtc.nextIrqNs()); }
+  // When a device next raises a line that would interrupt the CPU; kNever if none will, which
+  // means a guest halted with IF=1 sleeps forever.
+  uint64_t nextWakeNs() const;
+
+  Pic8259 pic;
+  Pit8254 pit;
+  CmosRtc rtc;
+
+ private:
+  void updateAt(uint64_t ns) {
+    pit.update(ns);
+    rtc.update(ns);
+  }
+  NowFn now_;
+  std::function<void(const char*)> on_reset_;
+  uint8_t port92_ = 0x02;  // A20 on
+};
+
+}  // namespace btvm
