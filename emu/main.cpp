@@ -45,16 +45,20 @@ Options:
   --version           print the version
 
 Devices: 16550 UART on COM1 (0x3f8) to stdout; debug exit port 0xf4 (a write of v ends the
-run with exit status (v << 1) | 1, like QEMU's isa-debug-exit).
+run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 PICs, 8254 PIT (and port
+0x61), MC146818 RTC/CMOS, reset through the i8042 (0xfe), port 0x92 or 0xcf9.
+Time is virtual: 1 ns per guest instruction (RDTSC runs at 1 GHz), and a guest halted with
+interrupts on skips ahead to its next timer interrupt, so every run is the same.
 
 Exit statuses: odd values come from the guest's debug exit port; btvm's own are even:
   0  --help / --version
   2  bad command line or kernel image (nothing was run)
   4  guest triple fault (register dump on stderr)
-  6  guest halted with nothing to wake it
+  6  guest halted with nothing to wake it (IF=0, or no unmasked device interrupt)
   8  instruction limit (--max-insns) reached
  10  the guest needs something btvm does not implement (the message says what)
  12  internal error in btvm
+ 14  the guest reset the machine (btvm does not reboot, like QEMU's -no-reboot)
 )";
 
 [[noreturn]] void usageError(const std::string& msg) {

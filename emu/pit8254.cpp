@@ -24,9 +24,11 @@ uint64_t tickToNs(uint64_t tick) {
 }  // namespace
 
 Pit8254::Pit8254(NowFn now, Pic8259& pic) : now_(std::move(now)), pic_(pic) {
-  // As QEMU resets it and SeaBIOS leaves it: every channel in mode 3 with a count of 65536
-  // (channel 0: the 18.2 Hz BIOS tick), channel 2's gate low.
+  // As QEMU resets it and SeaBIOS leaves it for a Multiboot kernel: channel 0 in mode 2 with a
+  // count of 65536 (the 18.2 Hz BIOS tick, read back as status 0x34), channels 1 and 2 in mode 3,
+  // channel 2's gate low.
   for (Channel& c : ch_) c.counting = true;
+  ch_[0].mode = 2;
   ch_[2].gate = false;
 }
 

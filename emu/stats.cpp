@@ -64,7 +64,7 @@ void Machine::printStats() const {
   if (vm.stats.traps)
     fmt::print(o, "  time emulating traps          {:.3f} ms ({:.0f} ns per trap)\n", double(vm.stats.trap_ns) / 1e6,
                double(vm.stats.trap_ns) / double(vm.stats.traps));
-  fmt::print(o, "exceptions delivered\n");
+  fmt::print(o, "exceptions and interrupts delivered\n");
   bool any = false;
   for (int v = 0; v < 256; ++v) {
     if (!vm.stats.exceptions[v]) continue;
@@ -78,6 +78,15 @@ void Machine::printStats() const {
   fmt::print(o, "devices\n");
   fmt::print(o, "  serial bytes written          {}\n", vm.uart.bytesWritten());
   fmt::print(o, "  unassigned port accesses      {}\n", vm.stats.unassigned_io);
+  const PcPlatform& pc = vm.platform;
+  fmt::print(o, "  timer (PIT) / RTC interrupts raised  {} / {}\n", pc.pit.irqsRaised(), pc.rtc.irqsRaised());
+  std::string irqs;
+  for (unsigned irq = 0; irq < 16; ++irq)
+    if (uint64_t n = pc.pic.delivered(irq)) irqs += fmt::format(" IRQ{}={}", irq, n);
+  fmt::print(o, "  interrupts delivered by line {}{}\n", irqs.empty() ? " none" : irqs,
+             pc.pic.spurious() ? fmt::format(" (+{} spurious)", pc.pic.spurious()) : "");
+  fmt::print(o, "  HLT wake-ups / virtual time idle  {} / {:.3f} ms\n", vm.idle_wakeups, double(vm.idle_ns) / 1e6);
+  fmt::print(o, "  virtual time                  {:.3f} ms\n", double(vm.executed + vm.idle_ns) / 1e6);
 }
 
 }  // namespace btvm

@@ -41,9 +41,9 @@ struct Bench {
 
 }  // namespace
 
-TEST_CASE("pit: power-on state is the 18.2 Hz BIOS tick in mode 3") {
+TEST_CASE("pit: power-on state is the 18.2 Hz BIOS tick in mode 2") {
   Bench b;
-  CHECK(b.status(0) == 0x36 + 0x80);     // OUT high, word access, mode 3, binary
+  CHECK(b.status(0) == 0x34 + 0x80);     // OUT high, word access, mode 2, binary
   CHECK(b.pit.nextIrqNs() == tickNs(65536));
 }
 
