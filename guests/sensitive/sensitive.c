@@ -208,6 +208,7 @@ static void t_idioms(void) {
     arm();
     __asm__ volatile(CATCH("cli\n\tpushfl\n\tpopl %0") : "+r"(f) : : "memory");
     report(IDIOM, "cli;pushf", "IF=0", if_only(f));
+    t_timer_idiom();
 }
 
 void kmain(uint32_t magic, uint32_t mbi) {

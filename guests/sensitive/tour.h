@@ -45,4 +45,5 @@ void report(enum kind k, const char *name, const char *expected, const char *got
 void no_fault(enum kind k, const char *name); /* report(k, name, "no fault", "no fault") */
 
 void privileged_tour(void);
+void t_timer_idiom(void); /* ticks.c: does the timer come back after pushf;cli;popf? */
 void summary(void) __attribute__((noreturn)); /* the totals, then finish("sensitive") */
