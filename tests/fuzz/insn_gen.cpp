@@ -232,7 +232,8 @@ void body(Emit& e, Group g) {
       break;
     }
     case kIo: {
-      static constexpr uint8_t ports[] = {0xf4, 0x80, 0x20, 0x21, 0x40, 0x43, 0x60, 0x64, 0x70, 0x71};
+      static constexpr uint8_t ports[] = {0xf4, 0x80, 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x42, 0x43, 0x61,
+                                          0x60, 0x64, 0x70, 0x71, 0x92};
       switch (r.below(3)) {
         case 0: e.u8(uint8_t(0xE4 + r.below(4))), e.u8(r.oneIn(4) ? r.u8() : ports[r.below(sizeof(ports))]); break;
         case 1: e.u8(uint8_t(0xEC + r.below(4))); break;
