@@ -35,9 +35,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import guestbench as gb  # noqa: E402
 
 GUEST = "bench_modes"
-LOOPS = ["pushf", "cli", "int80", "sgdt", "in"]
+LOOPS = ["pushf", "cli", "int80", "sgdt", "in", "irq"]
 DEFAULT_N = {"pushf": 2000000, "cli": 2000000, "int80": 1000000, "sgdt": 4000000,
-             "in": 4000000}
+             "in": 4000000, "irq": 200000}
 MODES = ["translate", "patch", "trap"]
 EVENTS = {
     "pushf": ("PUSHFD + POPFD", "sensitive"),
@@ -45,8 +45,9 @@ EVENTS = {
     "int80": ("INT 0x80 + IRET (system call)", "sensitive"),
     "sgdt": ("SGDT m", "sensitive"),
     "in": ("IN AL, DX (unassigned port)", "privileged"),
+    "irq": ("timer IRQ0 taken in STI; HLT; CLI, EOI, IRET", "privileged"),
 }
-HEAVY = {"int80": "syscall-heavy", "cli": "interrupt-flag-heavy"}
+HEAVY = {"int80": "syscall-heavy", "cli": "interrupt-flag-heavy", "irq": "interrupt-heavy"}
 
 
 def command(args, mode, loop, n, stats=False):
