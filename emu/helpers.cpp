@@ -156,10 +156,9 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
   // IF just rose, or a port write may have raised or unmasked a line: if the PIC now has an
   // interrupt for the guest, leave translated code at the next block boundary to take it.
-  if ((cpu->eflags & flag::IF) && (!if_before || h == HelperId::Out || h == HelperId::Outs)) {
-    vm.platform.update();
-    if (vm.platform.pic.pending()) requestDispatcher(vm);
-  }
+  if ((cpu->eflags & flag::IF) && (!if_before || h == HelperId::Out || h == HelperId::Outs) &&
+      vm.platform.interruptPending())
+    requestDispatcher(vm);
   if (how != Handling::None) {
     bool priv = gClass[size_t(h)] & cls::kPrivileged;
     ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];  // after: a missed one may have trapped

@@ -84,7 +84,7 @@ void deliverPending(Machine::Impl& vm) {
   ++vm.stats.exceptions[p.vector];
   if (vm.config.log.intr)
     fmt::print(stderr, "int: vector={} error={:#x} eip={:08x} cpl={}{}\n", p.vector, p.error, c.eip, c.cpl,
-               p.software ? " (software)" : p.trap && !p.has_error && p.vector >= 8 ? " (external)" : "");
+               p.software ? " (software)" : p.external ? " (external)" : "");
   vm.delivering = p.vector;
   uint32_t ext = p.software ? 0 : 1;
   uint32_t gate_err = uint32_t(p.vector) * 8 + 2 + ext;
@@ -141,7 +141,7 @@ void deliverPending(Machine::Impl& vm) {
   }
   // Faults save EFLAGS with RF set, so the faulting instruction restarts without re-triggering an
   // instruction breakpoint (SDM 17.3.1.1); traps, aborts and software interrupts do not.
-  bool is_fault = !p.software && !p.trap && (p.vector == 0 || (p.vector >= 5 && p.vector <= 7) ||
+  bool is_fault = !p.software && !p.external && (p.vector == 0 || (p.vector >= 5 && p.vector <= 7) ||
                                   (p.vector >= 10 && p.vector <= 14) || p.vector == 16 || p.vector == 17);
   if (is_fault) old_eflags |= flag::RF;
   frame[n++] = old_eflags;
@@ -175,8 +175,7 @@ bool takeExternalInterrupt(Machine::Impl& vm) {
   bool shadow = vm.shadow_pending && c.eip == vm.shadow_eip;
   vm.shadow_pending = false;
   if (!(c.eflags & flag::IF)) return false;
-  vm.platform.update();
-  if (!vm.platform.pic.pending()) return false;
+  if (!vm.platform.interruptPending()) return false;
   if (shadow) {  // one instruction first (the HLT of "sti; hlt"), then the interrupt
     vm.single_insn_next = true;
     return false;
@@ -184,7 +183,7 @@ bool takeExternalInterrupt(Machine::Impl& vm) {
   // The INTA cycle; the frame saves the EIP of the next instruction (after HLT if halted), and
   // a fault while delivering is reported on its own (an external event has no instruction).
   uint8_t vector = vm.platform.pic.acknowledge();
-  vm.pending = PendingException{vector, 0, false, false, true, c.eip};
+  vm.pending = PendingException{vector, 0, false, false, true, c.eip, true};
   if (c.halted) ++vm.idle_wakeups;
   deliverPending(vm);
   vm.delivering = -1;

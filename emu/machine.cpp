@@ -224,12 +224,14 @@ RunResult Machine::run() {
     if (takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
       std::string why = sleepUntilInterrupt(vm);
-      if (why.empty() && ++idle_spins > 16) why = fmt::format("internal error: HLT at {:08x} woke up to nothing", c.eip);
-      if (!why.empty()) {
-        vm.uart.flush();
-        return RunResult{ExitKind::Halted, idle_spins > 16 ? exit_status::kInternal : exit_status::kHalted, why};
+      int status = exit_status::kHalted;
+      if (why.empty() && ++idle_spins > 16) {
+        why = fmt::format("internal error: HLT at {:08x} woke up to nothing", c.eip);
+        status = exit_status::kInternal;
       }
-      continue;
+      if (why.empty()) continue;
+      vm.uart.flush();
+      return RunResult{ExitKind::Halted, status, why};
     }
     int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
     if (remaining > kSliceInsns) remaining = kSliceInsns;

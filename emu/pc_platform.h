@@ -22,6 +22,11 @@ class PcPlatform {
   void attach(IoBus& bus);
 
   void update() { updateAt(now_()); }
+  // Brings the devices up to date and says whether the PIC now asserts INTR.
+  bool interruptPending() {
+    update();
+    return pic.pending();
+  }
   // When a device next raises an interrupt line, whether or not the PIC lets it through.
   uint64_t nextEventNs() const { return std::min(pit.nextIrqNs(), rtc.nextIrqNs()); }
   // When a device next raises a line that would interrupt the CPU; kNever if none will, which

@@ -34,6 +34,7 @@ struct PendingException {
   bool software;      // INT n / INT3 / INTO: gate DPL checked, no RF
   bool trap;          // the saved EIP is return_eip (traps); faults save CpuState::eip
   uint32_t return_eip;
+  bool external = false;  // a device interrupt taken through the PIC (no instruction caused it)
 };
 
 struct VmStats {
