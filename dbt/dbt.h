@@ -8,7 +8,7 @@
 
 #include "dbt/block.h"
 #include "dbt/runtime.h"
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 #include "mmu/phys_memory.h"
 #include "patcher/insn_table.h"
 #include "patcher/modes.h"

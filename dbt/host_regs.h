@@ -8,7 +8,7 @@
 
 #include <cstddef>
 
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 
 namespace btvm::host {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "dbt/code_cache.h"
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 
 namespace btvm {
 

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "emu/descriptors.h"
-#include "emu/guest_access.h"
-#include "emu/multiboot.h"
+#include "emu/cpu/descriptors.h"
+#include "emu/cpu/guest_access.h"
+#include "emu/boot/multiboot.h"
 #include "emu/vm.h"
 #include "mmu/segments.h"
 

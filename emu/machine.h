@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 #include "emu/exit_status.h"
 #include "patcher/modes.h"
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "emu/machine.h"
-#include "emu/multiboot.h"
+#include "emu/boot/multiboot.h"
 #include "patcher/trace.h"
 
 using namespace btvm;

@@ -8,8 +8,8 @@
 
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
-#include "emu/devices.h"
-#include "emu/pc_platform.h"
+#include "emu/devices/devices.h"
+#include "emu/devices/pc_platform.h"
 #include "emu/machine.h"
 #include "mmu/mmu.h"
 #include "patcher/trace.h"

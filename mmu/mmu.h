@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 #include "mmu/phys_memory.h"
 #include "mmu/shadow.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "emu/machine.h"
-#include "emu/multiboot.h"
+#include "emu/boot/multiboot.h"
 
 namespace {
 

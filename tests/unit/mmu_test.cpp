@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "emu/cpu_state.h"
+#include "emu/cpu/cpu_state.h"
 #include "mmu/mmu.h"
 #include "mmu/phys_memory.h"
 

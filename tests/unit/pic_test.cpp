@@ -2,8 +2,8 @@
 // forms, rotation, automatic EOI, spurious IR7, the cascade, level mode and the poll command.
 #include <doctest/doctest.h>
 
-#include "emu/devices.h"
-#include "emu/pic8259.h"
+#include "emu/devices/devices.h"
+#include "emu/devices/pic8259.h"
 
 using namespace btvm;
 

@@ -3,9 +3,9 @@
 // OUT2 on port 0x61; the RTC's date at time 0, formats, periodic rate, register C.
 #include <doctest/doctest.h>
 
-#include "emu/cmos_rtc.h"
-#include "emu/pic8259.h"
-#include "emu/pit8254.h"
+#include "emu/devices/cmos_rtc.h"
+#include "emu/devices/pic8259.h"
+#include "emu/devices/pit8254.h"
 
 using namespace btvm;
 

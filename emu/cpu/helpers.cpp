@@ -1,9 +1,9 @@
 // The helper table translated code calls, and the wrapper that every helper runs in.
-#include "emu/helpers.h"
+#include "emu/cpu/helpers.h"
 
 #include <capstone/capstone.h>
 
-#include "emu/guest_access.h"
+#include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 
 #include <chrono>

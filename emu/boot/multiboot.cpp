@@ -1,4 +1,4 @@
-#include "emu/multiboot.h"
+#include "emu/boot/multiboot.h"
 
 #include <elf.h>
 #include <fmt/core.h>

@@ -2,9 +2,9 @@
 // registers, TLB and cache control, MSRs and HLT. Privileged ones raise #GP(0) above CPL 0.
 #include <fmt/core.h>
 
-#include "emu/descriptors.h"
-#include "emu/guest_access.h"
-#include "emu/helpers.h"
+#include "emu/cpu/descriptors.h"
+#include "emu/cpu/guest_access.h"
+#include "emu/cpu/helpers.h"
 #include "mmu/segments.h"
 
 namespace btvm {

@@ -3,8 +3,8 @@
 // when the privilege level changes). Faults during delivery escalate to #DF, then triple fault.
 #include <fmt/core.h>
 
-#include "emu/descriptors.h"
-#include "emu/guest_access.h"
+#include "emu/cpu/descriptors.h"
+#include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 
 namespace btvm {

@@ -1,6 +1,6 @@
-#include "emu/descriptors.h"
+#include "emu/cpu/descriptors.h"
 
-#include "emu/guest_access.h"
+#include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 
 namespace btvm {

@@ -1,4 +1,4 @@
-#include "emu/guest_access.h"
+#include "emu/cpu/guest_access.h"
 
 #include <cstring>
 

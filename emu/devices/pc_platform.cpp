@@ -1,4 +1,4 @@
-#include "emu/pc_platform.h"
+#include "emu/devices/pc_platform.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
-#include "emu/cmos_rtc.h"
+#include "emu/devices/cmos_rtc.h"
 
 #include <algorithm>
 
-#include "emu/pic8259.h"
+#include "emu/devices/pic8259.h"
 
 namespace btvm {
 

@@ -1,6 +1,6 @@
-#include "emu/pit8254.h"
+#include "emu/devices/pit8254.h"
 
-#include "emu/pic8259.h"
+#include "emu/devices/pic8259.h"
 
 namespace btvm {
 

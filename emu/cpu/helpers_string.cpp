@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "emu/guest_access.h"
+#include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
-#include "emu/helpers.h"
+#include "emu/cpu/helpers.h"
 
 namespace btvm {
 

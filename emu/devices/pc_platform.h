@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <functional>
 
-#include "emu/cmos_rtc.h"
-#include "emu/devices.h"
-#include "emu/pic8259.h"
-#include "emu/pit8254.h"
+#include "emu/devices/cmos_rtc.h"
+#include "emu/devices/devices.h"
+#include "emu/devices/pic8259.h"
+#include "emu/devices/pit8254.h"
 
 namespace btvm {
 

@@ -1,8 +1,8 @@
 // --mode trap: the sensitive-but-unprivileged instructions as real hardware runs them for a guest
 // kernel that a trap-and-emulate VMM deprivileged to CPL 3. They do not trap, so they see the
 // VMM's real state (its GDT/IDT/TR/CR0, IF=1, IOPL=0, CPL 3) instead of the guest's virtual state.
-#include "emu/guest_access.h"
-#include "emu/helpers.h"
+#include "emu/cpu/guest_access.h"
+#include "emu/cpu/helpers.h"
 #include "mmu/segments.h"
 
 namespace btvm {

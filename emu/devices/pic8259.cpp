@@ -1,6 +1,6 @@
-#include "emu/pic8259.h"
+#include "emu/devices/pic8259.h"
 
-#include "emu/devices.h"
+#include "emu/devices/devices.h"
 
 namespace btvm {
 

@@ -4,9 +4,9 @@
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 
-#include "emu/descriptors.h"
-#include "emu/guest_access.h"
-#include "emu/helpers.h"
+#include "emu/cpu/descriptors.h"
+#include "emu/cpu/guest_access.h"
+#include "emu/cpu/helpers.h"
 #include "mmu/segments.h"
 
 namespace btvm {

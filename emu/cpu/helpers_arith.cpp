@@ -1,7 +1,7 @@
 // Arithmetic helpers: instructions whose 32-bit encodings are invalid in 64-bit mode (BCD
 // adjusts, SALC, BOUND, ARPL), DIV/IDIV (whose #DE must be precise), CPUID, RDTSC, CLD/STD, ENTER.
-#include "emu/guest_access.h"
-#include "emu/helpers.h"
+#include "emu/cpu/guest_access.h"
+#include "emu/cpu/helpers.h"
 
 namespace btvm {
 

@@ -1,4 +1,4 @@
-#include "emu/devices.h"
+#include "emu/devices/devices.h"
 
 #include <unistd.h>
 

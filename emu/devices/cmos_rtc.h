@@ -7,7 +7,7 @@
 #pragma once
 #include <cstdint>
 
-#include "emu/devices.h"
+#include "emu/devices/devices.h"
 
 namespace btvm {
 
