@@ -4,11 +4,13 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
 #include "mmu/segments.h"
@@ -68,20 +70,19 @@ uint8_t* Machine::ram() { return impl_->mem.base(); }
 uint64_t Machine::ramSize() const { return impl_->mem.size(); }
 uint64_t Machine::instructionsExecuted() const { return impl_->executed; }
 
-void Machine::setFlatProtectedMode() {
+void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   CpuState& c = impl_->cpu;
   PhysMemory& m = impl_->mem;
-  // null, flat code (0x08), flat data (0x10)
-  m.write32(kGdtAddr + 0, 0);
-  m.write32(kGdtAddr + 4, 0);
-  m.write32(kGdtAddr + 8, 0x0000ffff);
-  m.write32(kGdtAddr + 12, 0x00cf9b00);
-  m.write32(kGdtAddr + 16, 0x0000ffff);
-  m.write32(kGdtAddr + 20, 0x00cf9300);
-  c.gdtr = TableReg{kGdtAddr, 23};
+  uint16_t top = std::max(code_sel, data_sel);
+  m.fill(kGdtAddr, 0, top + 8u);
+  m.write32(kGdtAddr + code_sel, 0x0000ffff);
+  m.write32(kGdtAddr + code_sel + 4, 0x00cf9b00);
+  m.write32(kGdtAddr + data_sel, 0x0000ffff);
+  m.write32(kGdtAddr + data_sel + 4, 0x00cf9300);
+  c.gdtr = TableReg{kGdtAddr, uint32_t(top + 7)};
   c.idtr = TableReg{0, 0};
-  c.seg[CS] = flatSegment(0x08, true, 0);
-  for (int s : {ES, SS, DS, FS, GS}) c.seg[s] = flatSegment(0x10, false, 0);
+  c.seg[CS] = flatSegment(code_sel, true, 0);
+  for (int s : {ES, SS, DS, FS, GS}) c.seg[s] = flatSegment(data_sel, false, 0);
   c.ldtr = Segment{0, 0, 0, 0, false};
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
@@ -99,6 +100,23 @@ void Machine::loadMultiboot(const std::string& path) {
   CpuState& c = impl_->cpu;
   c.regs[EAX] = 0x2badb002;
   c.regs[EBX] = e.mbi;
+  c.eip = e.entry;
+}
+
+void Machine::loadKernel(const std::string& path) {
+  std::vector<uint8_t> image = readImageFile(path, "kernel image");
+  if (!isLinuxBzImage(image)) {
+    loadMultiboot(path);
+    return;
+  }
+  LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
+  // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
+  // off, ESI at the zero page, EBP, EDI and EBX zero.
+  setFlatProtectedMode(0x10, 0x18);
+  CpuState& c = impl_->cpu;
+  for (uint32_t& r : c.regs) r = 0;
+  c.regs[ESI] = e.boot_params;
+  c.regs[ESP] = 0x9e000;  // the protocol leaves the stack to the kernel; give it a usable one
   c.eip = e.entry;
 }
 

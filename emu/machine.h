@@ -20,7 +20,8 @@ struct LogFlags {
 
 struct MachineConfig {
   uint64_t ram_bytes = 128ull << 20;
-  std::string append;          // multiboot command line
+  std::string append;          // kernel command line (-append)
+  std::string initrd;          // -initrd: Linux initrd (or Multiboot modules)
   bool stats = false;          // print statistics at exit
   LogFlags log;
   uint64_t max_insns = 0;      // 0: no limit
@@ -55,11 +56,15 @@ class Machine {
 
   // Protected mode, flat 4 GiB code and data segments from a small GDT placed in guest RAM, CPL 0,
   // interrupts off: the state Multiboot defines, also used by tests that run raw code.
-  void setFlatProtectedMode();
+  // `code_sel` and `data_sel` name the GDT slots of the flat segments (Linux wants 0x10/0x18).
+  void setFlatProtectedMode(uint16_t code_sel = 0x08, uint16_t data_sel = 0x10);
 
   // Loads a Multiboot v1 ELF32 kernel and sets the Multiboot entry state. Throws ImageError with a
   // one-line message naming the problem.
   void loadMultiboot(const std::string& path);
+  // Loads a kernel of any kind btvm knows (a Linux bzImage, else Multiboot) with the configured
+  // -initrd and -append, and sets its entry state. Throws ImageError.
+  void loadKernel(const std::string& path);
 
   CpuState& cpu();
   uint8_t* ram();            // guest physical address 0

@@ -19,12 +19,14 @@ namespace {
 
 const char* const kUsage = R"(usage: btvm [options] KERNEL
        btvm trace-diff TRACE_A TRACE_B
-Runs a Multiboot v1 ELF32 kernel on an emulated IA-32 machine by dynamic binary translation.
+Runs a Linux bzImage or a Multiboot v1 ELF32 kernel on an emulated IA-32 PC (a Pentium II
+class CPU) by dynamic binary translation.
 
 Options:
   -kernel FILE        the kernel (or give it as the last argument)
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
-  -append STR         Multiboot command line passed to the kernel
+  -initrd FILE        initial RAM disk for a Linux kernel
+  -append STR         the kernel command line
   --mode MODE         how privileged and sensitive instructions are handled:
                         translate  inline calls to VMM helpers (default, correct and fast)
                         patch      sensitive ones patched into traps, all emulated on exit
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
       cfg.trace_path = value();
     } else if (a == "-append") {
       cfg.append = value();
+    } else if (a == "-initrd") {
+      cfg.initrd = value();
     } else if (a == "-kernel") {
       kernel = value();
     } else if (a == "--stats") {
@@ -195,7 +199,7 @@ int main(int argc, char** argv) {
     }
     Machine& m = *holder;
     try {
-      m.loadMultiboot(kernel);
+      m.loadKernel(kernel);
     } catch (const ImageError& e) {
       fmt::print(stderr, "btvm: {}\n", e.what());
       return exit_status::kUsage;

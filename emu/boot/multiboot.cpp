@@ -1,13 +1,10 @@
 #include "emu/boot/multiboot.h"
 
+#include "emu/boot/image_file.h"
+
 #include <elf.h>
 #include <fmt/core.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -21,35 +18,6 @@ constexpr uint32_t kMbiAddr = 0x9000;     // below 640 KiB, as GRUB does
 constexpr uint32_t kCmdlineAddr = 0x9100;
 constexpr uint32_t kLowMemTop = 0xa0000;  // loaded segments must not overlap the MBI area
 
-// No kernel image is larger than the largest guest RAM; anything bigger is refused unread.
-constexpr uint64_t kMaxImageBytes = 3ull << 30;
-
-std::vector<uint8_t> readFile(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO with no writer must not hang; fstat then refuses it.
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw ImageError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  struct FdCloser { int fd; ~FdCloser() { ::close(fd); } } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw ImageError(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) throw ImageError(fmt::format("{}: is a directory, not a kernel image", path));
-  if (!S_ISREG(st.st_mode)) throw ImageError(fmt::format("{}: not a regular file, not a kernel image", path));
-  if (st.st_size == 0) throw ImageError(fmt::format("{}: empty file", path));
-  if (uint64_t(st.st_size) > kMaxImageBytes)
-    throw ImageError(fmt::format("{}: too large for a kernel image ({} bytes)", path, st.st_size));
-  std::vector<uint8_t> data(size_t(st.st_size));
-  size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ImageError(fmt::format("{}: read error: {}", path, std::strerror(errno)));
-    if (n == 0) break;  // the file shrank under us: parse what is there
-    got += size_t(n);
-  }
-  data.resize(got);
-  if (data.empty()) throw ImageError(fmt::format("{}: empty file", path));
-  return data;
-}
-
 template <typename T>
 T at(const std::vector<uint8_t>& d, uint64_t off, const std::string& path, const char* what) {
   if (off + sizeof(T) > d.size()) throw ImageError(fmt::format("{}: truncated ({} beyond end of file)", path, what));
@@ -61,7 +29,7 @@ T at(const std::vector<uint8_t>& d, uint64_t off, const std::string& path, const
 }  // namespace
 
 MultibootEntry loadMultibootElf(const std::string& path, PhysMemory& ram, const std::string& cmdline) {
-  std::vector<uint8_t> d = readFile(path);
+  std::vector<uint8_t> d = readImageFile(path, "kernel image");
   if (d.size() < 4 || std::memcmp(d.data(), ELFMAG, SELFMAG) != 0)
     throw ImageError(fmt::format("{}: not an ELF file (Multiboot v1 ELF32 kernel expected)", path));
   auto eh = at<Elf32_Ehdr>(d, 0, path, "ELF header");

@@ -2,17 +2,14 @@
 // guest RAM, the Multiboot information structure, and the entry state the specification defines.
 #pragma once
 #include <cstdint>
-#include <stdexcept>
 #include <string>
+
+#include "emu/boot/image_file.h"
 
 #include "mmu/phys_memory.h"
 
 namespace btvm {
 
-// A kernel image btvm cannot load; the message is one line naming the problem.
-struct ImageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct MultibootEntry {
   uint32_t entry;     // EIP
