@@ -8,6 +8,7 @@
 
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
+#include "emu/cpu/cpu_model.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/pc_platform.h"
 #include "emu/machine.h"
@@ -87,6 +88,7 @@ struct Machine::Impl {
   IoBus io;
   Uart16550 uart;
   PcPlatform platform;
+  CpuModel model;
   std::unique_ptr<Dbt> dbt;
 
   std::jmp_buf jmp;

@@ -227,16 +227,12 @@ HelperResult hCacheOp(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   return kNext;
 }
 
-// The few MSRs a P6 kernel touches; any other raises #GP(0) as on hardware.
+// The MSRs of the CPU model (emu/cpu/cpu_model.h); any other raises #GP(0) as on hardware.
 HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
   CpuState& c = vm.cpu;
   uint64_t v;
-  switch (c.regs[ECX]) {
-    case 0x10: v = retiredInsns(vm); break;           // TSC
-    case 0x174: case 0x175: case 0x176: v = 0; break;  // SYSENTER_CS/ESP/EIP (not offered by CPUID)
-    default: raiseException(vm, kVecGP, 0, true);
-  }
+  if (!vm.model.rdmsr(c.regs[ECX], nowNs(vm), &v)) raiseException(vm, kVecGP, 0, true);
   c.regs[EAX] = uint32_t(v);
   c.regs[EDX] = uint32_t(v >> 32);
   return kNext;
@@ -244,10 +240,10 @@ HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
 
 HelperResult hWrmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
-  switch (vm.cpu.regs[ECX]) {
-    case 0x10: case 0x174: case 0x175: case 0x176: return kNext;
-    default: raiseException(vm, kVecGP, 0, true);
-  }
+  CpuState& c = vm.cpu;
+  uint64_t v = uint64_t(c.regs[EDX]) << 32 | c.regs[EAX];
+  if (!vm.model.wrmsr(c.regs[ECX], nowNs(vm), v)) raiseException(vm, kVecGP, 0, true);
+  return kNext;
 }
 
 }  // namespace
