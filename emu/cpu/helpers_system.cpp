@@ -232,7 +232,7 @@ HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
   CpuState& c = vm.cpu;
   uint64_t v;
-  if (!vm.model.rdmsr(c.regs[ECX], nowNs(vm), &v)) raiseException(vm, kVecGP, 0, true);
+  if (!vm.model.rdmsr(c.regs[ECX], retiredInsns(vm) + vm.idle_ns, &v)) raiseException(vm, kVecGP, 0, true);
   c.regs[EAX] = uint32_t(v);
   c.regs[EDX] = uint32_t(v >> 32);
   return kNext;
@@ -242,7 +242,7 @@ HelperResult hWrmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
   CpuState& c = vm.cpu;
   uint64_t v = uint64_t(c.regs[EDX]) << 32 | c.regs[EAX];
-  if (!vm.model.wrmsr(c.regs[ECX], nowNs(vm), v)) raiseException(vm, kVecGP, 0, true);
+  if (!vm.model.wrmsr(c.regs[ECX], retiredInsns(vm) + vm.idle_ns, v)) raiseException(vm, kVecGP, 0, true);
   return kNext;
 }
 
