@@ -1,7 +1,9 @@
 #!/bin/sh
 # Run one guest kernel under QEMU, the reference CPU: ./guests/run-in-qemu.sh NAME [BUILD_DIR]
 # Serial output goes to stdout; the exit status is 33 when the guest passed, 35 when it failed.
+# QEMU_CPU picks the CPU model (e.g. QEMU_CPU=pentium2 for the pae guest: QEMU's default qemu32
+# has PAE too, but a Pentium II is what btvm models).
 name=${1:?usage: run-in-qemu.sh NAME [BUILD_DIR]}
 build=${2:-$(dirname "$0")/../build}
-exec qemu-system-i386 -kernel "$build/guests/$name.elf" -display none -no-reboot \
+exec qemu-system-i386 ${QEMU_CPU:+-cpu $QEMU_CPU} -kernel "$build/guests/$name.elf" -display none -no-reboot \
   -serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 32
