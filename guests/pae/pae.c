@@ -22,6 +22,7 @@
 #define PDE_SUP_VA 0x40800000u /* PDE 4: supervisor PDE -> pt_2 */
 #define PDE_BAD_VA 0x40A00000u /* PDE 5: PDE with a reserved bit -> pt_2 */
 #define SPACE_VA 0x40C00000u  /* PDE 6: differs between the two address spaces */
+#define MATRIX_VA 0x41000000u /* PDE 8: pt_m, rights of both levels varied */
 #define PDPTE2_VA 0x80000000u
 #define CACHE_VA 0xC0000000u
 #define SLOT(n) (TVA + (n) * PAGE)
@@ -29,7 +30,7 @@
 
 /* Two PDPTs in one page: CR3 bits 11:5 select which. */
 static struct { volatile uint64_t a[4], b[4], bad[4]; } pdpts __attribute__((aligned(PAGE)));
-static ptable64 pd0, pt0, pd1, pd1b, pt_t, pt_2, pt_b, pd_c1, pd_c2;
+static ptable64 pd0, pt0, pd1, pd1b, pt_t, pt_2, pt_b, pt_m, pd_c1, pd_c2;
 static uint32_t frame[4][1024] __attribute__((aligned(PAGE)));
 #define MARK(i) (0xAE5A0000u + (i)) /* first word of frame i */
 #define FR(i) ((uint64_t)(uint32_t)frame[i])
@@ -243,6 +244,51 @@ static void t_rights(void) {
     fault("user write under a read-only PDE", 3, PDE_RO_VA + 0x44, 1, PF_P | PF_W | PF_U);
     fault("user read under a supervisor PDE", 3, PDE_SUP_VA + 4, 0, PF_P | PF_U);
     no_fault("supervisor write under a supervisor PDE", 0, PDE_SUP_VA + 8, 1);
+}
+
+/* Every U/S and R/W of the PDE and the PTE, for reads and writes at CPL 0 and 3, WP 0 and 1
+ * (SDM 4.6: rights combine over both levels; supervisor writes ignore R/W when WP = 0). */
+static void t_rights_matrix(void) {
+    static const char *const rw_name[] = {"read", "write"};
+    uint32_t bad = 0, n = 0;
+    if (deprivileged)
+        printf_s("SKIP rights matrix at CPL 3 (deprivileged kernel: no ring-3 probes)\n");
+    pt_m.e[0] = FR(3) | UW;
+    for (uint32_t m = 0; m < 64; m++) {
+        uint32_t pde_us = m & 1, pde_rw = (m >> 1) & 1, pte_us = (m >> 2) & 1;
+        uint32_t pte_rw = (m >> 3) & 1, wp = (m >> 4) & 1, ring = (m >> 5) & 1 ? 3 : 0;
+        if (ring == 3 && deprivileged)
+            continue;
+        pd1.e[8] = (uint32_t)&pt_m | PG_P | (pde_us ? PG_U : 0) | (pde_rw ? PG_W : 0);
+        pt_m.e[0] = FR(3) | PG_P | (pte_us ? PG_U : 0) | (pte_rw ? PG_W : 0);
+        invlpg(MATRIX_VA);
+        set_wp(wp);
+        for (int write = 0; write < 2; write++) {
+            uint32_t us = pde_us && pte_us, rw = pde_rw && pte_rw;
+            int ok = ring == 3 ? us && (!write || rw) : !write || !wp || rw;
+            uint32_t va = MATRIX_VA + 0x100 + 4 * m;
+            probe(ring, va, write);
+            uint32_t want_err = PF_P | (write ? PF_W : 0) | (ring == 3 ? PF_U : 0);
+            int good = ok ? trap_count == 0
+                          : trap_count == 1 && trap_log[0].vector == 14 &&
+                                trap_log[0].error_code == want_err && last_cr2 == va;
+            if (ok && write)
+                good = good && frame[3][(0x100 + 4 * m) / 4] == (0x5EED0000 | (va >> 12));
+            n++;
+            if (!good) {
+                bad++;
+                printf_s("FAIL rights: PDE U/S=%u R/W=%u, PTE U/S=%u R/W=%u, WP=%u, CPL %u %s: "
+                         "%s, %u traps, error %x\n", pde_us, pde_rw, pte_us, pte_rw, wp, ring,
+                         rw_name[write], ok ? "should pass" : "should fault", trap_count,
+                         trap_log[0].error_code);
+            }
+        }
+    }
+    set_wp(1);
+    check_eq("rights matrix: every combination as the SDM says (failures above)", bad, 0);
+    printf_s("note: rights matrix: %u accesses\n", n);
+    pd1.e[8] = 0;
+    invlpg(MATRIX_VA);
 }
 
 static void t_reserved(void) {
@@ -483,6 +529,7 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_2m();
     t_not_present();
     t_rights();
+    t_rights_matrix();
     t_reserved();
     t_invlpg();
     t_spaces_and_global();
