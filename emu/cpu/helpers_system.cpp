@@ -185,8 +185,15 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     case 4:
       if (v & ~0x3fu & ~(1u << 7)) raiseException(vm, kVecGP, 0, true);  // VME..DE, PSE, PAE, MCE, PGE
       if (paePaging(c.cr0, v) && ((c.cr4 ^ v) & (kCr4PAE | kCr4PGE | kCr4PSE))) loadPdptesOrFault(vm, c.cr3);
-      c.cr4 = v;
-      vm.mmu.pagingModeChanged();
+      {
+        bool format_changed = (c.cr4 ^ v) & (kCr4PAE | kCr4PSE);
+        c.cr4 = v;
+        // Only PAE and PSE change what the guest's tables mean. Otherwise (Linux toggles PGE to
+        // flush global pages) the shadow tables stay: they never hold a stale translation. The
+        // soft TLB goes, and the PDPTEs just loaded may select another address space.
+        if (format_changed) vm.mmu.pagingModeChanged();
+        else vm.mmu.cr3Written();
+      }
       vm.dbt->flushJumpCache();
       break;
     default: raiseException(vm, 6, 0, false);
