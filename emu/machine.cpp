@@ -87,6 +87,7 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
   c.cr2 = c.cr3 = c.cr4 = 0;
+  for (uint64_t& e : c.pdpte) e = 0;
   c.cpl = 0;
   c.eflags = flag::kFixed1;
   c.regs[ESP] = 0x7c00;
@@ -132,6 +133,7 @@ uint64_t Machine::stateHash() {
   uint32_t arch[] = {c.eip, eflagsOf(c), c.cr0, c.cr2, c.cr3, c.cr4, c.cpl, c.gdtr.base, c.gdtr.limit,
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
+  mix(c.pdpte, sizeof c.pdpte);  // PAE: they may differ from the PDPT in memory
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);

@@ -53,6 +53,10 @@ struct CpuState {
   Segment ldtr, tr;
   TableReg gdtr, idtr;
   uint32_t cr0, cr2, cr3, cr4;
+  // PAE paging: the four PDPTE registers, loaded from the 32-byte PDPT at CR3 only when MOV to
+  // CR0/CR3/CR4 says so (SDM Vol. 3A 4.4.1), so later writes to the PDPT in memory do not
+  // change translation until the next load (mmu/pae.cpp).
+  uint64_t pdpte[4];
   uint32_t dr[8];
   uint8_t cpl;
   bool halted;
