@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "emu/cpu/descriptors.h"
+#include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -85,6 +86,7 @@ void Machine::setFlatProtectedMode() {
   c.ldtr = Segment{0, 0, 0, 0, false};
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
+  fpu::resetState(c);
   c.cr2 = c.cr3 = c.cr4 = 0;
   c.cpl = 0;
   c.eflags = flag::kFixed1;
