@@ -51,7 +51,11 @@ void onIntr(uc_engine* uc, uint32_t intno, void* user) {
 
 }  // namespace
 
-UnicornCpu::UnicornCpu() { check(uc_open(UC_ARCH_X86, UC_MODE_32, &uc_), "uc_open"); }
+// A Pentium II, the CPU btvm models: the oracle then rejects what a P6 lacks (SSE, FISTTP...).
+UnicornCpu::UnicornCpu() {
+  check(uc_open(UC_ARCH_X86, UC_MODE_32, &uc_), "uc_open");
+  check(uc_ctl_set_cpu_model(uc_, UC_CPU_X86_PENTIUM2), "uc_ctl_set_cpu_model");
+}
 UnicornCpu::~UnicornCpu() { uc_close(uc_); }
 
 void UnicornCpu::map(uint32_t addr, uint32_t size) {
