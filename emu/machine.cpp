@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "emu/cpu/descriptors.h"
+#include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
@@ -86,6 +87,7 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   c.ldtr = Segment{0, 0, 0, 0, false};
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
+  fpu::resetState(c);
   c.cr2 = c.cr3 = c.cr4 = 0;
   for (uint64_t& e : c.pdpte) e = 0;
   c.cpl = 0;

@@ -60,6 +60,9 @@ struct CpuState {
   uint32_t dr[8];
   uint8_t cpl;
   bool halted;
+  // The x87 FPU: its FNSAVE image (32-bit protected-mode layout, emu/cpu/fpu.h), as the host's
+  // FRSTOR/FNSAVE read and write it, with the guest's own FIP/FCS/FOP/FDP/FDS in it.
+  alignas(16) uint8_t fpu[108];
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
   // dispatcher when it goes negative. While translated code runs it lives in a host register and
