@@ -8,6 +8,8 @@ namespace {
 
 // LSR bits.
 constexpr uint8_t kDr = 0x01, kOe = 0x02, kPe = 0x04, kFe = 0x08, kBi = 0x10, kThre = 0x20, kTemt = 0x40;
+// MCR bits.
+constexpr uint8_t kRts = 0x02;
 // IER bits.
 constexpr uint8_t kErbfi = 0x01, kEtbei = 0x02, kElsi = 0x04, kEdssi = 0x08;
 // IIR interrupt identities (bits 3:0); bits 7:6 read 11 while the FIFOs are on.
@@ -127,6 +129,7 @@ void Uart16550::writeFcr(uint8_t v) {
 
 void Uart16550::writeMcr(uint8_t v) {
   bool was_loop = loopback();
+  uint8_t before_mcr = mcr_;
   uint8_t before = modemLines();
   mcr_ = v & 0x1f;
   uint8_t after = modemLines();
@@ -135,7 +138,7 @@ void Uart16550::writeMcr(uint8_t v) {
   uint8_t deltas = uint8_t(((changed & 0x10) ? 0x01 : 0) | ((changed & 0x20) ? 0x02 : 0) |
                            ((before & 0x40) && !(after & 0x40) ? 0x04 : 0) | ((changed & 0x80) ? 0x08 : 0));
   msr_ = uint8_t(after | (msr_ & 0x0f) | deltas);
-  if (was_loop && !loopback()) next_input_ = 0;
+  if ((was_loop && !loopback()) || (~before_mcr & mcr_ & kRts)) next_input_ = 0;
   updateIrq();
 }
 
@@ -161,8 +164,12 @@ uint8_t Uart16550::readRbr() {
 
 // The room QEMU advertises to its character backend: up to the trigger level, so that the
 // guest gets its interrupt with the FIFO at the level it chose, then a byte at a time.
+// Unlike QEMU, the host side honours RTS/CTS flow control: it sends only while the guest holds
+// RTS up. Linux raises RTS when the tty is opened, after its startup has reset the FIFOs and
+// drained RBR, so input piped before that waits in the pipe instead of being thrown away.
 unsigned Uart16550::receiverRoom() const {
   if (loopback()) return 0;  // the serial input is disconnected in loopback
+  if (!(mcr_ & kRts)) return 0;
   if (!fifoOn()) return (lsr_ & kDr) ? 0 : 1;
   if (rx_.count < trigger_) return trigger_ - rx_.count;
   return rx_.full() ? 0 : 1;

@@ -9,7 +9,9 @@
 //     once and THRE comes back in the same OUT, so the THRE interrupt follows every write;
 //   - the interrupt output is not gated by MCR.OUT2 (QEMU does not gate it either);
 //   - the receiver takes from the host only what it has room for (QEMU's can_receive: up to the
-//     trigger level, then one byte at a time), so piped input waits in the pipe, never overruns;
+//     trigger level, then one byte at a time), and only while the guest holds MCR.RTS up (RTS/CTS
+//     flow control; QEMU ignores RTS), so piped input waits in the pipe until a driver is ready
+//     and never overruns;
 //   - no parity/framing errors (the host line has none); break only in loopback (LCR bit 6).
 // Time (the character timeout) is read through a NowFn; the owner calls update() when the
 // clock moves and stops translated code at nextEventNs().

@@ -238,6 +238,14 @@ TEST_CASE("uart: host input is taken only as far as the receiver has room, in or
   b.linuxLine();
   b.out(FCR, 0x81);  // trigger 8
   b.out(IER, 0x01);
+  b.host.type("!");
+  b.uart.update(b.t);
+  CHECK(b.host.input.size() == 1);  // RTS down: the host holds its bytes
+  CHECK_FALSE(b.uart.inputCanInterrupt());
+  b.out(MCR, 0x0b);  // DTR, RTS, OUT2 as a driver opening the port
+  CHECK(b.uart.inputCanInterrupt());
+  b.uart.update(b.t);
+  CHECK(b.in(RBR) == '!');
   std::string text;
   for (int i = 0; i < 100; ++i) text.push_back(char(' ' + i % 90));
   b.host.type(text);
@@ -253,7 +261,7 @@ TEST_CASE("uart: host input is taken only as far as the receiver has room, in or
   }
   CHECK(got == text);
   CHECK(b.host.largest_read <= 16);
-  CHECK(b.uart.bytesReceived() == text.size());
+  CHECK(b.uart.bytesReceived() == text.size() + 1);  // and the "!"
   CHECK((b.in(LSR) & 0x02) == 0);  // never an overrun
   // 16450 mode: one byte at a time.
   b.out(FCR, 0x00);
@@ -272,7 +280,7 @@ TEST_CASE("uart: host input is taken only as far as the receiver has room, in or
   b.uart.update(b.t);
   CHECK(b.host.input.size() == 1);
   CHECK_FALSE(b.uart.inputCanInterrupt());
-  b.out(MCR, 0x08);
+  b.out(MCR, 0x0b);
   b.host.open = false;
   b.uart.update(b.t);
   CHECK(b.in(RBR) == 'q');
@@ -282,6 +290,7 @@ TEST_CASE("uart: host input is taken only as far as the receiver has room, in or
 
 TEST_CASE("uart: the receiver looks for host input on its poll schedule only") {
   Board b;
+  b.out(MCR, 0x0b);
   b.out(IER, 0x01);
   b.uart.update(0);  // looked: nothing there
   CHECK(b.uart.nextEventNs() == Uart16550::kInputPollNs);
