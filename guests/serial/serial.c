@@ -33,15 +33,17 @@ static volatile uint32_t tx_len, tx_pos;
 static void uart_out(int reg, uint8_t v) { outb(COM1 + reg, v); }
 static uint8_t uart_in(int reg) { return inb(COM1 + reg); }
 
-static void drain_rx(void) {
+/* Takes received bytes while there is room; returns 0 if bytes were left in the FIFO. */
+static int drain_rx(void) {
     uint8_t lsr;
     while ((lsr = uart_in(LSR)) & 0x01) {
         if (lsr & 0x1e)
             lsr_errors++;
-        uint8_t b = uart_in(RBR);
-        if (rx_len < sizeof rx_buf)
-            rx_buf[rx_len++] = b;
+        if (rx_len == sizeof rx_buf)
+            return 0;
+        rx_buf[rx_len++] = uart_in(RBR);
     }
+    return 1;
 }
 
 /* THR empty: refill up to the 16-byte FIFO; when the message is out, stop THRE interrupts. */
@@ -62,8 +64,8 @@ static void com1_isr(struct trap_frame *f) {
             break;
         switch (iir & 0x0f) {
         case 0x06: lsr_irqs++; lsr_errors++; uart_in(LSR); break;
-        case 0x04: rx_irqs++; drain_rx(); break;
-        case 0x0c: timeout_irqs++; drain_rx(); break;
+        case 0x04: rx_irqs++; if (!drain_rx()) n = 64; break; /* full: main re-arms */
+        case 0x0c: timeout_irqs++; if (!drain_rx()) n = 64; break;
         case 0x02: thre_irqs++; fill_tx(); break;
         default: msr_irqs++; uart_in(MSR); break;
         }
@@ -178,12 +180,56 @@ static void test_input(void) {
     check_eq("input: no overrun or line error", lsr_errors, 0);
 }
 
+/* "echo" on the command line: a console for tests/cli/run_console_tests.py. Every byte received
+ * is written back; Ctrl-D ends the run (status 33). Bytes wait in the FIFO while our buffer is
+ * full; rewriting IER makes a new interrupt edge once there is room again. */
+static void echo_mode(void) {
+    uart_out(FCR, 0x87);
+    uart_out(IER, 0x05);
+    uart_out(MCR, 0x0b);
+    serial_puts("echo: ready\n");
+    uint8_t local[sizeof rx_buf];
+    for (;;) {
+        __asm__ volatile("cli");
+        while (rx_len == 0)
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+        uint32_t n = rx_len;
+        for (uint32_t i = 0; i < n; i++)
+            local[i] = rx_buf[i];
+        rx_len = 0;
+        uart_out(IER, 0x00);
+        uart_out(IER, 0x05);
+        __asm__ volatile("sti");
+        for (uint32_t i = 0; i < n; i++) {
+            if (local[i] == 0x04) {
+                serial_puts("echo: end\n");
+                guest_exit(lsr_errors ? 0x11 : 0x10);
+            }
+            serial_putc((char)local[i]);
+        }
+    }
+}
+
+static int has_word(uint32_t magic, uint32_t mbi, const char *w) {
+    const uint32_t *info = (const uint32_t *)mbi;
+    if (magic != MULTIBOOT_LOADER_MAGIC || !(info[0] & (1u << 2)) || !info[4])
+        return 0;
+    for (const char *s = (const char *)info[4]; *s; s++) {
+        uint32_t i = 0;
+        while (w[i] && s[i] == w[i])
+            i++;
+        if (!w[i])
+            return 1;
+    }
+    return 0;
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
-    (void)magic;
-    (void)mbi;
     idt_install();
     idt_set_handler(VEC_COM1, com1_isr);
     pic_init_com1_only();
+    if (has_word(magic, mbi, "echo"))
+        echo_mode();
     test_probe();
     test_loopback();
     test_thre();
