@@ -258,7 +258,7 @@ def check(btvm, case, paths):
     args = [paths[a[1:]] if a.startswith("@") else a for a in case["args"]]
     cmd = [btvm, *args]
     try:
-        p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"],
+        p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"], stdin=subprocess.DEVNULL,
                            preexec_fn=limit_memory if case["memlimit"] else None)
     except subprocess.TimeoutExpired:
         return f"timed out after {case['timeout']} s", cmd, None
