@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -219,10 +220,13 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
   }
   if (vm.config.host_clock) {
     int64_t timeout = wake == PcPlatform::kNever ? -1 : wake > now ? int64_t(wake - now) : 0;
+    // Input the UART would not take yet (RTS down, say) must not end the sleep over and over;
+    // a terminal is read anyway (into the console's queue) for the Ctrl-A keys.
     if (input_wakes || vm.console.interactive()) {
       if (vm.console.waitReadable(timeout)) takeInput();
-    } else {
-      vm.console.waitReadable(timeout);  // no input to watch: just sleeps
+    } else if (timeout > 0) {
+      timespec ts{time_t(timeout / 1000000000), long(timeout % 1000000000)};
+      while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
     }
     vm.idle_ns += nowNs(vm) - now;  // for --stats only: host time spent idle
     return {};
