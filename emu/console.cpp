@@ -118,6 +118,8 @@ void HostConsole::escapeKey(uint8_t key) {
   }
 }
 
+bool HostConsole::inputEnded() const { return cfg_.in_fd >= 0 && !inputOpen(); }
+
 bool HostConsole::waitReadable(int64_t timeout_ns) {
   if (cfg_.in_fd < 0 || eof_) {
     if (timeout_ns > 0) {

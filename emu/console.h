@@ -36,6 +36,7 @@ class HostConsole : public Uart16550::Backend {
 
   void flush();
   bool interactive() const { return cfg_.interactive; }
+  bool inputEnded() const;  // there was input, and it has ended
   // Bytes typed ahead (interactive mode) that the UART has not taken yet.
   bool hasReadAhead() const { return !ahead_.empty(); }
   // Interactive mode: takes what was typed into the read-ahead queue, acting on escape keys.

@@ -207,7 +207,8 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
   bool input_wakes = p.serialInputWakes();
   if (wake == PcPlatform::kNever && !input_wakes)
     return fmt::format("guest halted at {:08x} with interrupts on, but no unmasked device will interrupt it "
-                       "(PIC masks {:02x}/{:02x})", c.eip, p.pic.master().imr, p.pic.slave().imr);
+                       "(PIC masks {:02x}/{:02x}){}", c.eip, p.pic.master().imr, p.pic.slave().imr,
+                       vm.console.inputEnded() ? "; serial input has ended" : "");
   uint64_t now = nowNs(vm);
   auto takeInput = [&] {
     vm.console.pollEscapes();
