@@ -1,6 +1,9 @@
 #!/bin/sh
 # Run one guest kernel under QEMU, the reference CPU: ./guests/run-in-qemu.sh NAME [BUILD_DIR]
-# Serial output goes to stdout; the exit status is 33 when the guest passed, 35 when it failed.
+# Serial output goes to stdout and stdin is the serial input (QEMU takes it as soon as the UART
+# has room, ready or not: tests/guests/run_serial_guest.py --wait-ready guests/run-in-qemu.sh
+# serial pipes it once the guest says it is ready); the exit status is 33 when the guest
+# passed, 35 when it failed.
 name=${1:?usage: run-in-qemu.sh NAME [BUILD_DIR]}
 build=${2:-$(dirname "$0")/../build}
 exec qemu-system-i386 -kernel "$build/guests/$name.elf" -display none -no-reboot \
