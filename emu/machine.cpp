@@ -282,7 +282,7 @@ RunResult Machine::run() {
   vm.delivering = -1;
 
   int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
-  uint64_t console_polls = 0;
+  uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
     if (takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
@@ -335,7 +335,15 @@ RunResult Machine::run() {
     // clock. With a person at the console, come back often for the Ctrl-A keys.
     if (vm.config.host_clock || vm.console.interactive()) {
       budget = std::min(budget, std::max(kHostSliceInsns, int64_t(b->guest_insns)));
-      if (vm.console.interactive() && ++console_polls % 64 == 0) vm.console.pollEscapes();
+      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
+      // cost more than the visits).
+      if (vm.console.interactive() && ++console_polls % 64 == 0) {
+        uint64_t t = hostMonotonicNs();
+        if (t - last_key_poll >= 20000000) {
+          last_key_poll = t;
+          vm.console.pollEscapes();
+        }
+      }
     }
     if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
       uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);

@@ -19,8 +19,12 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import termios
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import elfgen  # noqa: E402
 
 TIMEOUT_S = 20
 failures = []
@@ -123,6 +127,23 @@ def test_terminal_keys(btvm, serial_elf):
     c.close()
 
 
+def test_quit_busy_guest(btvm):
+    """Ctrl-A x must work while the guest spins with interrupts off and takes no input."""
+    with tempfile.TemporaryDirectory() as d:
+        loop = os.path.join(d, "loop.elf")
+        with open(loop, "wb") as f:
+            f.write(elfgen.build(elfgen.CODE_LOOP))
+        c = Console(btvm, [loop])
+        time.sleep(0.3)
+        c.type(b"\x01x")
+        t0 = time.time()
+        status = c.wait()
+        check("terminal: Ctrl-A x stops a guest spinning in jmp $", status == 0 and time.time() - t0 < 5,
+              f"status {status}, {time.time() - t0:.1f} s")
+        check("terminal: settings restored", c.restored())
+        c.close()
+
+
 def test_terminal_signal(btvm, serial_elf, sig):
     c = Console(btvm, ["-append", "echo", serial_elf])
     ready = c.read_until(b"echo: ready")
@@ -152,6 +173,7 @@ def main():
     btvm, serial_elf, timer_elf = args
     test_piped(btvm, serial_elf)
     test_terminal_keys(btvm, serial_elf)
+    test_quit_busy_guest(btvm)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         test_terminal_signal(btvm, serial_elf, sig)
     test_host_clock(btvm, timer_elf)
