@@ -4,13 +4,19 @@
 
 namespace btvm {
 
-PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset)
-    : pit(now, pic), rtc(now, pic, ram_bytes), now_(std::move(now)), on_reset_(std::move(on_reset)) {}
+PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset,
+                       Uart16550::Backend* serial, int64_t rtc_epoch)
+    : pit(now, pic),
+      rtc(now, pic, ram_bytes, rtc_epoch),
+      uart(now, [this](bool high) { pic.setIrq(4, high); }, serial),
+      now_(std::move(now)),
+      on_reset_(std::move(on_reset)) {}
 
 void PcPlatform::attach(IoBus& bus) {
   pic.attach(bus, [this] { update(); });
   pit.attach(bus);
   rtc.attach(bus);
+  uart.attach(bus, 0x3f8);
   // i8042: only the reset command is modelled; reads answer all-ones (no controller).
   bus.add(0x64, 1, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     if ((v & 0xff) == 0xfe) on_reset_("keyboard controller command 0xfe");
@@ -37,6 +43,7 @@ uint64_t PcPlatform::nextWakeNs() const {
   uint64_t t = kNever;
   if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());
   if (pic.wouldInterrupt(8)) t = std::min(t, rtc.nextIrqNs());
+  if (pic.wouldInterrupt(4)) t = std::min(t, uart.nextTimeoutNs());
   return t;
 }
 

@@ -1,9 +1,10 @@
-// The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS and
-// the reset lines (i8042 command 0xfe, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all
-// timed by btvm's virtual clock. The dispatcher brings the devices up to date with update(),
+// The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS, the
+// serial port COM1 (IRQ 4; COM2-4 absent, reading all-ones, as QEMU's default) and the reset lines (i8042 command 0xfe, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all
+// timed by btvm's clock. The dispatcher brings the devices up to date with update(),
 // asks the PIC for an interrupt when the guest has IF=1, stops translated code at
 // nextEventNs(), and lets an idle (HLT) guest sleep until nextWakeNs().
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -11,6 +12,7 @@
 #include "emu/devices/devices.h"
 #include "emu/devices/pic8259.h"
 #include "emu/devices/pit8254.h"
+#include "emu/devices/uart16550.h"
 
 namespace btvm {
 
@@ -18,7 +20,9 @@ class PcPlatform {
  public:
   static constexpr uint64_t kNever = UINT64_MAX;
 
-  PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset);
+  // `serial` is the host end of COM1; `rtc_epoch` the RTC's date at time 0 (Unix seconds).
+  PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset,
+             Uart16550::Backend* serial, int64_t rtc_epoch = CmosRtc::kDefaultEpoch);
   void attach(IoBus& bus);
 
   void update() { updateAt(now_()); }
@@ -28,10 +32,16 @@ class PcPlatform {
     return pic.pending();
   }
   // When a device next raises an interrupt line, whether or not the PIC lets it through.
-  uint64_t nextEventNs() const { return std::min(pit.nextIrqNs(), rtc.nextIrqNs()); }
-  // When a device next raises a line that would interrupt the CPU; kNever if none will, which
-  // means a guest halted with IF=1 sleeps forever.
+  // (The UART's include its next look at host input while its receive interrupt is on.)
+  uint64_t nextEventNs() const {
+    return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), uart.nextEventNs()});
+  }
+  // When a timer next raises a line that would interrupt the CPU; kNever if none will. Host
+  // input is the other way to wake an idle guest (serialInputWakes).
   uint64_t nextWakeNs() const;
+  // Would input from the host wake a guest halted with IF=1 (COM1's receive interrupt is on
+  // and the PIC lets IRQ 4 through)?
+  bool serialInputWakes() const { return uart.inputCanInterrupt() && pic.wouldInterrupt(4); }
 
   Pic8259 pic;
   Pit8254 pit;
@@ -39,11 +49,13 @@ class PcPlatform {
   // IGNNE#: set once FERR# has raised IRQ13 for a pending x87 error (CR0.NE=0), cleared by a
   // write to port 0xF0, which also lowers IRQ13 (the PC/AT wiring; QEMU's ioportF0 does the same).
   bool fpu_ignne = false;
+  Uart16550 uart;  // COM1
 
  private:
   void updateAt(uint64_t ns) {
     pit.update(ns);
     rtc.update(ns);
+    uart.update(ns);
   }
   NowFn now_;
   std::function<void(const char*)> on_reset_;

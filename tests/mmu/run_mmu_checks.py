@@ -18,7 +18,8 @@ def check(name, ok, detail=""):
 
 
 def run(guest, *args):
-    p = subprocess.run([btvm, "--stats", *args, f"{guests}/{guest}.elf"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([btvm, "--stats", *args, f"{guests}/{guest}.elf"], capture_output=True, text=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
     ok = p.returncode == 33 and "PASS:" in p.stdout
     check(f"{guest} {' '.join(args)}: PASS, status 33", ok, f"status {p.returncode}\n{p.stdout[-500:]}{p.stderr[-500:]}")
     return p.stderr
