@@ -10,6 +10,7 @@
 
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/boot/firmware.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -43,7 +44,7 @@ Machine::Impl::Impl(const MachineConfig& c)
       mmu(cpu, mem, c.shadow_cache),
       platform([this] { return nowNs(*this); }, c.ram_bytes, [this](const char* how) {
         stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
-      }) {
+      }, [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }) {
   cpu.vm = this;
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
@@ -95,6 +96,7 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
 }
 
 void Machine::loadMultiboot(const std::string& path) {
+  installFirmware(impl_->mem);
   MultibootEntry e = loadMultibootElf(path, impl_->mem, impl_->config.append);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
@@ -109,6 +111,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
+  installFirmware(impl_->mem);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
   // off, ESI at the zero page, EBP, EDI and EBX zero.

@@ -39,6 +39,7 @@ enum class ExitKind {
   InsnLimit,    // --max-insns reached
   Unsupported,  // the guest needs something btvm does not implement (message says what)
   Reset,        // the guest reset the machine (i8042, port 0x92 or 0xcf9)
+  PowerOff,     // the guest powered off (ACPI PM1a_CNT SLP_EN with SLP_TYP S5)
 };
 
 struct RunResult {

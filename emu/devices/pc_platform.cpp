@@ -4,17 +4,21 @@
 
 namespace btvm {
 
-PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset)
-    : pit(now, pic), rtc(now, pic, ram_bytes), now_(std::move(now)), on_reset_(std::move(on_reset)) {}
+PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset,
+                       std::function<void()> on_power_off)
+    : pit(now, pic),
+      rtc(now, pic, ram_bytes),
+      i8042(pic, on_reset),
+      acpi(now, pic, std::move(on_power_off)),
+      now_(std::move(now)),
+      on_reset_(std::move(on_reset)) {}
 
 void PcPlatform::attach(IoBus& bus) {
   pic.attach(bus, [this] { update(); });
   pit.attach(bus);
   rtc.attach(bus);
-  // i8042: only the reset command is modelled; reads answer all-ones (no controller).
-  bus.add(0x64, 1, nullptr, [this](uint16_t, unsigned, uint32_t v) {
-    if ((v & 0xff) == 0xfe) on_reset_("keyboard controller command 0xfe");
-  });
+  i8042.attach(bus);
+  acpi.attach(bus, acpi_io::kPmBase);
   // System control port A: bit 1 gates A20 (always on here), a rising bit 0 resets the CPU.
   bus.add(0x92, 1, [this](uint16_t, unsigned) -> uint32_t { return port92_; },
           [this](uint16_t, unsigned, uint32_t v) {
@@ -26,12 +30,14 @@ void PcPlatform::attach(IoBus& bus) {
   bus.add(0xcf9, 1, nullptr, [this](uint16_t, unsigned size, uint32_t v) {
     if (size == 1 && (v & 0x04)) on_reset_("port 0xcf9");
   });
+  pci.attach(bus);  // after 0xcf9: the bus gives the byte port to its first owner
 }
 
 uint64_t PcPlatform::nextWakeNs() const {
   uint64_t t = kNever;
   if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());
   if (pic.wouldInterrupt(8)) t = std::min(t, rtc.nextIrqNs());
+  if (pic.wouldInterrupt(acpi_io::kSciIrq)) t = std::min(t, acpi.nextIrqNs());
   return t;
 }
 

@@ -1,14 +1,19 @@
-// The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS and
-// the reset lines (i8042 command 0xfe, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all
-// timed by btvm's virtual clock. The dispatcher brings the devices up to date with update(),
+// The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS, the
+// i8042 keyboard controller, the ACPI PM registers and PM timer, PCI configuration space, and
+// the reset lines (i8042, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all timed by
+// btvm's virtual clock. The dispatcher brings the devices up to date with update(),
 // asks the PIC for an interrupt when the guest has IF=1, stops translated code at
 // nextEventNs(), and lets an idle (HLT) guest sleep until nextWakeNs().
 #pragma once
 #include <cstdint>
+#include <algorithm>
 #include <functional>
 
+#include "emu/devices/acpi_pm.h"
 #include "emu/devices/cmos_rtc.h"
 #include "emu/devices/devices.h"
+#include "emu/devices/i8042.h"
+#include "emu/devices/pci_host.h"
 #include "emu/devices/pic8259.h"
 #include "emu/devices/pit8254.h"
 
@@ -18,7 +23,9 @@ class PcPlatform {
  public:
   static constexpr uint64_t kNever = UINT64_MAX;
 
-  PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset);
+  // `on_reset` and `on_power_off` end the run (the machine neither reboots nor sleeps).
+  PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset,
+             std::function<void()> on_power_off);
   void attach(IoBus& bus);
 
   void update() { updateAt(now_()); }
@@ -28,7 +35,7 @@ class PcPlatform {
     return pic.pending();
   }
   // When a device next raises an interrupt line, whether or not the PIC lets it through.
-  uint64_t nextEventNs() const { return std::min(pit.nextIrqNs(), rtc.nextIrqNs()); }
+  uint64_t nextEventNs() const { return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), acpi.nextIrqNs()}); }
   // When a device next raises a line that would interrupt the CPU; kNever if none will, which
   // means a guest halted with IF=1 sleeps forever.
   uint64_t nextWakeNs() const;
@@ -36,11 +43,15 @@ class PcPlatform {
   Pic8259 pic;
   Pit8254 pit;
   CmosRtc rtc;
+  I8042 i8042;
+  AcpiPm acpi;
+  PciHost pci;
 
  private:
   void updateAt(uint64_t ns) {
     pit.update(ns);
     rtc.update(ns);
+    acpi.update(ns);
   }
   NowFn now_;
   std::function<void(const char*)> on_reset_;
