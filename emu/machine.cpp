@@ -97,7 +97,7 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
 
 void Machine::loadMultiboot(const std::string& path) {
   installFirmware(impl_->mem);
-  MultibootEntry e = loadMultibootElf(path, impl_->mem, impl_->config.append);
+  MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
   c.regs[EAX] = 0x2badb002;
