@@ -97,6 +97,7 @@ IMAGES = {
     "kludge-load-end-past-file": E.kludge(load_end=E.LOAD_ADDR + 0x10000),
     "kludge-bss-below-end": E.kludge(bss_end=E.LOAD_ADDR + 4),
     "kludge-low": E.kludge(load_addr=0x8000),
+    "poweroff": E.build(bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),  # out 0x604, SLP_EN|S5
     "module-a": b"first module\n",
     "module-b": bytes(range(256)) * 64,
     "random": rnd(1, 4096),
@@ -155,6 +156,7 @@ CASES = [
       r"instruction limit", timeout=10),
 
     # Multiboot loader completeness (the multiboot guest checks every field it receives).
+    C("ACPI power-off (PM1a_CNT = SLP_EN | SLP_TYP 0) exits 0", ["@poweroff"], 0, r"guest powered off", kind=RUN),
     C("ELF entry as a virtual address, translated", ["@entry-virtual"], 33),
     C("a.out kludge, raw binary", ["@kludge"], 33),
     C("a.out kludge, header 64 bytes into the file, loaded at 2 MiB", ["@kludge-offset"], 33),
