@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "emu/boot/aml.h"
 #include "emu/boot/memory_map.h"
 
 namespace btvm {
@@ -45,20 +46,31 @@ std::vector<uint8_t> finishAcpi(Bytes t) {
   return t.b;
 }
 
-// The DSDT's AML, hand-assembled (ACPI 6.x section 20, AML grammar):
-//   DefinitionBlock ("", "DSDT", 1, "BTVM", "BTVMPC", 1) { Name (\_S5, Package (4) { 0, 0, 0, 0 }) }
-// \_S5 gives SLP_TYP for PM1a and PM1b (the first two elements); the OS writes it to PM1a_CNT
-// with SLP_EN to power off. Only S5 is offered: btvm has no suspend.
-constexpr uint8_t kDsdtAml[] = {
-    0x08,                    // NameOp
-    '\\', '_', 'S', '5',     // RootChar + NameSeg "_S5_" (the trailing '_' pads the segment)
-    '_',
-    0x12,                    // PackageOp
-    0x06,                    // PkgLength: this byte, NumElements and four ZeroOps
-    0x04,                    // NumElements
-    acpi_io::kSlpTypS5, acpi_io::kSlpTypS5, 0x00, 0x00,  // ZeroOp x4: SLP_TYP a, b, reserved
-};
-static_assert(acpi_io::kSlpTypS5 == 0, "kDsdtAml encodes SLP_TYP as ZeroOp");
+// The DSDT's AML, in the ASL it encodes:
+//   Scope (\_SB) {
+//     Device (KBD) { Name (_HID, EisaId ("PNP0303"))  Name (_CRS, ResourceTemplate () {
+//                      IO (Decode16, 0x60, 0x60, 1, 1)  IO (Decode16, 0x64, 0x64, 1, 1)  IRQNoFlags () {1} }) }
+//     Device (MOU) { Name (_HID, EisaId ("PNP0F13"))  Name (_CRS, ResourceTemplate () { IRQNoFlags () {12} }) }
+//     Device (RTC) { Name (_HID, EisaId ("PNP0B00"))  Name (_CRS, ResourceTemplate () {
+//                      IO (Decode16, 0x70, 0x70, 0x10, 8)  IRQNoFlags () {8} }) }
+//   }
+//   Name (\_S5, Package (4) { 0, 0, 0, 0 })
+// The PNP devices are QEMU's (it nests them under \_SB.PCI0.ISA), so the OS finds the i8042 and
+// the RTC through ACPI as it does there. \_S5 gives SLP_TYP for PM1a and PM1b; the OS writes it
+// to PM1a_CNT with SLP_EN to power off. Only S5 is offered: btvm has no suspend.
+aml::Bytes dsdtAml() {
+  using namespace aml;
+  return join({
+      scope("\\_SB_",
+            {device("KBD_", {nameDecl("_HID", eisaId("PNP0303")),
+                             nameDecl("_CRS", resourceTemplate({io16(0x60, 0x60, 1, 1), io16(0x64, 0x64, 1, 1),
+                                                                irqNoFlags(1)}))}),
+             device("MOU_", {nameDecl("_HID", eisaId("PNP0F13")), nameDecl("_CRS", resourceTemplate({irqNoFlags(12)}))}),
+             device("RTC_", {nameDecl("_HID", eisaId("PNP0B00")),
+                             nameDecl("_CRS", resourceTemplate({io16(0x70, 0x70, 0x10, 8), irqNoFlags(8)}))})}),
+      nameDecl("\\_S5_", package({integer(acpi_io::kSlpTypS5), integer(acpi_io::kSlpTypS5), integer(0), integer(0)})),
+  });
+}
 
 std::vector<uint8_t> rsdp() {
   Bytes t;
@@ -104,7 +116,8 @@ std::vector<uint8_t> facs() {
 
 std::vector<uint8_t> dsdt() {
   Bytes t = acpiHeader("DSDT", 1);
-  t.b.insert(t.b.end(), std::begin(kDsdtAml), std::end(kDsdtAml));
+  aml::Bytes body = dsdtAml();
+  t.b.insert(t.b.end(), body.begin(), body.end());
   return finishAcpi(t);
 }
 
