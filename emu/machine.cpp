@@ -116,6 +116,7 @@ uint64_t Machine::stateHash() {
   uint32_t arch[] = {c.eip, eflagsOf(c), c.cr0, c.cr2, c.cr3, c.cr4, c.cpl, c.gdtr.base, c.gdtr.limit,
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
+  mix(c.fpu, sizeof c.fpu);
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);

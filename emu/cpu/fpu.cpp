@@ -223,13 +223,18 @@ HelperResult hFpu(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   } else {
     host_flags = stub(mem, img, rflags);
   }
-  if (ignored) put16(img, kFcw, (get16(img, kFcw) & ~kFswFlags) | (fcw & kFswFlags));
+  // FLDCW (D9 /5) loaded a control word of its own: keep it.
+  bool loads_fcw = opcode == 0xd9 && modrm < 0xc0 && ((modrm >> 3) & 7) == 5;
+  if (ignored && !loads_fcw) put16(img, kFcw, (get16(img, kFcw) & ~kFswFlags) | (fcw & kFswFlags));
+  // FCOMI & co. leave EFLAGS alone when they raise an unmasked invalid-operation exception.
+  bool unmasked_ie = (get16(img, kFsw) & ~get16(c.fpu, kFsw) & 1) && !(get16(c.fpu, kFcw) & 1);
   normalizeStatus(img);
   std::memcpy(img + kFip, c.fpu + kFip, kRegs - kFip);  // the host's pointers mean nothing here
   if (opcode == 0xdb && modrm == 0xe3) std::memset(img + kFip, 0, kRegs - kFip);  // FNINIT
   else if (!op.control) setPointers(c, img, opcode, modrm, i, arg);
   std::memcpy(c.fpu, img, kImageSize);
-  if (op.eflags) setFlags(c, flag::kArith, uint32_t(host_flags) & (flag::ZF | flag::PF | flag::CF));
+  if (op.eflags && !unmasked_ie)
+    setFlags(c, flag::kArith, uint32_t(host_flags) & (flag::ZF | flag::PF | flag::CF));
   return kNext;
 }
 
