@@ -204,9 +204,13 @@ HelperResult hFpu(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   alignas(16) uint8_t mem[16] = {};
   if (op.load) readBytes(vm, i, arg, op.load, mem);
   // Under IGNNE# the host would trap on the pending exception: mask the flags already set for
-  // this one instruction (their flags are sticky anyway), and put the guest's masks back after.
+  // this one instruction (their flags are sticky anyway), which also clears ES and B in the image
+  // the host loads, and put the guest's masks back after.
   uint16_t fcw = get16(img, kFcw);
-  if (ignored) put16(img, kFcw, fcw | (get16(img, kFsw) & kFswFlags));
+  if (ignored) {
+    put16(img, kFcw, fcw | (get16(img, kFsw) & kFswFlags));
+    normalizeStatus(img);
+  }
   uint64_t rflags = (c.eflags & flag::kArith) | flag::kFixed1;
   StubFn stub = stubFor(opcode, modrm);
   uint64_t host_flags;
