@@ -335,9 +335,7 @@ Op decode(uint8_t opcode, uint8_t modrm) {
 
 void resetState(CpuState& c) {
   std::memset(c.fpu, 0, kImageSize);
-  put32(c.fpu, kFcw, 0xffff0040);
-  put32(c.fpu, kFsw, 0xffff0000);
-  put32(c.fpu, kFtw, 0xffff5555);
+  initState(c.fpu);
 }
 
 }  // namespace btvm::fpu
