@@ -57,5 +57,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_stack();
     t_env();
     t_faults();
+    t_compiled();
     expect_finish("x87");
 }
