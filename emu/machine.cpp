@@ -149,6 +149,7 @@ uint64_t Machine::stateHash() {
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
   mix(c.pdpte, sizeof c.pdpte);  // PAE: they may differ from the PDPT in memory
+  mix(c.fpu, sizeof c.fpu);
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);
