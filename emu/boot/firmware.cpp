@@ -48,6 +48,10 @@ std::vector<uint8_t> finishAcpi(Bytes t) {
 
 // The DSDT's AML, in the ASL it encodes:
 //   Scope (\_SB) {
+//     Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))  Name (_ADR, 0)  Name (_UID, 0)
+//                     Name (_CRS, ResourceTemplate () { WordBusNumber 0-ff, IO (Decode16, 0xcf8, 0xcf8, 1, 8),
+//                       WordIO 0-cf7, WordIO d00-ffff, DWordMemory a0000-bffff (VGA window),
+//                       DWordMemory RAM top-febfffff }) }
 //     Device (KBD) { Name (_HID, EisaId ("PNP0303"))  Name (_CRS, ResourceTemplate () {
 //                      IO (Decode16, 0x60, 0x60, 1, 1)  IO (Decode16, 0x64, 0x64, 1, 1)  IRQNoFlags () {1} }) }
 //     Device (MOU) { Name (_HID, EisaId ("PNP0F13"))  Name (_CRS, ResourceTemplate () { IRQNoFlags () {12} }) }
@@ -55,14 +59,22 @@ std::vector<uint8_t> finishAcpi(Bytes t) {
 //                      IO (Decode16, 0x70, 0x70, 0x10, 8)  IRQNoFlags () {8} }) }
 //   }
 //   Name (\_S5, Package (4) { 0, 0, 0, 0 })
-// The PNP devices are QEMU's (it nests them under \_SB.PCI0.ISA), so the OS finds the i8042 and
-// the RTC through ACPI as it does there. \_S5 gives SLP_TYP for PM1a and PM1b; the OS writes it
+// The devices are QEMU's (it nests the PNP ones under \_SB.PCI0.ISA), so the OS finds the PCI
+// root bridge, the i8042 and the RTC through ACPI as it does there; with ACPI on, Linux scans
+// PCI only below a PNP0A03 device. The bridge windows are QEMU's for a machine below 3.5 GiB. \_S5 gives SLP_TYP for PM1a and PM1b; the OS writes it
 // to PM1a_CNT with SLP_EN to power off. Only S5 is offered: btvm has no suspend.
-aml::Bytes dsdtAml() {
+aml::Bytes dsdtAml(uint64_t ram_bytes) {
   using namespace aml;
+  uint32_t pci_mem_lo = uint32_t(std::min<uint64_t>(ram_bytes, 0xe0000000u));
   return join({
       scope("\\_SB_",
-            {device("KBD_", {nameDecl("_HID", eisaId("PNP0303")),
+            {device("PCI0", {nameDecl("_HID", eisaId("PNP0A03")), nameDecl("_ADR", integer(0)),
+                             nameDecl("_UID", integer(0)),
+                             nameDecl("_CRS", resourceTemplate({wordBusNumber(0x00, 0xff), io16(0xcf8, 0xcf8, 1, 8),
+                                                                wordIo(0x0000, 0x0cf7), wordIo(0x0d00, 0xffff),
+                                                                dwordMemory(0x000a0000, 0x000bffff, true),
+                                                                dwordMemory(pci_mem_lo, 0xfebfffff, false)}))}),
+             device("KBD_", {nameDecl("_HID", eisaId("PNP0303")),
                              nameDecl("_CRS", resourceTemplate({io16(0x60, 0x60, 1, 1), io16(0x64, 0x64, 1, 1),
                                                                 irqNoFlags(1)}))}),
              device("MOU_", {nameDecl("_HID", eisaId("PNP0F13")), nameDecl("_CRS", resourceTemplate({irqNoFlags(12)}))}),
@@ -114,9 +126,9 @@ std::vector<uint8_t> facs() {
   return t.b;
 }
 
-std::vector<uint8_t> dsdt() {
+std::vector<uint8_t> dsdt(uint64_t ram_bytes) {
   Bytes t = acpiHeader("DSDT", 1);
-  aml::Bytes body = dsdtAml();
+  aml::Bytes body = dsdtAml(ram_bytes);
   t.b.insert(t.b.end(), body.begin(), body.end());
   return finishAcpi(t);
 }
@@ -233,7 +245,7 @@ std::vector<FirmwareBlob> firmwareTables(uint64_t ram_bytes) {
       {fw_addr::kRsdt, "RSDT", rsdt()},
       {fw_addr::kFadt, "FACP", fadt()},
       {fw_addr::kFacs, "FACS", facs()},
-      {fw_addr::kDsdt, "DSDT", dsdt()},
+      {fw_addr::kDsdt, "DSDT", dsdt(ram_bytes)},
       {fw_addr::kSmbiosEntry, "SMBIOS-EP", smbiosEntry(table, structs.size(), max_struct)},
       {fw_addr::kSmbiosTable, "SMBIOS", table},
   };
