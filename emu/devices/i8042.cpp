@@ -109,7 +109,10 @@ void I8042::writeData(uint8_t v) {
     case 0xd1: writeOutputPort(v); return;
     case 0xd2: push(v, false); return;                 // as if the keyboard sent it
     case 0xd3: push(v, true); return;                  // as if the mouse sent it (loopback)
-    case 0xd4: mouseCommand(v); return;
+    case 0xd4:  // to the mouse, which the write also enables (as for the keyboard below)
+      ram_[0] &= uint8_t(~kAuxDis);
+      mouseCommand(v);
+      return;
     default: break;
   }
   // Data with no controller command goes to the keyboard, which the write also enables.
