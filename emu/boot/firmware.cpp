@@ -57,10 +57,12 @@ std::vector<uint8_t> finishAcpi(Bytes t) {
 //     Device (MOU) { Name (_HID, EisaId ("PNP0F13"))  Name (_CRS, ResourceTemplate () { IRQNoFlags () {12} }) }
 //     Device (RTC) { Name (_HID, EisaId ("PNP0B00"))  Name (_CRS, ResourceTemplate () {
 //                      IO (Decode16, 0x70, 0x70, 0x10, 8)  IRQNoFlags () {8} }) }
+//     Device (COM1) { Name (_HID, EisaId ("PNP0501"))  Name (_UID, 1)  Name (_CRS, ResourceTemplate () {
+//                      IO (Decode16, 0x3f8, 0x3f8, 0, 8)  IRQNoFlags () {4} }) }
 //   }
 //   Name (\_S5, Package (4) { 0, 0, 0, 0 })
 // The devices are QEMU's (it nests the PNP ones under \_SB.PCI0.ISA), so the OS finds the PCI
-// root bridge, the i8042 and the RTC through ACPI as it does there; with ACPI on, Linux scans
+// root bridge, the i8042, the RTC and COM1 through ACPI as it does there; with ACPI on, Linux scans
 // PCI only below a PNP0A03 device. The bridge windows are QEMU's for a machine below 3.5 GiB. \_S5 gives SLP_TYP for PM1a and PM1b; the OS writes it
 // to PM1a_CNT with SLP_EN to power off. Only S5 is offered: btvm has no suspend.
 aml::Bytes dsdtAml(uint64_t ram_bytes) {
@@ -79,7 +81,9 @@ aml::Bytes dsdtAml(uint64_t ram_bytes) {
                                                                 irqNoFlags(1)}))}),
              device("MOU_", {nameDecl("_HID", eisaId("PNP0F13")), nameDecl("_CRS", resourceTemplate({irqNoFlags(12)}))}),
              device("RTC_", {nameDecl("_HID", eisaId("PNP0B00")),
-                             nameDecl("_CRS", resourceTemplate({io16(0x70, 0x70, 0x10, 8), irqNoFlags(8)}))})}),
+                             nameDecl("_CRS", resourceTemplate({io16(0x70, 0x70, 0x10, 8), irqNoFlags(8)}))}),
+             device("COM1", {nameDecl("_HID", eisaId("PNP0501")), nameDecl("_UID", integer(1)),
+                             nameDecl("_CRS", resourceTemplate({io16(0x3f8, 0x3f8, 0, 8), irqNoFlags(4)}))})}),
       nameDecl("\\_S5_", package({integer(acpi_io::kSlpTypS5), integer(acpi_io::kSlpTypS5), integer(0), integer(0)})),
   });
 }
