@@ -5,10 +5,12 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
 #include "emu/cpu/descriptors.h"
+#include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/firmware.h"
 #include "emu/boot/linux.h"
@@ -22,6 +24,9 @@ namespace {
 constexpr uint32_t kGdtAddr = 0x800;
 // Translated code keeps the budget below 2^32 (its sign test reads the high half).
 constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
+// Instructions run between looks at the host clock (--clock host) or the console's keys: a
+// fraction of a millisecond of host time.
+constexpr int64_t kHostSliceInsns = 200000;
 }  // namespace
 
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
@@ -42,13 +47,19 @@ Machine::Impl::Impl(const MachineConfig& c)
       cpu(*cpu_owner),
       mem(c.ram_bytes, c.host_mem_bytes),
       mmu(cpu, mem, c.shadow_cache),
-      platform([this] { return nowNs(*this); }, c.ram_bytes, [this](const char* how) {
-        stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
-      }, [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }) {
+      console(ConsoleConfig{c.serial_in_fd, c.serial_out_fd, c.serial_interactive}),
+      platform(
+          [this] { return nowNs(*this); }, c.ram_bytes,
+          [this](const char* how) {
+            stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
+          },
+          [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &console,
+          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch) {
   cpu.vm = this;
+  host_start_ns = hostMonotonicNs();
+  console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
-  uart.attach(io, 0x3f8);
   platform.attach(io);
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
@@ -87,7 +98,9 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   c.ldtr = Segment{0, 0, 0, 0, false};
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
+  fpu::resetState(c);
   c.cr2 = c.cr3 = c.cr4 = 0;
+  for (uint64_t& e : c.pdpte) e = 0;
   c.cpl = 0;
   c.eflags = flag::kFixed1;
   c.regs[ESP] = 0x7c00;
@@ -141,6 +154,7 @@ uint64_t Machine::stateHash() {
   uint32_t arch[] = {c.eip, eflagsOf(c), c.cr0, c.cr2, c.cr3, c.cr4, c.cpl, c.gdtr.base, c.gdtr.limit,
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
+  mix(c.pdpte, sizeof c.pdpte);  // PAE: they may differ from the PDPT in memory
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);
@@ -190,18 +204,53 @@ void emulateTrap(Machine::Impl& vm) {
       std::chrono::steady_clock::now() - t0).count());
 }
 
-// A guest in HLT with IF=1 sleeps until the next device interrupt that the PIC lets through:
-// virtual time jumps there (the dispatcher's next takeExternalInterrupt delivers it). Returns
-// an empty string, or why nothing can ever wake the guest.
+// A guest in HLT with IF=1 sleeps until the next device interrupt that the PIC lets through, or
+// until host input arrives for COM1 if its receive interrupt could wake the guest. Virtual
+// clock: time jumps to the next timer event; input that is already there is taken first, and
+// btvm blocks on the input only when nothing else can wake the guest. Host clock: btvm sleeps
+// in ppoll() on the input until it is readable or the next timer deadline passes, so an idle
+// guest costs no host CPU. Returns an empty string, or why nothing can ever wake the guest.
 std::string sleepUntilInterrupt(Machine::Impl& vm) {
   CpuState& c = vm.cpu;
   if (!(c.eflags & flag::IF)) return fmt::format("guest halted at {:08x} with interrupts off", c.eip);
-  uint64_t wake = vm.platform.nextWakeNs();
-  if (wake == PcPlatform::kNever)
+  vm.console.flush();  // the guest waits: what it printed (a prompt) must be seen now
+  PcPlatform& p = vm.platform;
+  p.update();
+  if (p.pic.pending()) return {};
+  uint64_t wake = p.nextWakeNs();
+  bool input_wakes = p.serialInputWakes();
+  if (wake == PcPlatform::kNever && !input_wakes)
     return fmt::format("guest halted at {:08x} with interrupts on, but no unmasked device will interrupt it "
-                       "(PIC masks {:02x}/{:02x})", c.eip, vm.platform.pic.master().imr, vm.platform.pic.slave().imr);
+                       "(PIC masks {:02x}/{:02x}){}", c.eip, p.pic.master().imr, p.pic.slave().imr,
+                       vm.console.inputEnded() ? "; serial input has ended" : "");
   uint64_t now = nowNs(vm);
-  if (wake > now) vm.idle_ns += wake - now;
+  auto takeInput = [&] {
+    vm.console.pollEscapes();
+    p.uart.inputReady();
+    p.update();
+  };
+  if (input_wakes && vm.console.hasReadAhead()) {
+    takeInput();
+    return {};
+  }
+  if (vm.config.host_clock) {
+    int64_t timeout = wake == PcPlatform::kNever ? -1 : wake > now ? int64_t(wake - now) : 0;
+    // Input the UART would not take yet (RTS down, say) must not end the sleep over and over;
+    // a terminal is read anyway (into the console's queue) for the Ctrl-A keys.
+    if (input_wakes || vm.console.interactive()) {
+      if (vm.console.waitReadable(timeout)) takeInput();
+    } else if (timeout > 0) {
+      timespec ts{time_t(timeout / 1000000000), long(timeout % 1000000000)};
+      while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    }
+    vm.idle_ns += nowNs(vm) - now;  // for --stats only: host time spent idle
+    return {};
+  }
+  if (input_wakes && vm.console.waitReadable(wake == PcPlatform::kNever ? -1 : 0)) {
+    takeInput();  // at end of input this closes it, and the next HLT finds nothing to wake it
+    return {};
+  }
+  if (wake != PcPlatform::kNever && wake > now) vm.idle_ns += wake - now;
   return {};
 }
 
@@ -232,7 +281,7 @@ RunResult Machine::run() {
   vm.in_trap = false;
   switch (why) {
     case kJumpStop:
-      vm.uart.flush();
+      vm.console.flush();
       return vm.result;
     case kJumpException:
       ++vm.stats.exits_exception;
@@ -247,23 +296,25 @@ RunResult Machine::run() {
   vm.delivering = -1;
 
   int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
+  uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
     if (takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
       std::string why = sleepUntilInterrupt(vm);
       int status = exit_status::kHalted;
-      if (why.empty() && ++idle_spins > 16) {
+      // With the host clock a wake-up may find nothing yet (time moves on by itself).
+      if (why.empty() && !vm.config.host_clock && ++idle_spins > 16) {
         why = fmt::format("internal error: HLT at {:08x} woke up to nothing", c.eip);
         status = exit_status::kInternal;
       }
       if (why.empty()) continue;
-      vm.uart.flush();
+      vm.console.flush();
       return RunResult{ExitKind::Halted, status, why};
     }
     int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
     if (remaining > kSliceInsns) remaining = kSliceInsns;
     if (remaining <= 0) {
-      vm.uart.flush();
+      vm.console.flush();
       return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
                        fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
     }
@@ -294,6 +345,20 @@ RunResult Machine::run() {
       }
     }
     int64_t budget = remaining;
+    // With the host clock, instructions are no measure of time: come back often to look at the
+    // clock. With a person at the console, come back often for the Ctrl-A keys.
+    if (vm.config.host_clock || vm.console.interactive()) {
+      budget = std::min(budget, std::max(kHostSliceInsns, int64_t(b->guest_insns)));
+      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
+      // cost more than the visits).
+      if (vm.console.interactive() && ++console_polls % 64 == 0) {
+        uint64_t t = hostMonotonicNs();
+        if (t - last_key_poll >= 20000000) {
+          last_key_poll = t;
+          vm.console.pollEscapes();
+        }
+      }
+    }
     if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
       uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
       if (next != PcPlatform::kNever) {

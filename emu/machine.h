@@ -30,6 +30,11 @@ struct MachineConfig {
   uint64_t code_cache_bytes = 32ull << 20;
   uint64_t host_mem_bytes = 0;  // cap on resident host memory for guest RAM (0: none)
   unsigned shadow_cache = 8;    // guest address spaces whose shadow page tables are kept
+  // The serial console (COM1) and the clock (see emu/console.h, docs/architecture.md).
+  int serial_in_fd = -1;           // host input for COM1 (-1: none)
+  int serial_out_fd = 1;           // where COM1's output goes (-1: discarded)
+  bool serial_interactive = false; // serial_in_fd is a raw-mode terminal: Ctrl-A keys
+  bool host_clock = false;         // guest time is host monotonic time (else virtual, deterministic)
 };
 
 enum class ExitKind {
@@ -39,6 +44,7 @@ enum class ExitKind {
   InsnLimit,    // --max-insns reached
   Unsupported,  // the guest needs something btvm does not implement (message says what)
   Reset,        // the guest reset the machine (i8042, port 0x92 or 0xcf9)
+  Quit,         // the person at the console typed Ctrl-A x
   PowerOff,     // the guest powered off (ACPI PM1a_CNT SLP_EN with SLP_TYP S5)
 };
 

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "emu/console.h"
 #include "emu/machine.h"
 #include "emu/boot/multiboot.h"
 #include "patcher/trace.h"
@@ -43,22 +48,43 @@ Options:
                       switches (default 8; 0 rebuilds them at every switch)
   --state-hash        print a hash of the final CPU state and guest RAM to stderr
   --stats             print translation, TLB, exit and exception statistics at exit
+  -serial DEV         the serial console COM1: stdio (default: output to stdout, input
+                      from stdin), file:PATH (output to PATH, no input), null or none
+  -nographic          accepted for QEMU command lines (btvm has no display; the serial
+                      console is on stdio anyway); so are -display none, -monitor none
+                      and -no-reboot (btvm never reboots)
+  --clock MODE        the guest's time: virtual (deterministic, see below), host (the
+                      host's clock: a guest's 'sleep 2' takes 2 s, an idle guest sleeps),
+                      or auto (default: host when stdin is a terminal, else virtual).
+                      -rtc clock=host and -rtc clock=vm are taken as host and virtual
   -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
   -h, --help          this help
   --version           print the version
 
-Devices: 16550 UART on COM1 (0x3f8) to stdout; debug exit port 0xf4 (a write of v ends the
-run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 PICs, 8254 PIT (and port
-0x61), MC146818 RTC/CMOS, i8042 keyboard controller with a PS/2 keyboard and mouse (0x60/0x64),
-PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the ACPI PM block
-at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); reset through the i8042, port 0x92 or 0xcf9.
-Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT, FADT, FACS,
-DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot memory map.
-Time is virtual: 1 ns per guest instruction (RDTSC runs at 1 GHz), and a guest halted with
-interrupts on skips ahead to its next timer interrupt, so every run is the same.
+Devices: 16550A UART on COM1 (0x3f8, IRQ 4; COM2-4 absent); debug exit port 0xf4 (a write of
+v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 PICs, 8254 PIT
+(and port 0x61), MC146818 RTC/CMOS, i8042 keyboard controller with a PS/2 keyboard and mouse
+(0x60/0x64), PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the
+ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); reset through the i8042,
+port 0x92 or 0xcf9. Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP,
+RSDT, FADT, FACS, DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or
+Multiboot memory map.
+
+Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
+guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
+Ctrl-A sends Ctrl-A. Piped stdin is fed to the guest as fast as its UART takes it, never
+dropped: printf 'ls\n' | btvm ... . Output is flushed at each newline and whenever the guest
+idles or looks for input.
+
+Time: virtual by default without a terminal: 1 ns per guest instruction (RDTSC runs at 1 GHz),
+a guest halted with interrupts on skips ahead to its next timer interrupt (or takes the piped
+input already there), so every run is the same. With the host clock, PIT, RTC (from the host's
+date) and RDTSC follow the host's monotonic time, and a halted guest sleeps until its next
+timer deadline or input.
 
 Exit statuses: odd values come from the guest's debug exit port; btvm's own are even:
-  0  the guest powered off (ACPI S5 through PM1a_CNT, as QEMU exits 0); --help / --version
+  0  the guest powered off (ACPI S5 through PM1a_CNT, as QEMU exits 0); --help / --version;
+     Ctrl-A x at the console
   2  bad command line or kernel image (nothing was run)
   4  guest triple fault (register dump on stderr)
   6  guest halted with nothing to wake it (IF=0, or no unmasked device interrupt)
@@ -124,6 +150,8 @@ int main(int argc, char** argv) {
   MachineConfig cfg;
   std::string kernel;
   bool state_hash = false;
+  enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
+  std::string serial = "stdio";
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> std::string_view {
@@ -171,6 +199,27 @@ int main(int argc, char** argv) {
       cfg.stats = true;
     } else if (a == "--state-hash") {
       state_hash = true;
+    } else if (a == "-serial") {
+      std::string_view v = value();
+      if (v == "mon:stdio") v = "stdio";  // no monitor: the console alone
+      if (v != "stdio" && v != "null" && v != "none" && !(v.rfind("file:", 0) == 0 && v.size() > 5))
+        usageError(fmt::format("unsupported -serial '{}' (stdio, file:PATH, null or none)", v));
+      serial = v;
+    } else if (a == "-nographic" || a == "-no-reboot") {
+    } else if (a == "-display" || a == "-monitor") {
+      std::string_view v = value();
+      if (v != "none") usageError(fmt::format("unsupported {} '{}' (only none)", a, v));
+    } else if (a == "--clock" || a.rfind("--clock=", 0) == 0 || a == "-rtc") {
+      std::string_view v = a == "--clock" || a == "-rtc" ? value() : a.substr(std::strlen("--clock="));
+      if (a == "-rtc") {
+        if (v == "clock=host") v = "host";
+        else if (v == "clock=vm") v = "virtual";
+        else usageError(fmt::format("unsupported -rtc '{}' (clock=host or clock=vm)", v));
+      }
+      if (v == "virtual") clock = Clock::Virtual;
+      else if (v == "host") clock = Clock::Host;
+      else if (v == "auto") clock = Clock::Auto;
+      else usageError(fmt::format("unknown --clock '{}' (virtual, host or auto)", v));
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -194,6 +243,24 @@ int main(int argc, char** argv) {
   }
   if (kernel.empty()) usageError("no kernel given");
 
+  bool terminal = false;
+  if (serial == "stdio") {
+    cfg.serial_in_fd = 0;
+    cfg.serial_out_fd = 1;
+    terminal = isatty(0);
+  } else if (serial.rfind("file:", 0) == 0) {
+    std::string path = serial.substr(5);
+    cfg.serial_out_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (cfg.serial_out_fd < 0) {
+      fmt::print(stderr, "btvm: cannot open serial output '{}': {}\n", path, std::strerror(errno));
+      return exit_status::kUsage;
+    }
+  } else {
+    cfg.serial_out_fd = -1;  // null / none
+  }
+  cfg.serial_interactive = terminal;
+  cfg.host_clock = clock == Clock::Host || (clock == Clock::Auto && terminal);
+
   try {
     std::optional<Machine> holder;
     try {
@@ -209,6 +276,8 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "btvm: {}\n", e.what());
       return exit_status::kUsage;
     }
+    // Raw mode only now: errors before this point print on a terminal in its normal mode.
+    if (terminal) enterRawMode(0);
     RunResult r = m.run();
     if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
     if (cfg.stats) m.printStats();

@@ -76,7 +76,8 @@ void Machine::printStats() const {
   if (vm.stats.unimplemented_ud.empty()) fmt::print(o, "  none\n");
   for (const auto& [name, n] : vm.stats.unimplemented_ud) fmt::print(o, "  {:28}  {}\n", name, n);
   fmt::print(o, "devices\n");
-  fmt::print(o, "  serial bytes written          {}\n", vm.uart.bytesWritten());
+  fmt::print(o, "  serial bytes written / read   {} / {}\n", vm.platform.uart.bytesTransmitted(),
+             vm.platform.uart.bytesReceived());
   fmt::print(o, "  unassigned port accesses      {}\n", vm.stats.unassigned_io);
   const PcPlatform& pc = vm.platform;
   fmt::print(o, "  timer (PIT) / RTC interrupts raised  {} / {}\n", pc.pit.irqsRaised(), pc.rtc.irqsRaised());

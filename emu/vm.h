@@ -8,6 +8,10 @@
 
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
+#include <time.h>
+
+#include "emu/console.h"
+#include "emu/cpu/cpu_model.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/pc_platform.h"
 #include "emu/machine.h"
@@ -85,8 +89,9 @@ struct Machine::Impl {
   PhysMemory mem;
   Mmu mmu;
   IoBus io;
-  Uart16550 uart;
+  HostConsole console;  // the host end of COM1 (before platform, which holds a pointer to it)
   PcPlatform platform;
+  CpuModel model;
   std::unique_ptr<Dbt> dbt;
 
   std::jmp_buf jmp;
@@ -110,7 +115,8 @@ struct Machine::Impl {
   bool probing_deprivileged = false;  // a fault now is the VMM's trap, not a guest event
   int64_t budget_start = 0;    // CpuState::icount_budget when translated code was entered
 
-  // External interrupts and the virtual clock.
+  // External interrupts and the clock.
+  uint64_t host_start_ns = 0;  // --clock host: host monotonic time at power-on
   uint64_t idle_ns = 0;        // virtual time skipped while the guest sat in HLT
   uint64_t idle_wakeups = 0;   // HLTs ended by a device interrupt
   bool shadow_pending = false; // STI / MOV SS / POP SS: no interrupt before the next instruction
@@ -140,8 +146,16 @@ inline uint64_t retiredInsns(const Machine::Impl& vm) {
   return vm.executed + uint64_t(vm.budget_start - vm.cpu.icount_budget) - vm.cpu.insns_after - 1;
 }
 
-// btvm's virtual clock (ns): 1 ns per instruction retired plus the time idled in HLT.
+inline uint64_t hostMonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// btvm's clock (ns since power-on). Virtual: 1 ns per instruction retired plus the time idled
+// in HLT. Host (--clock host): the host's monotonic time, so guest timers run at wall speed.
 inline uint64_t nowNs(const Machine::Impl& vm) {
+  if (vm.config.host_clock) return hostMonotonicNs() - vm.host_start_ns;
   return (vm.in_translated ? retiredInsns(vm) : vm.executed) + vm.idle_ns;
 }
 

@@ -154,9 +154,11 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
   if (how != Handling::None && vm.trace) traceBegin(vm, h, how);
   bool if_before = cpu->eflags & flag::IF;
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
-  // IF just rose, or a port write may have raised or unmasked a line: if the PIC now has an
-  // interrupt for the guest, leave translated code at the next block boundary to take it.
-  if ((cpu->eflags & flag::IF) && (!if_before || h == HelperId::Out || h == HelperId::Outs) &&
+  // IF just rose, or a port access may have raised or unmasked a line (a read too: reading the
+  // UART's LSR takes host input): if the PIC now has an interrupt for the guest, leave
+  // translated code at the next block boundary to take it.
+  bool port = h == HelperId::Out || h == HelperId::Outs || h == HelperId::In || h == HelperId::Ins;
+  if ((cpu->eflags & flag::IF) && (!if_before || port) &&
       vm.platform.interruptPending())
     requestDispatcher(vm);
   if (how != Handling::None) {
@@ -182,6 +184,7 @@ DbtHooks makeDbtHooks() {
   registerStringHelpers(gTable);
   registerSystemHelpers(gTable);
   registerSegmentHelpers(gTable);
+  registerFpuHelpers(gTable);
   DbtHooks hooks{};
   installAccessHooks(hooks);
   hooks.raise_ud = raiseUd;

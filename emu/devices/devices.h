@@ -1,16 +1,16 @@
-// The I/O-port bus and the first devices on it. Devices register port ranges; an access to a port
+// The I/O-port bus. Devices register port ranges; an access to a port
 // nobody owns reads all-ones and is otherwise ignored (and counted), as on a PC.
-// Devices that keep time read btvm's virtual clock through a NowFn (ns since power-on).
+// Devices that keep time read btvm's clock through a NowFn (ns since power-on).
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <vector>
 
 namespace btvm {
 
-// btvm's virtual clock: ns since power-on, 1 ns per guest instruction plus the time skipped
-// while the guest idles in HLT, so every run of a guest sees the same times.
+// btvm's clock: ns since power-on. Virtual by default (1 ns per guest instruction plus the time
+// skipped while the guest idles in HLT, so every run of a guest sees the same times); with
+// --clock host, the host's monotonic time since start.
 using NowFn = std::function<uint64_t()>;
 
 class IoBus {
@@ -29,24 +29,6 @@ class IoBus {
     Write write;
   };
   std::vector<Range> ranges_;
-};
-
-// 16550 UART: transmit goes to a host file descriptor; the line status always reports an empty
-// transmitter, so guests that poll LSR bit 5 never wait. No receive yet.
-class Uart16550 {
- public:
-  explicit Uart16550(int out_fd = 1) : fd_(out_fd) {}
-  void attach(IoBus& bus, uint16_t base);
-  void flush();
-  uint64_t bytesWritten() const { return written_; }
-
- private:
-  uint32_t read(unsigned reg);
-  void write(unsigned reg, uint8_t v);
-  int fd_;
-  uint8_t ier_ = 0, lcr_ = 0, mcr_ = 0, scr_ = 0, dll_ = 1, dlm_ = 0;
-  std::string buffer_;
-  uint64_t written_ = 0;
 };
 
 }  // namespace btvm

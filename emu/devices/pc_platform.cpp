@@ -5,9 +5,10 @@
 namespace btvm {
 
 PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset,
-                       std::function<void()> on_power_off)
+                       std::function<void()> on_power_off, Uart16550::Backend* serial, int64_t rtc_epoch)
     : pit(now, pic),
-      rtc(now, pic, ram_bytes),
+      rtc(now, pic, ram_bytes, rtc_epoch),
+      uart(now, [this](bool high) { pic.setIrq(4, high); }, serial),
       i8042(pic, on_reset),
       acpi(now, pic, std::move(on_power_off)),
       now_(std::move(now)),
@@ -17,6 +18,7 @@ void PcPlatform::attach(IoBus& bus) {
   pic.attach(bus, [this] { update(); });
   pit.attach(bus);
   rtc.attach(bus);
+  uart.attach(bus, 0x3f8);
   i8042.attach(bus);
   acpi.attach(bus, acpi_io::kPmBase);
   // System control port A: bit 1 gates A20 (always on here), a rising bit 0 resets the CPU.
@@ -26,6 +28,11 @@ void PcPlatform::attach(IoBus& bus) {
             port92_ = uint8_t((v & 0xfe) | 0x02);
             if (reset) on_reset_("port 0x92 bit 0");
           });
+  // Port 0xF0: the math coprocessor's "clear busy" latch (see fpu_ignne).
+  bus.add(0xf0, 1, nullptr, [this](uint16_t, unsigned, uint32_t) {
+    pic.setIrq(13, false);
+    fpu_ignne = false;
+  });
   // Reset control register: bit 2 starts the reset that bits 1 (hard) and 3 (full) qualify.
   bus.add(0xcf9, 1, nullptr, [this](uint16_t, unsigned size, uint32_t v) {
     if (size == 1 && (v & 0x04)) on_reset_("port 0xcf9");
@@ -39,6 +46,7 @@ uint64_t PcPlatform::nextWakeNs() const {
   uint64_t t = kNever;
   if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());
   if (pic.wouldInterrupt(8)) t = std::min(t, rtc.nextIrqNs());
+  if (pic.wouldInterrupt(4)) t = std::min(t, uart.nextTimeoutNs());
   if (pic.wouldInterrupt(acpi_io::kSciIrq)) t = std::min(t, acpi.nextIrqNs());
   return t;
 }

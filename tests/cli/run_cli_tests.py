@@ -136,6 +136,10 @@ CASES = [
     C("good kernel, -m 3G", ["-m", "3G", "@good"], 33),
     C("good kernel, long -append", ["-append", "x" * 10000, "@good"], 33),
     C("good kernel, -d in_asm,int", ["-d", "in_asm,int", "@good"], 33, regex=r".", kind=RUN),
+    C("good kernel, QEMU's console options", ["-nographic", "-display", "none", "-monitor", "none",
+      "-no-reboot", "-serial", "mon:stdio", "@good"], 33),
+    C("good kernel, -serial null, --clock host", ["-serial", "null", "--clock", "host", "@good"], 33),
+    C("good kernel, -rtc clock=vm, --clock=virtual", ["-rtc", "clock=vm", "--clock=virtual", "@good"], 33),
     C("cli; hlt", ["@hlt"], 6, r"halted"),
     C("jmp $ with --max-insns", ["--max-insns", "1000", "@loop"], 8, r"instruction limit"),
     C("int3, empty IDT: triple fault", ["@triple"], 4, r"triple fault"),
@@ -245,6 +249,13 @@ CASES = [
     C("-d in_asm,bogus", ["-d", "in_asm,bogus", "@good"], 2, r"unknown -d item 'bogus'", USAGE),
     C("-d empty item", ["-d", "in_asm,,int", "@good"], 2, r"unknown -d item ''", USAGE),
     C("--mode bogus", ["--mode", "bogus", "@good"], 2, r"unknown --mode 'bogus'", USAGE),
+    C("-serial tcp:...", ["-serial", "tcp::4444", "@good"], 2, r"unsupported -serial 'tcp::4444'", USAGE),
+    C("-serial file: without a path", ["-serial", "file:", "@good"], 2, r"unsupported -serial 'file:'", USAGE),
+    C("-serial to an unwritable file", ["-serial", "file:/nonexistent-dir/s.txt", "@good"], 2,
+      r"cannot open serial output '/nonexistent-dir/s.txt'", IMAGE),
+    C("--clock bogus", ["--clock", "bogus", "@good"], 2, r"unknown --clock 'bogus'", USAGE),
+    C("-rtc base=utc", ["-rtc", "base=utc", "@good"], 2, r"unsupported -rtc 'base=utc'", USAGE),
+    C("-display gtk", ["-display", "gtk", "@good"], 2, r"unsupported -display 'gtk'", USAGE),
     C("--trace to an unwritable path", ["--trace", "/nonexistent-dir/t.jsonl", "@good"], 2,
       r"cannot write trace file /nonexistent-dir/t.jsonl", IMAGE),
     C("bad option before a bad image", ["--frobnicate", "@empty"], 2, r"unknown option", USAGE),
@@ -292,7 +303,7 @@ def check(btvm, case, paths):
     args = [re.sub(r"@([\w-]+)", lambda m: paths.get(m.group(1), m.group(0)), a) for a in case["args"]]
     cmd = [btvm, *args]
     try:
-        p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"],
+        p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"], stdin=subprocess.DEVNULL,
                            preexec_fn=limit_memory if case["memlimit"] else None)
     except subprocess.TimeoutExpired:
         return f"timed out after {case['timeout']} s", cmd, None

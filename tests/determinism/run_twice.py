@@ -17,7 +17,7 @@ with tempfile.TemporaryDirectory() as d:
     for n in range(2):
         trace = os.path.join(d, f"t{n}.jsonl")
         p = subprocess.run([btvm, "--state-hash", "--trace", trace, *extra, elf], capture_output=True, text=True,
-                           timeout=300)
+                           stdin=subprocess.DEVNULL, timeout=300)
         m = re.search(r"state hash ([0-9a-f]{16}) after (\d+) instructions", p.stderr)
         with open(trace) as f:
             results.append((p.returncode, p.stdout, m.groups() if m else None, f.read()))

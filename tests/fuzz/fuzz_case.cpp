@@ -212,6 +212,7 @@ const char* kindName(ExitKind k) {
     case ExitKind::InsnLimit: return "InsnLimit";
     case ExitKind::Unsupported: return "Unsupported";
     case ExitKind::Reset: return "Reset";
+    case ExitKind::Quit: return "Quit";
     case ExitKind::PowerOff: return "PowerOff";
   }
   return "?";

@@ -25,7 +25,8 @@ def main() -> int:
     btvm, elf, extra = args[0], args[1], args[2:]
     cmd = [btvm, *extra, elf]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)  # a terminal would make btvm interactive
     except OSError as e:
         print(f"cannot run {cmd[0]}: {e}")
         return 1

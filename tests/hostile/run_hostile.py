@@ -29,7 +29,8 @@ def run(*args):
     cmd = [btvm, "--stats", *args, elf]
     label = " ".join(args)
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120,
+                           stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         check(f"{label}: finishes", False, "timeout after 120 s: " + " ".join(cmd))
         return ""

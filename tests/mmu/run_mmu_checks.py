@@ -18,7 +18,8 @@ def check(name, ok, detail=""):
 
 
 def run(guest, *args):
-    p = subprocess.run([btvm, "--stats", *args, f"{guests}/{guest}.elf"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([btvm, "--stats", *args, f"{guests}/{guest}.elf"], capture_output=True, text=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
     ok = p.returncode == 33 and "PASS:" in p.stdout
     check(f"{guest} {' '.join(args)}: PASS, status 33", ok, f"status {p.returncode}\n{p.stdout[-500:]}{p.stderr[-500:]}")
     return p.stderr
@@ -32,7 +33,7 @@ def stat(text, label):
 
 
 # Every paging guest with little host memory: real pages go to the swap file and come back.
-for g in ("paging", "usermode", "ctxswitch", "ptupdate"):
+for g in ("paging", "usermode", "ctxswitch", "ptupdate", "pae"):
     run(g, "--host-mem", "1M")
 s = run("overcommit", "-m", "64M", "--host-mem", "4M")
 pages = stat(s, "pages backed / evicted / brought back")
@@ -47,6 +48,15 @@ ctx0 = stat(s0, "contexts created / reused / evicted")
 check("ctxswitch --shadow-cache 0: contexts rebuilt", ctx0 and ctx0[1] == 0 and ctx0[0] > 1000, str(ctx0))
 walks, walks0 = stat(s, "page walks"), stat(s0, "page walks")
 check("ctxswitch: the cache saves page walks", walks and walks0 and walks0[0] > 2 * walks[0], f"{walks} vs {walks0}")
+
+# PAE: contexts keyed by CR3 bits 31:5 (two PDPTs in one page) are reused across switches; with
+# no cache the guest still passes.
+s = run("pae")
+ctx = stat(s, "contexts created / reused / evicted")
+check("pae: address spaces reused across CR3 switches", ctx and ctx[1] > 0, str(ctx))
+inv = stat(s, "shadow entries invalidated")
+check("pae: shadow entries invalidated by 64-bit entry writes", inv and inv[0] > 0, str(inv))
+run("pae", "--shadow-cache", "0")
 
 s = run("ptupdate")
 tw = stat(s, "page-table writes trapped")

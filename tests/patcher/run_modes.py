@@ -24,7 +24,8 @@ def check(name, ok, detail=""):
 
 
 def run(mode, trace):
-    p = subprocess.run([btvm, "--mode", mode, "--trace", trace, elf], capture_output=True, text=True, timeout=120)
+    p = subprocess.run([btvm, "--mode", mode, "--trace", trace, elf], capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
     return p.returncode, p.stdout
 
 

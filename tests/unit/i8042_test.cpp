@@ -2,6 +2,7 @@
 // enables, output port and reset, the keyboard's and mouse's replies, IRQ 1 and 12.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "emu/devices/i8042.h"
