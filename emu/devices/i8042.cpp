@@ -143,12 +143,11 @@ void I8042::keyboardCommand(uint8_t v) {
       push(0xab, false);
       push((ram_[0] & kXlate) ? 0x41 : 0x83, false);
       break;
-    case 0xf4: kbd_scanning_ = true; push(kAck, false); break;
-    case 0xf5: kbd_scanning_ = false; kbd_set_ = 2; push(kAck, false); break;
-    case 0xf6: kbd_scanning_ = true; kbd_set_ = 2; push(kAck, false); break;
+    // Enable, disable (and default), default: no keys are ever sent, so only the set matters.
+    case 0xf4: push(kAck, false); break;
+    case 0xf5: case 0xf6: kbd_set_ = 2; push(kAck, false); break;
     case 0xf7: case 0xf8: case 0xf9: case 0xfa: push(kAck, false); break;
     case 0xff:  // reset: ACK, then the basic assurance test passed
-      kbd_scanning_ = true;
       kbd_set_ = 2;
       push(kAck, false);
       push(kSelfTestOk, false);
