@@ -47,7 +47,7 @@ class Mmu {
 
   // Changes of the guest's paging state (from MOV to CRn and INVLPG).
   void cr3Written();               // selects the shadow tables cached for the new CR3
-  void pagingModeChanged();        // CR0.PG/WP or CR4.PAE/PSE changed: every shadow table is stale
+  void pagingModeChanged();        // CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
   // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage).
   void tableWritten(uint64_t paddr, uint32_t len);

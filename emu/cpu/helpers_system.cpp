@@ -149,8 +149,14 @@ void setCr0(Machine::Impl& vm, uint32_t v) {
   bool reload = paePaging(v, c.cr4) && (changed & (kCr0PG | kCr0CD | kCr0NW));
   if (reload) loadPdptesOrFault(vm, c.cr3);
   c.cr0 = v;
-  if (reload || (changed & (kCr0PG | kCr0WP | kCr0PE))) {
-    vm.mmu.pagingModeChanged();
+  // Shadow entries keep the guest's own R/W and U/S (WP is applied at lookup) and watched table
+  // pages stay write-protected with paging off, so neither WP nor PG makes them stale: the
+  // address space is the same, only the soft TLB (whose write tags follow WP) must go.
+  if (reload || (changed & (kCr0PG | kCr0PE))) {
+    vm.mmu.cr3Written();
+    vm.dbt->flushJumpCache();
+  } else if (changed & kCr0WP) {
+    vm.mmu.flushAll();
     vm.dbt->flushJumpCache();
   }
 }
