@@ -105,6 +105,13 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
     info.imm = insn.bytes[insn.size - 1];
     info.has_imm = 1;
   }
+  // The x87 helper decodes the escape opcode and ModRM itself (0x9B: WAIT); the operand size
+  // picks the 16- or 32-bit FNSTENV/FNSAVE format.
+  if (row.helper == HelperId::Fpu) {
+    info.imm = uint16_t(x.opcode[0] << 8 | (x.opcode[0] == 0x9b ? 0 : x.modrm));
+    info.has_imm = 1;
+    info.size = uint8_t(operandSize(x));
+  }
   if (mem) {
     GuestMem m = guestMem(*mem, x);
     info.seg = uint8_t(m.seg);

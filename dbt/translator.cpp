@@ -63,6 +63,14 @@ bool isSseNamesake(const cs_insn& insn) {
   return op != 0xa5 && op != 0xa7;
 }
 
+// Capstone decodes for a later CPU; a P6 ignores a REP prefix that later CPUs gave a meaning to
+// (F3 0F BC TZCNT and F3 0F BD LZCNT run as BSF and BSR). POPCNT (F3 0F B8) stays #UD: without
+// the prefix 0F B8 is no instruction on a P6 either.
+void asP6Decodes(cs_insn& insn) {
+  if (insn.id == X86_INS_TZCNT) insn.id = X86_INS_BSF;
+  else if (insn.id == X86_INS_LZCNT) insn.id = X86_INS_BSR;
+}
+
 struct DecodedInsn {
   cs_insn insn;
   cs_detail detail;
@@ -137,6 +145,7 @@ struct Dbt::Impl {
       }
       d.insn = decoder.insn();
       d.detail = *decoder.insn().detail;
+      asP6Decodes(d.insn);
       d.row = classify(d.insn);
       insns.push_back(d);
       uint32_t size = d.insn.size;

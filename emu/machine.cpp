@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "emu/cpu/descriptors.h"
+#include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
@@ -95,7 +96,9 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   c.ldtr = Segment{0, 0, 0, 0, false};
   c.tr = Segment{0, 0, 0, 0, false};
   c.cr0 = 0x11;  // PE, ET
+  fpu::resetState(c);
   c.cr2 = c.cr3 = c.cr4 = 0;
+  for (uint64_t& e : c.pdpte) e = 0;
   c.cpl = 0;
   c.eflags = flag::kFixed1;
   c.regs[ESP] = 0x7c00;
@@ -141,6 +144,7 @@ uint64_t Machine::stateHash() {
   uint32_t arch[] = {c.eip, eflagsOf(c), c.cr0, c.cr2, c.cr3, c.cr4, c.cpl, c.gdtr.base, c.gdtr.limit,
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
+  mix(c.pdpte, sizeof c.pdpte);  // PAE: they may differ from the PDPT in memory
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);

@@ -8,6 +8,7 @@
 
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
+#include "emu/cpu/cpu_model.h"
 #include <time.h>
 
 #include "emu/console.h"
@@ -90,6 +91,7 @@ struct Machine::Impl {
   IoBus io;
   HostConsole console;  // the host end of COM1 (before platform, which holds a pointer to it)
   PcPlatform platform;
+  CpuModel model;
   std::unique_ptr<Dbt> dbt;
 
   std::jmp_buf jmp;

@@ -1,10 +1,12 @@
 #include "mmu/mmu.h"
 
+#include <algorithm>
+
 namespace btvm {
 
 namespace {
 constexpr uint32_t kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80;
-constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4;
+constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4, kCr4PAE = 1u << 5;
 }  // namespace
 
 Mmu::Mmu(CpuState& cpu, PhysMemory& mem, unsigned shadow_capacity)
@@ -21,7 +23,7 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
     return true;
   }
   bool write = kind == Access::Write;
-  shadow_.switchTo(cpu_.cr3);
+  shadow_.switchTo(currentKey());
   if (const ShadowEntry* e = shadow_.find(linear >> 12)) {
     bool denied = (user && !e->user) || (write && !e->writable && (user || (cpu_.cr0 & kCr0WP)));
     if (!denied && (!write || e->dirty)) {
@@ -30,7 +32,20 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
       return true;
     }
   }
+  if (cpu_.cr4 & kCr4PAE) return walkPae(linear, write, user, phys, pf_error);
   return walk(linear, write, user, phys, pf_error);
+}
+
+ShadowKey Mmu::currentKey() const {
+  ShadowKey k{cpu_.cr3, (cpu_.cr4 & kCr4PAE) != 0};
+  if (k.pae) std::copy(cpu_.pdpte, cpu_.pdpte + 4, k.pdpte);
+  return k;
+}
+
+void Mmu::remember(uint32_t linear, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page) {
+  shadow_.insert(linear >> 12, e, pd_page, pt_page);
+  for (uint64_t page : shadow_.takeNewlyWatched())
+    if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
 }
 
 // Two-level walk (SDM Vol. 3A 4.3). Rights combine over both levels: the access is allowed only if
@@ -69,14 +84,12 @@ bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t*
     *phys = (pte & 0xfffff000u) | (linear & 0xfffu);
   }
   ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
-  shadow_.insert(linear >> 12, e, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
-  for (uint64_t page : shadow_.takeNewlyWatched())
-    if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
+  remember(linear, e, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
 }
 
 void Mmu::cr3Written() {
-  shadow_.switchTo(cpu_.cr3);
+  shadow_.switchTo(currentKey());
   flushAll();
 }
 

@@ -36,9 +36,18 @@ class Mmu {
   void flushAll();                 // the soft TLB only
   void flushPage(uint32_t linear); // the soft TLB only
 
+  // PAE paging (mmu/pae.cpp). MOV to CR3 with PAE paging on, and MOV to CR0/CR4 that leaves it on
+  // and changes CR0.PG/CD/NW or CR4.PAE/PGE/PSE, load the PDPTE registers from the PDPT at `cr3`
+  // (the value being written) before the register changes. Returns false, loading nothing, when a
+  // present PDPTE has a reserved bit set: the instruction then raises #GP(0) and changes nothing.
+  bool loadPdptes(uint32_t cr3);
+  // 36: the P6's physical address width (CPUID must agree). Bits above it are reserved in PAE
+  // entries; so is bit 63 (no execute-disable on a P6).
+  static constexpr unsigned kMaxPhysAddrBits = 36;
+
   // Changes of the guest's paging state (from MOV to CRn and INVLPG).
   void cr3Written();               // selects the shadow tables cached for the new CR3
-  void pagingModeChanged();        // CR0.PG/WP or CR4 changed: every shadow table is stale
+  void pagingModeChanged();        // CR0.PG/WP or CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
   // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage).
   void tableWritten(uint64_t paddr, uint32_t len);
@@ -48,6 +57,10 @@ class Mmu {
 
  private:
   bool walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
+  bool walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
+  ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
+  // After a successful walk: remember it and watch the table pages it read.
+  void remember(uint32_t linear, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
 
   CpuState& cpu_;
   PhysMemory& mem_;

@@ -4,24 +4,40 @@
 
 namespace btvm {
 
-void ShadowTables::switchTo(uint32_t cr3) {
-  cr3 &= 0xfffff000u;
-  if (!lru_.empty() && lru_.front().cr3 == cr3) return;
+namespace {
+bool sameSpace(const ShadowKey& a, const ShadowKey& b) {
+  return a.cr3 == b.cr3 && a.pae == b.pae;
+}
+bool samePdptes(const ShadowKey& a, const ShadowKey& b) {
+  return !a.pae || std::equal(a.pdpte, a.pdpte + 4, b.pdpte);
+}
+}  // namespace
+
+void ShadowTables::switchTo(const ShadowKey& key_in) {
+  ShadowKey key = key_in;
+  key.cr3 &= key.pae ? 0xffffffe0u : 0xfffff000u;  // the PCD/PWT bits select nothing
+  if (!key.pae) std::fill(key.pdpte, key.pdpte + 4, 0);
+  if (!lru_.empty() && sameSpace(lru_.front().key, key) && samePdptes(lru_.front().key, key)) return;
   if (capacity_ == 0) {
     while (!lru_.empty()) forgetContext(&lru_.front());
   }
   for (auto it = lru_.begin(); it != lru_.end(); ++it) {
-    if (it->cr3 == cr3) {
+    if (!sameSpace(it->key, key)) continue;
+    if (samePdptes(it->key, key)) {
       lru_.splice(lru_.begin(), lru_, it);
       ++stats.contexts_reused;
       return;
     }
+    // The guest changed its PDPT and reloaded it: what this context cached may come from the old
+    // page directories. Rare (Linux never changes a live PDPT), so it is simply rebuilt.
+    forgetContext(&*it);
+    break;
   }
   while (capacity_ && lru_.size() >= capacity_) {
     forgetContext(&lru_.back());
     ++stats.contexts_evicted;
   }
-  lru_.push_front(Context{cr3, {}});
+  lru_.push_front(Context{key, {}});
   ++stats.contexts_created;
 }
 
@@ -39,7 +55,7 @@ const ShadowEntry* ShadowTables::find(uint32_t vpn) const {
 void ShadowTables::addDep(uint64_t page, const Dep& d) {
   auto& v = deps_[page];
   for (const Dep& x : v)
-    if (x.ctx == d.ctx && x.pdi == d.pdi && x.is_directory == d.is_directory) return;
+    if (x == d) return;
   v.push_back(d);
   if (!mem_.isTablePage(page)) {
     mem_.setTablePage(page, true);
@@ -52,8 +68,13 @@ void ShadowTables::insert(uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, 
   Context* c = &lru_.front();
   c->entries[vpn] = e;
   ++stats.fills;
-  addDep(pd_page, Dep{c, 0, true});
-  if (pt_page != ~0ull) addDep(pt_page, Dep{c, uint16_t(vpn >> 10), false});
+  if (c->key.pae) {
+    addDep(pd_page, Dep{c, vpn & ~0x3ffffu, 9, 3});
+    if (pt_page != ~0ull) addDep(pt_page, Dep{c, vpn & ~0x1ffu, 0, 3});
+  } else {
+    addDep(pd_page, Dep{c, 0, 10, 2});
+    if (pt_page != ~0ull) addDep(pt_page, Dep{c, vpn & ~0x3ffu, 0, 2});
+  }
 }
 
 bool ShadowTables::invalidatePage(uint32_t vpn) {

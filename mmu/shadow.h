@@ -5,6 +5,7 @@
 // pages are write-watched, and a guest write to one drops exactly the entries that depended on it,
 // in every address space that uses that page.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <list>
 #include <unordered_map>
@@ -22,6 +23,15 @@ struct ShadowEntry {
   bool dirty;          // the guest's D bit is already set (writes need no walk)
 };
 
+// What selects an address space. 32-bit paging: CR3 bits 31:12. PAE paging: CR3 bits 31:5 and
+// the PDPTE registers loaded from there; the same CR3 value in the other mode is another
+// address space, and so is the same CR3 reloaded after the guest changed its PDPT.
+struct ShadowKey {
+  uint32_t cr3 = 0;
+  bool pae = false;
+  uint64_t pdpte[4] = {};
+};
+
 struct ShadowStats {
   uint64_t contexts_created = 0, contexts_reused = 0, contexts_evicted = 0;
   uint64_t hits = 0;            // TLB misses answered from a shadow table (no walk)
@@ -35,10 +45,12 @@ class ShadowTables {
   // capacity = how many address spaces are kept; 0 keeps only the current one (no caching).
   ShadowTables(PhysMemory& mem, unsigned capacity) : mem_(mem), capacity_(capacity) {}
 
-  void switchTo(uint32_t cr3);        // MOV to CR3 (or paging enabled)
+  void switchTo(const ShadowKey& key);  // MOV to CR3 (or paging enabled)
+  void switchTo(uint32_t cr3) { switchTo(ShadowKey{cr3}); }  // 32-bit paging
   void dropAll();                     // CR0.WP/PG, CR4 changes: rights or format changed
   const ShadowEntry* find(uint32_t vpn) const;
-  // After a successful walk: the entry and the guest table pages it came from.
+  // After a successful walk: the entry and the guest table pages it came from (pt_page = ~0 for a
+  // large page). The current context's mode says how big their entries are.
   void insert(uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
   // INVLPG: forget one page in the current address space.
   bool invalidatePage(uint32_t vpn);
@@ -53,13 +65,22 @@ class ShadowTables {
 
  private:
   struct Context {
-    uint32_t cr3;
+    ShadowKey key;
     std::unordered_map<uint32_t, ShadowEntry> entries;
   };
-  struct Dep {  // a context's entries in the 4 MiB range of PDE `pdi` came from this page
+  // A context's entries came from this table page: entry i of the page (entries of
+  // 1 << entry_shift bytes) covers the pages base_vpn + (i << vpn_shift) .. + (1 << vpn_shift).
+  //   32-bit paging: directory {0, 10, 2}; table {pdi << 10, 0, 2}
+  //   PAE paging:    directory {pdpti << 18, 9, 3}; table {first vpn of its 2 MiB, 0, 3}
+  // With 8-byte entries, a write to either half of an entry drops what the entry gave, so a
+  // guest that writes an entry as two 32-bit halves never leaves a translation of the old one
+  // or of the half-written one.
+  struct Dep {
     Context* ctx;
-    uint16_t pdi;
-    bool is_directory;  // the page is the context's page directory (else a page table)
+    uint32_t base_vpn;
+    uint8_t vpn_shift;
+    uint8_t entry_shift;
+    bool operator==(const Dep&) const = default;
   };
   void addDep(uint64_t page, const Dep& d);
   void forgetContext(Context* c);
@@ -77,18 +98,15 @@ void ShadowTables::tableWritten(uint64_t paddr, uint32_t len, F dropped) {
   ++stats.table_writes;
   auto it = deps_.find(paddr & ~uint64_t(kPageMask));
   if (it == deps_.end()) return;
-  uint32_t first = uint32_t(paddr & kPageMask) >> 2, last = uint32_t((paddr & kPageMask) + len - 1) >> 2;
-  if (last > 1023) last = 1023;
   Context* current = lru_.empty() ? nullptr : &lru_.front();
   std::vector<uint32_t> gone;
   std::vector<Dep> users = it->second;  // dropping may not touch deps_, but be safe
   for (const Dep& d : users) {
     std::vector<uint32_t>* out = d.ctx == current ? &gone : nullptr;
-    if (d.is_directory) {
-      for (uint32_t pdi = first; pdi <= last; ++pdi) stats.invalidated += dropRange(d.ctx, pdi << 10, 1024, out);
-    } else {
-      stats.invalidated += dropRange(d.ctx, (uint32_t(d.pdi) << 10) + first, last - first + 1, out);
-    }
+    uint32_t off = uint32_t(paddr & kPageMask);
+    uint32_t first = off >> d.entry_shift;
+    uint32_t last = std::min<uint32_t>(off + len - 1, kPageMask) >> d.entry_shift;
+    stats.invalidated += dropRange(d.ctx, d.base_vpn + (first << d.vpn_shift), (last - first + 1) << d.vpn_shift, out);
   }
   for (uint32_t vpn : gone) dropped(vpn);
 }

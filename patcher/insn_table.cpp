@@ -15,6 +15,7 @@ constexpr uint16_t P = cls::kPrivileged, S = cls::kSensitive, E = cls::kBlockEnd
 #define GEN(id) {X86_INS_##id, Form::Plain, Generic, H::None, 0, ""}
 #define ROW(id, emit, cls_, why) {X86_INS_##id, Form::Plain, emit, H::None, cls_, why}
 #define HLP(id, h, cls_, why) {X86_INS_##id, Form::Plain, Helper, H::h, cls_, why}
+#define FPU(id) {X86_INS_##id, Form::Plain, Helper, H::Fpu, 0, ""}
 #define FRM(id, form, h, cls_, why) {X86_INS_##id, Form::form, Helper, H::h, cls_, why}
 
 constexpr InsnRow kRows[] = {
@@ -117,11 +118,31 @@ constexpr InsnRow kRows[] = {
     FRM(MOV, FromCr, MovFromCr, P, "reads a control register"),
     FRM(MOV, ToDr, MovToDr, P, "writes a debug register"),
     FRM(MOV, FromDr, MovFromDr, P, "reads a debug register"),
+
+    // The x87 FPU: one helper decodes the escape opcode and ModRM itself (emu/cpu/fpu.cpp) and
+    // raises #UD for what a P6 lacks, so every ID Capstone gives a D8..DF encoding has a row,
+    // FISTTP (SSE3) excepted. FSTPNCE is Capstone's name for D9 D8..DF, the FSTP1 alias.
+    FPU(F2XM1), FPU(FABS), FPU(FADD), FPU(FADDP), FPU(FIADD), FPU(FBLD), FPU(FBSTP), FPU(FCHS),
+    FPU(FCMOVB), FPU(FCMOVBE), FPU(FCMOVE), FPU(FCMOVNB), FPU(FCMOVNBE), FPU(FCMOVNE),
+    FPU(FCMOVNU), FPU(FCMOVU), FPU(FCOM), FPU(FCOMP), FPU(FCOMPP), FPU(FCOMI), FPU(FCOMIP),
+    FPU(FUCOM), FPU(FUCOMP), FPU(FUCOMPP), FPU(FUCOMI), FPU(FUCOMIP), FPU(FICOM), FPU(FICOMP),
+    FPU(FCOS), FPU(FSIN), FPU(FSINCOS), FPU(FPTAN), FPU(FPATAN), FPU(FYL2X), FPU(FYL2XP1),
+    FPU(FDIV), FPU(FDIVP), FPU(FIDIV), FPU(FDIVR), FPU(FDIVRP), FPU(FIDIVR),
+    FPU(FMUL), FPU(FMULP), FPU(FIMUL), FPU(FSUB), FPU(FSUBP), FPU(FISUB), FPU(FSUBR),
+    FPU(FSUBRP), FPU(FISUBR), FPU(FDECSTP), FPU(FINCSTP), FPU(FFREE), FPU(FFREEP),
+    FPU(FLD), FPU(FILD), FPU(FLD1), FPU(FLDZ), FPU(FLDPI), FPU(FLDL2E), FPU(FLDL2T),
+    FPU(FLDLG2), FPU(FLDLN2), FPU(FLDCW), FPU(FLDENV), FPU(FRSTOR),
+    FPU(FST), FPU(FSTP), FPU(FSTPNCE), FPU(FIST), FPU(FISTP), FPU(FXCH),
+    FPU(FNCLEX), FPU(FNINIT), FPU(FNOP), FPU(FNSAVE), FPU(FNSTCW), FPU(FNSTENV), FPU(FNSTSW),
+    FPU(FENI8087_NOP), FPU(FDISI8087_NOP), FPU(FSETPM),
+    FPU(FPREM), FPU(FPREM1), FPU(FRNDINT), FPU(FSCALE), FPU(FSQRT), FPU(FTST), FPU(FXAM),
+    FPU(FXTRACT), FPU(WAIT),
 };
 #undef GEN
 #undef ROW
 #undef HLP
 #undef FRM
+#undef FPU
 
 // Rows in other forms than Plain are few: found by a scan of the table's tail.
 struct Index {
@@ -156,7 +177,7 @@ const char* helperName(HelperId h) {
       "pop_seg", "load_far_ptr", "jmp_far", "call_far", "ret_far", "int", "int1", "int3", "into",
       "iret", "lgdt", "lidt", "sgdt", "sidt", "lldt", "sldt", "ltr", "str", "lmsw", "smsw", "clts",
       "mov_to_cr", "mov_from_cr", "mov_to_dr", "mov_from_dr", "invlpg", "invd", "wbinvd", "lar",
-      "lsl", "verr", "verw"};
+      "lsl", "verr", "verw", "fpu"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == size_t(HelperId::Count));
   return kNames[size_t(h)];
 }

@@ -31,6 +31,7 @@ enum class HelperId : uint8_t {
   Lgdt, Lidt, Sgdt, Sidt, Lldt, Sldt, Ltr, Str, Lmsw, Smsw, Clts,
   MovToCr, MovFromCr, MovToDr, MovFromDr, Invlpg, Invd, Wbinvd,
   Lar, Lsl, Verr, Verw,
+  Fpu,  // every x87 instruction and WAIT (emu/cpu/fpu.h)
   Count
 };
 

@@ -53,9 +53,16 @@ struct CpuState {
   Segment ldtr, tr;
   TableReg gdtr, idtr;
   uint32_t cr0, cr2, cr3, cr4;
+  // PAE paging: the four PDPTE registers, loaded from the 32-byte PDPT at CR3 only when MOV to
+  // CR0/CR3/CR4 says so (SDM Vol. 3A 4.4.1), so later writes to the PDPT in memory do not
+  // change translation until the next load (mmu/pae.cpp).
+  uint64_t pdpte[4];
   uint32_t dr[8];
   uint8_t cpl;
   bool halted;
+  // The x87 FPU: its FNSAVE image (32-bit protected-mode layout, emu/cpu/fpu.h), as the host's
+  // FRSTOR/FNSAVE read and write it, with the guest's own FIP/FCS/FOP/FDP/FDS in it.
+  alignas(16) uint8_t fpu[108];
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
   // dispatcher when it goes negative. While translated code runs it lives in a host register and

@@ -83,6 +83,16 @@ void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool writ
   if (!segmentAccessOk(vm.cpu.seg[seg], off, size, write)) segFault(vm, seg);
 }
 
+void probeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
+  checkSeg(vm, seg, off, size, write);
+  uint32_t first = vm.cpu.seg[seg].base + off, last = first + size - 1;
+  Access kind = write ? Access::Write : Access::Read;
+  for (uint32_t page = first & ~4095u;; page += 4096) {
+    translateOrFault(vm, page < first ? first : page, kind, userAccess(vm));
+    if (page == (last & ~4095u)) break;
+  }
+}
+
 uint32_t readSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size) {
   checkSeg(vm, seg, off, size, false);
   return readLinear(vm, vm.cpu.seg[seg].base + off, size, userAccess(vm));

@@ -18,6 +18,8 @@ uint32_t readSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size);
 void writeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, uint32_t value);
 // Checks a whole range first, for instructions that must not fault half-way (far pointers...).
 void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write);
+// The same and every page of the range too, for accesses wider than 4 bytes (x87 operands).
+void probeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write);
 
 // Stack helpers on SS:ESP at the current CPL (32- or 16-bit slots).
 void push(Machine::Impl& vm, unsigned size, uint32_t value);

@@ -184,6 +184,7 @@ DbtHooks makeDbtHooks() {
   registerStringHelpers(gTable);
   registerSystemHelpers(gTable);
   registerSegmentHelpers(gTable);
+  registerFpuHelpers(gTable);
   DbtHooks hooks{};
   installAccessHooks(hooks);
   hooks.raise_ud = raiseUd;

@@ -34,5 +34,6 @@ void registerArithHelpers(Helper* table);
 void registerStringHelpers(Helper* table);
 void registerSystemHelpers(Helper* table);
 void registerSegmentHelpers(Helper* table);
+void registerFpuHelpers(Helper* table);
 
 }  // namespace btvm

@@ -162,28 +162,14 @@ HelperResult hArpl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   return kNext;
 }
 
-// CPUID: a Pentium Pro-class CPU with exactly the features btvm implements (no FPU yet).
+// CPUID answers as the CPU model (emu/cpu/cpu_model.h).
 HelperResult hCpuid(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
-  uint32_t leaf = c.regs[EAX];
-  uint32_t a = 0, b = 0, cx = 0, d = 0;
-  if (leaf == 0) {
-    a = 1;
-    b = 0x756e6547;   // "GenuineIntel"
-    d = 0x49656e69;
-    cx = 0x6c65746e;
-  } else if (leaf == 1) {
-    a = 0x00000611;   // family 6, model 1, stepping 1: Pentium Pro
-    constexpr uint32_t kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kCx8 = 1u << 8,
-                       kPge = 1u << 13, kCmov = 1u << 15;
-    d = kPse | kTsc | kMsr | kCx8 | kPge | kCmov;
-  } else if (leaf == 0x80000000u) {
-    a = 0x80000000u;
-  }
-  c.regs[EAX] = a;
-  c.regs[EBX] = b;
-  c.regs[ECX] = cx;
-  c.regs[EDX] = d;
+  CpuidResult r = vm.model.cpuid(c.regs[EAX]);
+  c.regs[EAX] = r.eax;
+  c.regs[EBX] = r.ebx;
+  c.regs[ECX] = r.ecx;
+  c.regs[EDX] = r.edx;
   return kNext;
 }
 
@@ -192,7 +178,7 @@ HelperResult hCpuid(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
 HelperResult hRdtsc(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
   if ((c.cr4 & 4) && c.cpl != 0) raiseException(vm, 13, 0, true);  // CR4.TSD
-  uint64_t t = nowNs(vm);
+  uint64_t t = vm.model.tsc(nowNs(vm));
   c.regs[EAX] = uint32_t(t);
   c.regs[EDX] = uint32_t(t >> 32);
   return kNext;

@@ -11,7 +11,19 @@ namespace btvm {
 
 namespace {
 
-constexpr uint32_t kCr0PE = 1, kCr0TS = 8, kCr0WP = 1u << 16, kCr0PG = 1u << 31;
+constexpr uint32_t kCr0PE = 1, kCr0TS = 8, kCr0WP = 1u << 16, kCr0NW = 1u << 29, kCr0CD = 1u << 30,
+                   kCr0PG = 1u << 31;
+constexpr uint32_t kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4PGE = 1u << 7;
+
+bool paePaging(uint32_t cr0, uint32_t cr4) { return (cr0 & kCr0PG) && (cr4 & kCr4PAE); }
+
+// The PDPTE registers are loaded (SDM Vol. 3A 4.4.1) by MOV to CR3 while PAE paging is in use,
+// and by MOV to CR0/CR4 after which PAE paging is in use when it changes CR0.PG/CD/NW or
+// CR4.PAE/PGE/PSE, before the register changes: a present PDPTE with a reserved bit set makes
+// the instruction raise #GP(0) and change nothing.
+void loadPdptesOrFault(Machine::Impl& vm, uint32_t cr3) {
+  if (!vm.mmu.loadPdptes(cr3)) raiseException(vm, kVecGP, 0, true);
+}
 
 void requireCpl0(Machine::Impl& vm) {
   if (vm.cpu.cpl != 0) raiseException(vm, kVecGP, 0, true);
@@ -134,8 +146,10 @@ void setCr0(Machine::Impl& vm, uint32_t v) {
     stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
             "the guest left protected mode (CR0.PE=0): real mode is not implemented");
   uint32_t changed = c.cr0 ^ v;
+  bool reload = paePaging(v, c.cr4) && (changed & (kCr0PG | kCr0CD | kCr0NW));
+  if (reload) loadPdptesOrFault(vm, c.cr3);
   c.cr0 = v;
-  if (changed & (kCr0PG | kCr0WP | kCr0PE)) {
+  if (reload || (changed & (kCr0PG | kCr0WP | kCr0PE))) {
     vm.mmu.pagingModeChanged();
     vm.dbt->flushJumpCache();
   }
@@ -163,16 +177,23 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     case 0: setCr0(vm, v); break;
     case 2: c.cr2 = v; break;
     case 3:
+      if (paePaging(c.cr0, c.cr4)) loadPdptesOrFault(vm, v);
       c.cr3 = v;
       vm.mmu.cr3Written();
       vm.dbt->flushJumpCache();
       break;
     case 4:
       if (v & ~0x3fu & ~(1u << 7)) raiseException(vm, kVecGP, 0, true);  // VME..DE, PSE, PAE, MCE, PGE
-      if (v & (1u << 5))
-        stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "CR4.PAE: PAE paging is not implemented yet");
-      c.cr4 = v;
-      vm.mmu.pagingModeChanged();
+      if (paePaging(c.cr0, v) && ((c.cr4 ^ v) & (kCr4PAE | kCr4PGE | kCr4PSE))) loadPdptesOrFault(vm, c.cr3);
+      {
+        bool format_changed = (c.cr4 ^ v) & (kCr4PAE | kCr4PSE);
+        c.cr4 = v;
+        // Only PAE and PSE change what the guest's tables mean. Otherwise (Linux toggles PGE to
+        // flush global pages) the shadow tables stay: they never hold a stale translation. The
+        // soft TLB goes, and the PDPTEs just loaded may select another address space.
+        if (format_changed) vm.mmu.pagingModeChanged();
+        else vm.mmu.cr3Written();
+      }
       vm.dbt->flushJumpCache();
       break;
     default: raiseException(vm, 6, 0, false);
@@ -227,16 +248,12 @@ HelperResult hCacheOp(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   return kNext;
 }
 
-// The few MSRs a P6 kernel touches; any other raises #GP(0) as on hardware.
+// The MSRs of the CPU model (emu/cpu/cpu_model.h); any other raises #GP(0) as on hardware.
 HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
   CpuState& c = vm.cpu;
   uint64_t v;
-  switch (c.regs[ECX]) {
-    case 0x10: v = retiredInsns(vm); break;           // TSC
-    case 0x174: case 0x175: case 0x176: v = 0; break;  // SYSENTER_CS/ESP/EIP (not offered by CPUID)
-    default: raiseException(vm, kVecGP, 0, true);
-  }
+  if (!vm.model.rdmsr(c.regs[ECX], retiredInsns(vm) + vm.idle_ns, &v)) raiseException(vm, kVecGP, 0, true);
   c.regs[EAX] = uint32_t(v);
   c.regs[EDX] = uint32_t(v >> 32);
   return kNext;
@@ -244,10 +261,10 @@ HelperResult hRdmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
 
 HelperResult hWrmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   requireCpl0(vm);
-  switch (vm.cpu.regs[ECX]) {
-    case 0x10: case 0x174: case 0x175: case 0x176: return kNext;
-    default: raiseException(vm, kVecGP, 0, true);
-  }
+  CpuState& c = vm.cpu;
+  uint64_t v = uint64_t(c.regs[EDX]) << 32 | c.regs[EAX];
+  if (!vm.model.wrmsr(c.regs[ECX], retiredInsns(vm) + vm.idle_ns, v)) raiseException(vm, kVecGP, 0, true);
+  return kNext;
 }
 
 }  // namespace

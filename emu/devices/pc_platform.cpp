@@ -28,6 +28,11 @@ void PcPlatform::attach(IoBus& bus) {
             port92_ = uint8_t((v & 0xfe) | 0x02);
             if (reset) on_reset_("port 0x92 bit 0");
           });
+  // Port 0xF0: the math coprocessor's "clear busy" latch (see fpu_ignne).
+  bus.add(0xf0, 1, nullptr, [this](uint16_t, unsigned, uint32_t) {
+    pic.setIrq(13, false);
+    fpu_ignne = false;
+  });
   // Reset control register: bit 2 starts the reset that bits 1 (hard) and 3 (full) qualify.
   bus.add(0xcf9, 1, nullptr, [this](uint16_t, unsigned size, uint32_t v) {
     if (size == 1 && (v & 0x04)) on_reset_("port 0xcf9");

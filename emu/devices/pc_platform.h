@@ -47,6 +47,9 @@ class PcPlatform {
   Pit8254 pit;
   CmosRtc rtc;
   Uart16550 uart;  // COM1
+  // IGNNE#: set once FERR# has raised IRQ13 for a pending x87 error (CR0.NE=0), cleared by a
+  // write to port 0xF0, which also lowers IRQ13 (the PC/AT wiring; QEMU's ioportF0 does the same).
+  bool fpu_ignne = false;
 
  private:
   void updateAt(uint64_t ns) {

@@ -47,6 +47,10 @@ static void test_scan_swap(void) {
     check_eq("bsf32 zero sets ZF", F & ZF, ZF);
     tm[0] = 0x300;
     T("bsr [m]", "bsrl tm, %%eax", 0, 0, 0, 9, ZF, 0);
+    /* A P6 ignores REP before BSF/BSR (later CPUs run F3 0F BC/BD as TZCNT/LZCNT, which would
+     * set ZF for a zero result and count from the top). */
+    T("rep bsf is bsf", ".byte 0xf3\n bsfl %%ecx, %%eax", 5, 1, ZF, 0, ZF, 0);
+    T("rep bsr is bsr", ".byte 0xf3\n bsrl %%ecx, %%eax", 0, 0x10000, ZF, 16, ZF, 0);
     T("bswap", "bswap %%eax", 0x12345678, 0, ALL, 0x78563412, ALL, ALL);
     RUN("bswap %%ecx", 0, 0x000000FF, 0, 0);
     check_eq("bswap ecx", C, 0xFF000000);

@@ -97,7 +97,29 @@ bool hasRep(const Insn& in) {
 
 }  // namespace
 
+// x87 instructions: Capstone's `eflags` is their `fpu_flags` (a union), so it says nothing about
+// EFLAGS. FCOMI and its kin write ZF, PF, CF and clear OF, SF, AF (SDM); Unicorn 2.0.1 (QEMU 5.0)
+// leaves OF, SF, AF alone, so those three are taken as undefined. FCMOVcc reads its condition.
+bool x87Effect(const Insn& in, Effect* e) {
+  const uint8_t op = in.x86.opcode[0];
+  if (op < 0xd8 || op > 0xdf) return false;
+  *e = Effect{};
+  switch (in.id) {
+    case X86_INS_FCOMI: case X86_INS_FCOMIP: case X86_INS_FUCOMI: case X86_INS_FUCOMIP:
+      e->defines = ZF | PF | CF;
+      e->undefines = OF | SF | AF;
+      break;
+    case X86_INS_FCMOVB: case X86_INS_FCMOVNB: e->reads = CF; break;
+    case X86_INS_FCMOVE: case X86_INS_FCMOVNE: e->reads = ZF; break;
+    case X86_INS_FCMOVBE: case X86_INS_FCMOVNBE: e->reads = CF | ZF; break;
+    case X86_INS_FCMOVU: case X86_INS_FCMOVNU: e->reads = PF; break;
+    default: break;
+  }
+  return true;
+}
+
 Effect effectOf(const Insn& in, const Pre* pre) {
+  if (Effect f; x87Effect(in, &f)) return f;
   const cs_x86& x = in.x86;
   CsBits cs = fromCapstone(x.eflags);
   Effect e{cs.reads, cs.defines, cs.undefines};

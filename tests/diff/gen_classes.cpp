@@ -758,6 +758,7 @@ const std::vector<ClassDef>& classTable() {
     {"branch", genBranch, kAllBases, nullptr},
     {"inc_dec_rex", genIncDecRex, kAllBases, nullptr},
     {"moffs", genMoffs, kAllBases, nullptr},
+    {"x87", genX87, kAllBases, setupX87},
   };
   return table;
 }

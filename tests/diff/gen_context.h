@@ -75,6 +75,8 @@ class Gen {
   uint8_t writable = 0;  // 32-bit registers the case may write (never ESP or the base)
   int unit = 0, units = 1;
   int expectVector = -1;
+  int fpuDepth = 0, fpuRc = 0;  // x87 class: registers on the stack, rounding control (gen_x87.cpp)
+  int fpuSlot = 0;              // x87 class: 16-byte slots below the base handed out to loads
   bool last() const { return unit == units - 1; }
 
   void db(std::initializer_list<int> bytes) {
@@ -239,6 +241,9 @@ struct ClassDef {
   uint8_t bases;  // registers that may hold the data pointer: ones the class never writes
   void (*setup)(Gen&);
 };
+
+void setupX87(Gen& g);  // gen_x87.cpp
+void genX87(Gen& g);
 
 // The classes, in the order `--class` names and the default run draws them.
 const std::vector<ClassDef>& classTable();

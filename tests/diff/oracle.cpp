@@ -51,7 +51,12 @@ void onIntr(uc_engine* uc, uint32_t intno, void* user) {
 
 }  // namespace
 
-UnicornCpu::UnicornCpu() { check(uc_open(UC_ARCH_X86, UC_MODE_32, &uc_), "uc_open"); }
+// The oracle is the same CPU model as btvm (a Pentium II): with a later model it would agree
+// with decodings a P6 lacks (F3 0F BC run as TZCNT instead of BSF).
+UnicornCpu::UnicornCpu() {
+  check(uc_open(UC_ARCH_X86, UC_MODE_32, &uc_), "uc_open");
+  check(uc_ctl_set_cpu_model(uc_, UC_CPU_X86_PENTIUM2), "uc_ctl_set_cpu_model(PENTIUM2)");
+}
 UnicornCpu::~UnicornCpu() { uc_close(uc_); }
 
 void UnicornCpu::map(uint32_t addr, uint32_t size) {

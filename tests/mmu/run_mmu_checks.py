@@ -33,7 +33,7 @@ def stat(text, label):
 
 
 # Every paging guest with little host memory: real pages go to the swap file and come back.
-for g in ("paging", "usermode", "ctxswitch", "ptupdate"):
+for g in ("paging", "usermode", "ctxswitch", "ptupdate", "pae"):
     run(g, "--host-mem", "1M")
 s = run("overcommit", "-m", "64M", "--host-mem", "4M")
 pages = stat(s, "pages backed / evicted / brought back")
@@ -48,6 +48,15 @@ ctx0 = stat(s0, "contexts created / reused / evicted")
 check("ctxswitch --shadow-cache 0: contexts rebuilt", ctx0 and ctx0[1] == 0 and ctx0[0] > 1000, str(ctx0))
 walks, walks0 = stat(s, "page walks"), stat(s0, "page walks")
 check("ctxswitch: the cache saves page walks", walks and walks0 and walks0[0] > 2 * walks[0], f"{walks} vs {walks0}")
+
+# PAE: contexts keyed by CR3 bits 31:5 (two PDPTs in one page) are reused across switches; with
+# no cache the guest still passes.
+s = run("pae")
+ctx = stat(s, "contexts created / reused / evicted")
+check("pae: address spaces reused across CR3 switches", ctx and ctx[1] > 0, str(ctx))
+inv = stat(s, "shadow entries invalidated")
+check("pae: shadow entries invalidated by 64-bit entry writes", inv and inv[0] > 0, str(inv))
+run("pae", "--shadow-cache", "0")
 
 s = run("ptupdate")
 tw = stat(s, "page-table writes trapped")

@@ -1,0 +1,82 @@
+#include "emu/cpu/cpu_model.h"
+
+namespace btvm {
+
+namespace {
+
+constexpr uint32_t kSignature = 0x652;  // family 6, model 5 (Deschutes), stepping 2: QEMU's pentium2
+constexpr uint32_t kMaxBasicLeaf = 2;
+
+namespace msr {
+constexpr uint32_t kTsc = 0x10, kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kBiosUpdtTrig = 0x79,
+                   kBiosSignId = 0x8b, kMtrrCap = 0xfe, kMcgCap = 0x179, kMcgStatus = 0x17a, kMiscEnable = 0x1a0,
+                   kMtrrPhysBase0 = 0x200, kMtrrFix64k = 0x250, kMtrrFix16k = 0x258, kMtrrFix4k = 0x268,
+                   kMtrrDefType = 0x2ff;
+}  // namespace msr
+
+// Read-only MSRs: a write raises #GP(0) as on hardware.
+bool readOnly(uint32_t index) { return index == msr::kMtrrCap || index == msr::kMcgCap || index == msr::kPlatformId; }
+
+}  // namespace
+
+CpuModel::CpuModel() {
+  msrs_[msr::kPlatformId] = 0;
+  msrs_[msr::kApicBase] = 0xfee00100;  // BSP, not enabled: CPUID has no APIC bit
+  msrs_[msr::kEblCrPoweron] = 0;
+  msrs_[msr::kBiosUpdtTrig] = 0;
+  msrs_[msr::kBiosSignId] = 0;         // no microcode loaded
+  msrs_[msr::kMtrrCap] = 0x508;        // 8 variable ranges, fixed ranges, write-combining
+  msrs_[msr::kMcgCap] = 0;             // no banks (MCA is not advertised)
+  msrs_[msr::kMcgStatus] = 0;
+  msrs_[msr::kMiscEnable] = 0x1801;    // fast strings; BTS and PEBS unavailable (QEMU's default)
+  for (uint32_t i = 0; i < 16; ++i) msrs_[msr::kMtrrPhysBase0 + i] = 0;
+  // MTRRs as SeaBIOS leaves them: write-back by default, the legacy VGA window uncached, the
+  // BIOS area write-protected, the top GiB (PCI and firmware) uncached.
+  msrs_[msr::kMtrrFix64k] = 0x0606060606060606ull;
+  msrs_[msr::kMtrrFix16k] = 0x0606060606060606ull;
+  msrs_[msr::kMtrrFix16k + 1] = 0;
+  for (uint32_t i = 0; i < 8; ++i) msrs_[msr::kMtrrFix4k + i] = 0x0505050505050505ull;
+  msrs_[msr::kMtrrPhysBase0] = 0xc0000000ull;           // type UC
+  msrs_[msr::kMtrrPhysBase0 + 1] = 0xfc0000800ull;      // 1 GiB, valid (36-bit addresses)
+  msrs_[msr::kMtrrDefType] = 0xc06;                      // enabled, fixed enabled, WB
+}
+
+uint32_t CpuModel::features() const {
+  using namespace cpuid_bit;
+  return kFpu | kPse | kTsc | kMsr | kPae | kCx8 | kMtrr | kPge | kCmov;
+}
+
+CpuidResult CpuModel::cpuid(uint32_t leaf) const {
+  // A P6 answers a leaf beyond its highest with the highest basic leaf (extended leaves included).
+  if (leaf > kMaxBasicLeaf) leaf = kMaxBasicLeaf;
+  switch (leaf) {
+    case 0: return {kMaxBasicLeaf, 0x756e6547, 0x6c65746e, 0x49656e69};  // "GenuineIntel"
+    case 1: return {kSignature, 0, cpuid_bit::kHypervisor, features()};
+    default: return {0x03020101, 0, 0, 0x0c040843};  // a Pentium II's cache and TLB descriptors
+  }
+}
+
+bool CpuModel::rdmsr(uint32_t index, uint64_t now, uint64_t* value) const {
+  if (index == msr::kTsc) {
+    *value = tsc(now);
+    return true;
+  }
+  auto it = msrs_.find(index);
+  if (it == msrs_.end()) return false;
+  *value = it->second;
+  return true;
+}
+
+bool CpuModel::wrmsr(uint32_t index, uint64_t now, uint64_t value) {
+  if (index == msr::kTsc) {
+    // A P6 writes only the low 32 bits and clears the high half.
+    tsc_offset_ = (value & 0xffffffffull) - now;
+    return true;
+  }
+  auto it = msrs_.find(index);
+  if (it == msrs_.end() || readOnly(index)) return false;
+  it->second = value;
+  return true;
+}
+
+}  // namespace btvm

@@ -1,0 +1,35 @@
+// The CPU btvm presents: a Pentium II (P6 family 6, model 5) with exactly the features btvm
+// implements. CPUID answers and the model-specific registers live here; the helpers for CPUID,
+// RDMSR, WRMSR and RDTSC only move values between this and the guest's registers.
+#pragma once
+#include <cstdint>
+#include <map>
+
+namespace btvm {
+
+struct CpuidResult {
+  uint32_t eax, ebx, ecx, edx;
+};
+
+namespace cpuid_bit {  // CPUID.1:EDX
+constexpr uint32_t kFpu = 1u << 0, kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kPae = 1u << 6,
+                   kCx8 = 1u << 8, kMtrr = 1u << 12, kPge = 1u << 13, kCmov = 1u << 15, kPse36 = 1u << 17;
+constexpr uint32_t kHypervisor = 1u << 31;  // CPUID.1:ECX, as QEMU sets it
+}  // namespace cpuid_bit
+
+class CpuModel {
+ public:
+  CpuModel();
+  CpuidResult cpuid(uint32_t leaf) const;
+  // `now` is the virtual TSC before any offset. False: no such MSR (the caller raises #GP(0)).
+  bool rdmsr(uint32_t index, uint64_t now, uint64_t* value) const;
+  bool wrmsr(uint32_t index, uint64_t now, uint64_t value);
+  uint64_t tsc(uint64_t now) const { return now + tsc_offset_; }
+  uint32_t features() const;  // CPUID.1:EDX
+
+ private:
+  std::map<uint32_t, uint64_t> msrs_;  // every MSR the model has that keeps what is written
+  uint64_t tsc_offset_ = 0;
+};
+
+}  // namespace btvm
