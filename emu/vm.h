@@ -6,12 +6,12 @@
 #include <memory>
 #include <string>
 
-#include "dbt/dbt.h"
-#include "dbt/helper_info.h"
-#include "emu/cpu/cpu_model.h"
 #include <time.h>
 
+#include "dbt/dbt.h"
+#include "dbt/helper_info.h"
 #include "emu/console.h"
+#include "emu/cpu/cpu_model.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/pc_platform.h"
 #include "emu/machine.h"
