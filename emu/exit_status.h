@@ -4,6 +4,7 @@
 
 namespace btvm::exit_status {
 constexpr int kOk = 0;            // --help, trace-diff with equal traces, Ctrl-A x (as QEMU)
+constexpr int kPowerOff = 0;      // the guest powered the machine off (ACPI S5), as QEMU exits 0
 constexpr int kUsage = 2;         // bad command line or bad kernel image: nothing was run
 constexpr int kTripleFault = 4;   // the guest shut the CPU down; registers dumped on stderr
 constexpr int kHalted = 6;        // HLT that nothing can end: IF=0, or no unmasked device will interrupt

@@ -12,6 +12,7 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/boot/firmware.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -52,7 +53,8 @@ Machine::Impl::Impl(const MachineConfig& c)
           [this](const char* how) {
             stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
           },
-          &console, c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch) {
+          [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &console,
+          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch) {
   cpu.vm = this;
   host_start_ns = hostMonotonicNs();
   console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
@@ -106,8 +108,15 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   impl_->mmu.flushAll();
 }
 
+// What every loader does first: the firmware's tables in memory and its device set-up.
+static void firmwareSetup(Machine::Impl& vm) {
+  installFirmware(vm.mem);
+  vm.platform.biosSetup();
+}
+
 void Machine::loadMultiboot(const std::string& path) {
-  MultibootEntry e = loadMultibootElf(path, impl_->mem, impl_->config.append);
+  firmwareSetup(*impl_);
+  MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
   c.regs[EAX] = 0x2badb002;
@@ -121,6 +130,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
+  firmwareSetup(*impl_);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
   // off, ESI at the zero page, EBP, EDI and EBX zero.
@@ -145,6 +155,7 @@ uint64_t Machine::stateHash() {
                      c.idtr.base, c.idtr.limit, c.ldtr.selector, c.tr.selector};
   mix(arch, sizeof arch);
   mix(c.pdpte, sizeof c.pdpte);  // PAE: they may differ from the PDPT in memory
+  mix(c.fpu, sizeof c.fpu);
   for (const Segment& s : c.seg) {
     uint32_t v[] = {s.selector, s.base, s.limit, s.attr, s.valid};
     mix(v, sizeof v);

@@ -45,6 +45,7 @@ enum class ExitKind {
   Unsupported,  // the guest needs something btvm does not implement (message says what)
   Reset,        // the guest reset the machine (i8042, port 0x92 or 0xcf9)
   Quit,         // the person at the console typed Ctrl-A x
+  PowerOff,     // the guest powered off (ACPI PM1a_CNT SLP_EN with SLP_TYP S5)
 };
 
 struct RunResult {
@@ -65,7 +66,8 @@ class Machine {
   // `code_sel` and `data_sel` name the GDT slots of the flat segments (Linux wants 0x10/0x18).
   void setFlatProtectedMode(uint16_t code_sel = 0x08, uint16_t data_sel = 0x10);
 
-  // Loads a Multiboot v1 ELF32 kernel and sets the Multiboot entry state. Throws ImageError with a
+  // Loads a Multiboot v1 kernel (ELF32, or any image with the a.out kludge) with the configured
+  // -append and -initrd (its modules) and sets the Multiboot entry state. Throws ImageError with a
   // one-line message naming the problem.
   void loadMultiboot(const std::string& path);
   // Loads a kernel of any kind btvm knows (a Linux bzImage, else Multiboot) with the configured

@@ -30,7 +30,8 @@ class CPU) by dynamic binary translation.
 Options:
   -kernel FILE        the kernel (or give it as the last argument)
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
-  -initrd FILE        initial RAM disk for a Linux kernel
+  -initrd FILE        initial RAM disk for a Linux kernel; for a Multiboot kernel, its
+                      modules as QEMU takes them: "FILE [ARGS],FILE2 [ARGS]" (',,' is a comma)
   -append STR         the kernel command line
   --mode MODE         how privileged and sensitive instructions are handled:
                         translate  inline calls to VMM helpers (default, correct and fast)
@@ -62,7 +63,12 @@ Options:
 
 Devices: 16550A UART on COM1 (0x3f8, IRQ 4; COM2-4 absent); debug exit port 0xf4 (a write of
 v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 PICs, 8254 PIT
-(and port 0x61), MC146818 RTC/CMOS, reset through the i8042 (0xfe), port 0x92 or 0xcf9.
+(and port 0x61), MC146818 RTC/CMOS, i8042 keyboard controller with a PS/2 keyboard and mouse
+(0x60/0x64), PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the
+ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); reset through the i8042,
+port 0x92 or 0xcf9. Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP,
+RSDT, FADT, FACS, DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or
+Multiboot memory map.
 
 Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
 guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
@@ -77,7 +83,8 @@ date) and RDTSC follow the host's monotonic time, and a halted guest sleeps unti
 timer deadline or input.
 
 Exit statuses: odd values come from the guest's debug exit port; btvm's own are even:
-  0  --help / --version, or Ctrl-A x at the console
+  0  the guest powered off (ACPI S5 through PM1a_CNT, as QEMU exits 0); --help / --version;
+     Ctrl-A x at the console
   2  bad command line or kernel image (nothing was run)
   4  guest triple fault (register dump on stderr)
   6  guest halted with nothing to wake it (IF=0, or no unmasked device interrupt)

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include <time.h>
-
 #include "dbt/dbt.h"
 #include "dbt/helper_info.h"
+#include <time.h>
+
 #include "emu/console.h"
 #include "emu/cpu/cpu_model.h"
 #include "emu/devices/devices.h"

@@ -204,9 +204,13 @@ HelperResult hFpu(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   alignas(16) uint8_t mem[16] = {};
   if (op.load) readBytes(vm, i, arg, op.load, mem);
   // Under IGNNE# the host would trap on the pending exception: mask the flags already set for
-  // this one instruction (their flags are sticky anyway), and put the guest's masks back after.
+  // this one instruction (their flags are sticky anyway), which also clears ES and B in the image
+  // the host loads, and put the guest's masks back after.
   uint16_t fcw = get16(img, kFcw);
-  if (ignored) put16(img, kFcw, fcw | (get16(img, kFsw) & kFswFlags));
+  if (ignored) {
+    put16(img, kFcw, fcw | (get16(img, kFsw) & kFswFlags));
+    normalizeStatus(img);
+  }
   uint64_t rflags = (c.eflags & flag::kArith) | flag::kFixed1;
   StubFn stub = stubFor(opcode, modrm);
   uint64_t host_flags;
@@ -223,13 +227,18 @@ HelperResult hFpu(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   } else {
     host_flags = stub(mem, img, rflags);
   }
-  if (ignored) put16(img, kFcw, (get16(img, kFcw) & ~kFswFlags) | (fcw & kFswFlags));
+  // FLDCW (D9 /5) loaded a control word of its own: keep it.
+  bool loads_fcw = opcode == 0xd9 && modrm < 0xc0 && ((modrm >> 3) & 7) == 5;
+  if (ignored && !loads_fcw) put16(img, kFcw, (get16(img, kFcw) & ~kFswFlags) | (fcw & kFswFlags));
+  // FCOMI & co. leave EFLAGS alone when they raise an unmasked invalid-operation exception.
+  bool unmasked_ie = (get16(img, kFsw) & ~get16(c.fpu, kFsw) & 1) && !(get16(c.fpu, kFcw) & 1);
   normalizeStatus(img);
   std::memcpy(img + kFip, c.fpu + kFip, kRegs - kFip);  // the host's pointers mean nothing here
   if (opcode == 0xdb && modrm == 0xe3) std::memset(img + kFip, 0, kRegs - kFip);  // FNINIT
   else if (!op.control) setPointers(c, img, opcode, modrm, i, arg);
   std::memcpy(c.fpu, img, kImageSize);
-  if (op.eflags) setFlags(c, flag::kArith, uint32_t(host_flags) & (flag::ZF | flag::PF | flag::CF));
+  if (op.eflags && !unmasked_ie)
+    setFlags(c, flag::kArith, uint32_t(host_flags) & (flag::ZF | flag::PF | flag::CF));
   return kNext;
 }
 
@@ -326,9 +335,7 @@ Op decode(uint8_t opcode, uint8_t modrm) {
 
 void resetState(CpuState& c) {
   std::memset(c.fpu, 0, kImageSize);
-  put32(c.fpu, kFcw, 0xffff0040);
-  put32(c.fpu, kFsw, 0xffff0000);
-  put32(c.fpu, kFtw, 0xffff5555);
+  initState(c.fpu);
 }
 
 }  // namespace btvm::fpu

@@ -25,7 +25,10 @@ struct Op {
 };
 Op decode(uint8_t opcode, uint8_t modrm);
 
-// The state after RESET (SDM vol. 3 table 9-1): FCW 0x0040, FTW all "zero", registers +0.
+// The state a guest starts in. btvm starts guests as a boot loader leaves them (protected mode,
+// flat segments), not at RESET (SDM vol. 3 table 9-1: FCW 0x0040, every exception unmasked,
+// 24-bit precision, all tags "zero"): so the FPU is as a PC BIOS leaves it, which runs FNINIT
+// when it probes for the coprocessor. QEMU starts there too. Registers +0.
 void resetState(CpuState& c);
 
 }  // namespace btvm::fpu

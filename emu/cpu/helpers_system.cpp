@@ -183,7 +183,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
       vm.dbt->flushJumpCache();
       break;
     case 4:
-      if (v & ~0x3fu & ~(1u << 7)) raiseException(vm, kVecGP, 0, true);  // VME..DE, PSE, PAE, MCE, PGE
+      if (v & ~vm.model.cr4WritableMask()) raiseException(vm, kVecGP, 0, true);
       if (paePaging(c.cr0, v) && ((c.cr4 ^ v) & (kCr4PAE | kCr4PGE | kCr4PSE))) loadPdptesOrFault(vm, c.cr3);
       {
         bool format_changed = (c.cr4 ^ v) & (kCr4PAE | kCr4PSE);

@@ -5,10 +5,12 @@
 namespace btvm {
 
 PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char*)> on_reset,
-                       Uart16550::Backend* serial, int64_t rtc_epoch)
+                       std::function<void()> on_power_off, Uart16550::Backend* serial, int64_t rtc_epoch)
     : pit(now, pic),
       rtc(now, pic, ram_bytes, rtc_epoch),
       uart(now, [this](bool high) { pic.setIrq(4, high); }, serial),
+      i8042(pic, on_reset),
+      acpi(now, pic, std::move(on_power_off)),
       now_(std::move(now)),
       on_reset_(std::move(on_reset)) {}
 
@@ -17,10 +19,8 @@ void PcPlatform::attach(IoBus& bus) {
   pit.attach(bus);
   rtc.attach(bus);
   uart.attach(bus, 0x3f8);
-  // i8042: only the reset command is modelled; reads answer all-ones (no controller).
-  bus.add(0x64, 1, nullptr, [this](uint16_t, unsigned, uint32_t v) {
-    if ((v & 0xff) == 0xfe) on_reset_("keyboard controller command 0xfe");
-  });
+  i8042.attach(bus);
+  acpi.attach(bus, acpi_io::kPmBase);
   // System control port A: bit 1 gates A20 (always on here), a rising bit 0 resets the CPU.
   bus.add(0x92, 1, [this](uint16_t, unsigned) -> uint32_t { return port92_; },
           [this](uint16_t, unsigned, uint32_t v) {
@@ -37,13 +37,17 @@ void PcPlatform::attach(IoBus& bus) {
   bus.add(0xcf9, 1, nullptr, [this](uint16_t, unsigned size, uint32_t v) {
     if (size == 1 && (v & 0x04)) on_reset_("port 0xcf9");
   });
+  pci.attach(bus);  // after 0xcf9: the bus gives the byte port to its first owner
 }
+
+void PcPlatform::biosSetup() { pic.slave().elcr |= uint8_t(1u << (acpi_io::kSciIrq - 8)); }
 
 uint64_t PcPlatform::nextWakeNs() const {
   uint64_t t = kNever;
   if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());
   if (pic.wouldInterrupt(8)) t = std::min(t, rtc.nextIrqNs());
   if (pic.wouldInterrupt(4)) t = std::min(t, uart.nextTimeoutNs());
+  if (pic.wouldInterrupt(acpi_io::kSciIrq)) t = std::min(t, acpi.nextIrqNs());
   return t;
 }
 

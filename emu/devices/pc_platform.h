@@ -1,6 +1,8 @@
 // The PC board around the CPU: the interrupt controller, the interval timer, the RTC/CMOS, the
-// serial port COM1 (IRQ 4; COM2-4 absent, reading all-ones, as QEMU's default) and the reset lines (i8042 command 0xfe, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all
-// timed by btvm's clock. The dispatcher brings the devices up to date with update(),
+// serial port COM1 (IRQ 4; COM2-4 absent, reading all-ones, as QEMU's default), the i8042
+// keyboard controller, the ACPI PM registers and PM timer, PCI configuration space, and the
+// reset lines (i8042, port 0x92 bit 0, port 0xcf9), all on the I/O bus and all timed by btvm's
+// clock. The dispatcher brings the devices up to date with update(),
 // asks the PIC for an interrupt when the guest has IF=1, stops translated code at
 // nextEventNs(), and lets an idle (HLT) guest sleep until nextWakeNs().
 #pragma once
@@ -8,8 +10,11 @@
 #include <cstdint>
 #include <functional>
 
+#include "emu/devices/acpi_pm.h"
 #include "emu/devices/cmos_rtc.h"
 #include "emu/devices/devices.h"
+#include "emu/devices/i8042.h"
+#include "emu/devices/pci_host.h"
 #include "emu/devices/pic8259.h"
 #include "emu/devices/pit8254.h"
 #include "emu/devices/uart16550.h"
@@ -20,10 +25,16 @@ class PcPlatform {
  public:
   static constexpr uint64_t kNever = UINT64_MAX;
 
-  // `serial` is the host end of COM1; `rtc_epoch` the RTC's date at time 0 (Unix seconds).
+  // `serial` is the host end of COM1; `rtc_epoch` the RTC's date at time 0 (Unix seconds);
+  // `on_reset` and `on_power_off` end the run (the machine neither reboots nor sleeps).
   PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const char* how)> on_reset,
-             Uart16550::Backend* serial, int64_t rtc_epoch = CmosRtc::kDefaultEpoch);
+             std::function<void()> on_power_off, Uart16550::Backend* serial,
+             int64_t rtc_epoch = CmosRtc::kDefaultEpoch);
   void attach(IoBus& bus);
+  // What the BIOS programs before it hands over to a loaded kernel: the SCI (IRQ 9) set
+  // level-triggered in the ELCR, as ACPI requires of a PIC-mode SCI. (Linux rewrites the ELCR
+  // with a warning, "ACPI: setting ELCR to 0200", if it finds anything else.)
+  void biosSetup();
 
   void update() { updateAt(now_()); }
   // Brings the devices up to date and says whether the PIC now asserts INTR.
@@ -34,7 +45,7 @@ class PcPlatform {
   // When a device next raises an interrupt line, whether or not the PIC lets it through.
   // (The UART's include its next look at host input while its receive interrupt is on.)
   uint64_t nextEventNs() const {
-    return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), uart.nextEventNs()});
+    return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), acpi.nextIrqNs(), uart.nextEventNs()});
   }
   // When a timer next raises a line that would interrupt the CPU; kNever if none will. Host
   // input is the other way to wake an idle guest (serialInputWakes).
@@ -46,16 +57,20 @@ class PcPlatform {
   Pic8259 pic;
   Pit8254 pit;
   CmosRtc rtc;
-  Uart16550 uart;  // COM1
   // IGNNE#: set once FERR# has raised IRQ13 for a pending x87 error (CR0.NE=0), cleared by a
   // write to port 0xF0, which also lowers IRQ13 (the PC/AT wiring; QEMU's ioportF0 does the same).
   bool fpu_ignne = false;
+  Uart16550 uart;  // COM1
+  I8042 i8042;
+  AcpiPm acpi;
+  PciHost pci;
 
  private:
   void updateAt(uint64_t ns) {
     pit.update(ns);
     rtc.update(ns);
     uart.update(ns);
+    acpi.update(ns);
   }
   NowFn now_;
   std::function<void(const char*)> on_reset_;

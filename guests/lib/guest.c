@@ -136,6 +136,8 @@ void check_eq_show(const char *name, uint32_t got, uint32_t want) {
     printf_s("%s %s %08x  (want %08x)\n", got == want ? "ok  " : "FAIL", name, got, want);
 }
 
+uint32_t failed_checks(void) { return checks_failed; }
+
 int finish(const char *guest_name) {
     if (checks_failed == 0) {
         printf_s("PASS: %s (%u checks)\n", guest_name, checks_run);

@@ -54,6 +54,8 @@ void guest_exit(uint32_t code) __attribute__((noreturn));
 void check(const char *name, int ok);
 void check_eq(const char *name, uint32_t got, uint32_t want); /* also prints got/want on failure */
 void check_eq_show(const char *name, uint32_t got, uint32_t want); /* prints got/want always */
+/* Checks failed so far (for guests that end some other way than finish(), e.g. power-off). */
+uint32_t failed_checks(void);
 /* Prints "PASS: <guest> (<n> checks)" and exits with 0x10 (status 33), or
  * "FAIL: <guest> (<f> of <n> checks failed)" and exits with 0x11 (status 35). */
 int finish(const char *guest_name) __attribute__((noreturn));

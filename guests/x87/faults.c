@@ -127,6 +127,13 @@ void t_faults(void) {
     /* FERR# is asynchronous on hardware: leave the interrupt a window of a few instructions. */
     __asm__ volatile("sti; fwait; movl $16, %%ecx; 1: loop 1b; cli" ::: "ecx", "memory");
     expect_eq("fwait with ES, NE = 0: IRQ13", irq13_count, 1);
+    /* The handler wrote port 0xF0, so the next waiting instruction raises IRQ13 again, and runs:
+     * the error stays pending, the load happens. */
+    __asm__ volatile("sti; fld1; movl $16, %%ecx; 1: loop 1b; cli" ::: "ecx", "memory");
+    expect_eq("fld1 with ES, NE = 0: IRQ13 again", irq13_count, 2);
+    check_sw("fld1 with ES, NE = 0: still pending", fnstsw(), SW_ES | SW_ZE, SW_ES | SW_ZE);
+    r = fstp80();
+    check_f80("fld1 with ES, NE = 0: loaded", r, F80(0x3FFF, 0x8000000000000000ull));
     fninit();
     outb(0x21, 0xFF);
     outb(0xA1, 0xFF);

@@ -30,8 +30,17 @@ void check_sw(const char *name, uint16_t sw, uint16_t mask, uint16_t want) {
 
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)mbi;
+    /* Nothing has touched the FPU yet. Not the state after RESET (SDM vol. 3 table 9-1: FCW
+     * 0x0040, tags all "zero"): a Multiboot kernel starts after the BIOS, whose coprocessor probe
+     * runs FNINIT; btvm and QEMU both start there. */
+    uint16_t cw0 = fnstcw(), sw0 = fnstsw();
+    uint8_t env0[28];
+    __asm__ volatile("fnstenv %0; fldenv %0" : "+m"(env0));
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
     detect_reference();
+    expect_eq("fcw at entry: FNINIT's", cw0, 0x037F);
+    expect_eq("ftw at entry: all empty", *(uint16_t *)(env0 + 8), 0xFFFF);
+    expect_eq("fsw at entry", sw0, 0);
     gdt_install_flat();
     idt_install();
     outb(0x21, 0xFF);
@@ -48,5 +57,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_stack();
     t_env();
     t_faults();
+    t_compiled();
     expect_finish("x87");
 }

@@ -55,6 +55,15 @@ void t_compare(void) {
     expect_eq("fucomip qnan: ZF PF CF", comi(ONE, QNAN, 1, &sw) & zpc, FL_ZF | FL_PF | FL_CF);
     check_sw("fucomip qnan no IE, popped", sw, 0x3F | 0x3800, 7 << 11);
     expect_eq("fucomip 2>1", comi(TWO, ONE, 1, &sw) & zpc, 0);
+    /* With IE unmasked, an unordered FCOMI raises it and leaves EFLAGS alone (SDM FCOMI). */
+    uint32_t fl2;
+    uint16_t cw_ie = CW_DEFAULT & ~SW_IE;
+    fninit();
+    __asm__ volatile("fldcw %3; fldt %2; fldt %1; pushl $0x8D7; popfl; fcomi %%st(1), %%st; pushfl; popl %0; fnclex"
+                     : "=r"(fl2) : "m"(QNAN), "m"(ONE), "m"(cw_ie) : "cc");
+    old = qemu_gap("QEMU's FCOMI sets EFLAGS even when IE is unmasked");
+    expect_eq("fcomi qnan, IE unmasked: EFLAGS unchanged", fl2 & FL_ARITH, 0x8D5);
+    qemu_gap(old);
     /* FTST and FICOM */
     fninit();
     __asm__ volatile("fldt %1; fchs; ftst; fnstsw %0" : "=m"(sw) : "m"(ONE));

@@ -60,3 +60,4 @@ void t_classes(void);
 void t_stack(void);
 void t_env(void);
 void t_faults(void);
+void t_compiled(void);

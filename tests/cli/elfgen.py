@@ -33,9 +33,10 @@ def multiboot_header(flags=0, checksum_ok=True):
     return struct.pack("<III", MB_MAGIC, flags, checksum)
 
 
-def segment(paddr=LOAD_ADDR, data=b"", memsz=None, offset=None, filesz=None, ptype=PT_LOAD):
-    """One program header. offset None: placed in the file after the previous segments."""
-    return {"paddr": paddr, "data": data, "memsz": len(data) if memsz is None else memsz,
+def segment(paddr=LOAD_ADDR, data=b"", memsz=None, offset=None, filesz=None, ptype=PT_LOAD, vaddr=None):
+    """One program header. offset None: placed in the file after the previous segments.
+    vaddr None: the same as paddr."""
+    return {"paddr": paddr, "vaddr": paddr if vaddr is None else vaddr, "data": data, "memsz": len(data) if memsz is None else memsz,
             "offset": offset, "filesz": len(data) if filesz is None else filesz, "type": ptype}
 
 
@@ -68,7 +69,7 @@ def build(code=CODE_EXIT33, *, ei_class=1, ei_data=1, machine=EM_386, etype=ET_E
             off = (len(body) + 15) & ~15
             body.extend(bytes(off - len(body)))
             body.extend(s["data"])
-        phdrs.append(struct.pack("<IIIIIIII", s["type"], off, s["paddr"], s["paddr"],
+        phdrs.append(struct.pack("<IIIIIIII", s["type"], off, s.get("vaddr", s["paddr"]), s["paddr"],
                                  s["filesz"], s["memsz"], 7, 0x1000))
     if mb_offset is not None and mb:
         if len(body) < mb_offset + MB_HDR_SIZE:
@@ -85,3 +86,22 @@ def build(code=CODE_EXIT33, *, ei_class=1, ei_data=1, machine=EM_386, etype=ET_E
         body[phoff:phoff + len(table)] = table
     out = bytes(body)
     return out if truncate is None else out[:truncate]
+
+
+KLUDGE = 0x10000
+
+
+def kludge(code=CODE_EXIT33, *, load_addr=LOAD_ADDR, header_addr=None, load_end=0, bss_end=None,
+           entry=None, lead=b""):
+    """A non-ELF image using the Multiboot a.out kludge (header flag 16): `lead` bytes, the
+    32-byte header with its address fields, then the code. By default the header is loaded at
+    load_addr, the whole file is loaded, 4 KiB of bss follow, and the entry is the code."""
+    hdr_off = len(lead)
+    if header_addr is None:
+        header_addr = load_addr + hdr_off
+    if entry is None:
+        entry = load_addr + hdr_off + 32
+    if bss_end is None:
+        bss_end = load_addr + hdr_off + 32 + len(code) + 0x1000
+    fields = struct.pack("<IIIII", header_addr, load_addr, load_end, bss_end, entry)
+    return lead + multiboot_header(KLUDGE) + fields + code

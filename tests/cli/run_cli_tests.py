@@ -11,8 +11,8 @@ Each row of CASES runs btvm once with its arguments and checks:
 Rows of kind RUN are positive controls (good images made by the same generator run and end with
 the documented status) and may print more (a triple fault dumps registers).
 
-Images are built in a temporary directory by elfgen.py; "@NAME" in an argument is the path of
-image NAME, "@dir" is a directory, "@missing" a path that does not exist.
+Images are built in a temporary directory by elfgen.py; "@NAME" anywhere in an argument is the
+path of image NAME, "@dir" is a directory, "@missing" a path that does not exist.
 
 KNOWN_BUGS holds rows that fail today because of btvm bugs (see each row's note). They do not run
 by default; `--known-bugs` runs only them. When a bug is fixed, move its row into CASES.
@@ -85,6 +85,25 @@ IMAGES = {
     "rep-lodsb-4g": E.build(bytes.fromhex("b9ffffffff" "be00001000" "f3ac" "f4")),  # ecx=-1; esi=1M; rep lodsb
     "movzx-r16-m16": E.build(bytes.fromhex("31c0" "660fb700") + E.CODE_EXIT33),  # xor eax,eax; movzx ax,[eax]
     "movsx-r16-r16": E.build(bytes.fromhex("660fbfc1") + E.CODE_EXIT33),          # movsx ax,cx
+    # Multiboot loader: an entry point given as a virtual address (kernel linked at 3 GiB + 1 MiB,
+    # loaded at 1 MiB); the a.out kludge on a raw binary; broken kludge address fields.
+    "entry-virtual": E.build(segments=[E.segment(data=E.multiboot_header() + E.CODE_EXIT33, vaddr=0xC0100000)],
+                             entry=0xC0100000 + E.MB_HDR_SIZE),
+    "kludge": E.kludge(),
+    "kludge-offset": E.kludge(lead=bytes(64), load_addr=0x200000),
+    "kludge-load-end": E.kludge(E.CODE_EXIT33 + bytes(100), load_end=E.LOAD_ADDR + 32 + len(E.CODE_EXIT33)),
+    "kludge-header-before-file": E.kludge(header_addr=E.LOAD_ADDR + 0x100),
+    "kludge-entry-outside": E.kludge(entry=0x300000),
+    "kludge-load-end-past-file": E.kludge(load_end=E.LOAD_ADDR + 0x10000),
+    "kludge-bss-below-end": E.kludge(bss_end=E.LOAD_ADDR + 4),
+    "kludge-low": E.kludge(load_addr=0x8000),
+    "poweroff": E.build(bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),  # out 0x604, SLP_EN|S5
+    "reset-8042": E.build(bytes.fromhex("b0fe" "e664") + E.CODE_HLT),           # out 0x64, 0xfe: pulse reset
+    "reset-8042-outport": E.build(bytes.fromhex("b0d1" "e664" "b000" "e660") + E.CODE_HLT),  # 0xd1, then 0x00
+    "reset-cf9": E.build(bytes.fromhex("b006" "baf90c0000" "ee") + E.CODE_HLT),  # out 0xcf9, 6
+    "reset-port92": E.build(bytes.fromhex("b001" "e692") + E.CODE_HLT),        # out 0x92, 1
+    "module-a": b"first module\n",
+    "module-b": bytes(range(256)) * 64,
     "random": rnd(1, 4096),
     "random-big": rnd(2, 65536),
     "random-after-magic": b"\x7fELF" + rnd(3, 8192),
@@ -143,6 +162,29 @@ CASES = [
     C("movsx ax,cx (66 0f bf c1)", ["@movsx-r16-r16"], 33),
     C("#UD handler is the ud2 itself, --max-insns 1000", ["--max-insns", "1000", "@exception-storm"], 8,
       r"instruction limit", timeout=10),
+
+    # Multiboot loader completeness (the multiboot guest checks every field it receives).
+    C("ACPI power-off (PM1a_CNT = SLP_EN | SLP_TYP 0) exits 0", ["@poweroff"], 0, r"guest powered off", kind=RUN),
+    C("i8042 command 0xfe resets: status 14", ["@reset-8042"], 14, r"reset.*keyboard controller", kind=RUN),
+    C("i8042 output port bit 0 clear resets", ["@reset-8042-outport"], 14, r"reset.*output port", kind=RUN),
+    C("port 0xcf9 reset", ["@reset-cf9"], 14, r"reset.*0xcf9", kind=RUN),
+    C("port 0x92 bit 0 reset", ["@reset-port92"], 14, r"reset.*0x92", kind=RUN),
+    C("ELF entry as a virtual address, translated", ["@entry-virtual"], 33),
+    C("a.out kludge, raw binary", ["@kludge"], 33),
+    C("a.out kludge, header 64 bytes into the file, loaded at 2 MiB", ["@kludge-offset"], 33),
+    C("a.out kludge with load_end_addr", ["@kludge-load-end"], 33),
+    C("-initrd: two Multiboot modules with arguments", ["-initrd", "@module-a one two,@module-b", "@good"], 33),
+    C("-initrd: ',,' is a comma in a module's arguments", ["-initrd", "@module-a a,,b", "@good"], 33),
+    C("-initrd: modules need -m room", ["-m", "2M", "-initrd", "@random-big,@random-big,@random-big,@random-big,"
+      "@random-big,@random-big,@random-big,@random-big,@random-big,@random-big,@random-big,@random-big,@random-big,"
+      "@random-big,@random-big,@random-big", "@good"], 2, r"does not fit in guest RAM"),
+    C("-initrd: a missing module", ["-initrd", "@missing", "@good"], 2, r"cannot open.*No such file"),
+    C("-initrd: an empty module name", ["-initrd", "@module-a,", "@good"], 2, r"module without a file name"),
+    C("a.out kludge: header_addr before the file", ["@kludge-header-before-file"], 2, r"before the file"),
+    C("a.out kludge: entry outside the image", ["@kludge-entry-outside"], 2, r"entry point.*not inside"),
+    C("a.out kludge: load_end_addr beyond the file", ["@kludge-load-end-past-file"], 2, r"truncated"),
+    C("a.out kludge: bss_end_addr below the image's end", ["@kludge-bss-below-end"], 2, r"bss_end_addr"),
+    C("a.out kludge: loaded in low memory", ["@kludge-low"], 2, r"low memory"),
 
     # Bad images.
     C("empty file", ["@empty"], 2, r"empty"),
@@ -266,7 +308,7 @@ def limit_memory():
 
 
 def check(btvm, case, paths):
-    args = [paths[a[1:]] if a.startswith("@") else a for a in case["args"]]
+    args = [re.sub(r"@([\w-]+)", lambda m: paths.get(m.group(1), m.group(0)), a) for a in case["args"]]
     cmd = [btvm, *args]
     try:
         p = subprocess.run(cmd, capture_output=True, timeout=case["timeout"], stdin=subprocess.DEVNULL,

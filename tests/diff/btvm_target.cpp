@@ -27,6 +27,7 @@ const char* kindName(btvm::ExitKind k) {
     case btvm::ExitKind::Unsupported: return "unsupported";
     case btvm::ExitKind::Reset: return "reset";
     case btvm::ExitKind::Quit: return "quit";
+    case btvm::ExitKind::PowerOff: return "power off";
   }
   return "?";
 }

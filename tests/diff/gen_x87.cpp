@@ -291,7 +291,7 @@ struct X87 {
 }  // namespace
 
 void setupX87(Gen& g) {
-  g.db({0xdb, 0xe3});  // FNINIT: btvm starts at the reset state, Unicorn at FNINIT's
+  g.db({0xdb, 0xe3});  // FNINIT: no case depends on the state its engine starts in
   g.fpuDepth = 0;
   g.fpuRc = 0;
   g.fpuSlot = 0;

@@ -213,6 +213,7 @@ const char* kindName(ExitKind k) {
     case ExitKind::Unsupported: return "Unsupported";
     case ExitKind::Reset: return "Reset";
     case ExitKind::Quit: return "Quit";
+    case ExitKind::PowerOff: return "PowerOff";
   }
   return "?";
 }
@@ -236,6 +237,7 @@ std::string checkResult(btvm::Machine& m, const btvm::RunResult& r, uint64_t max
     case ExitKind::InsnLimit: want = btvm::exit_status::kInsnLimit; break;
     case ExitKind::Unsupported: want = btvm::exit_status::kUnsupported; break;
     case ExitKind::Reset: want = btvm::exit_status::kReset; break;
+    case ExitKind::PowerOff: want = btvm::exit_status::kPowerOff; break;
     default: return fmt::format("unknown ExitKind {}", int(r.kind));
   }
   if (want >= 0 && r.status != want) return fmt::format("{} with status {} (want {})", kindName(r.kind), r.status, want);
