@@ -6,7 +6,9 @@ usage: run_linux_console.py BTVM
   * piped (virtual clock): Linux's 8250 driver finds a 16550A on ttyS0 (the line QEMU's
     boot prints), and commands piped to btvm's stdin before the boot reach the shell, all of
     them, in order;
-  * terminal (a pty, so the host clock): the shell prompt appears, a typed `sleep 2` takes
+  * terminal (a pty, so the host clock): the shell prompt appears (this part fails when Linux
+    crashes under the irregular interrupt timing of the host clock: see Known gaps in
+    docs/architecture.md), a typed `sleep 2` takes
     about 2 s of wall time, the guest's date is the host's, an idle guest uses little host
     CPU, Ctrl-A x quits with status 0 and the terminal's settings are restored.
 
@@ -23,7 +25,9 @@ import termios
 import time
 
 SKIP = 77
-LINE_16550A = b"serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A"
+# "serial8250: ttyS0 ..." when the legacy probe finds it, "00:0N: ttyS0 ..." when ACPI lists COM1
+# (as under QEMU).
+LINE_16550A = b"ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A"
 failures = []
 
 
