@@ -3,7 +3,7 @@
 // Flat segment (base 0, 4 GiB limit, right kind), inline, without touching the guest's flags:
 //     r10d = effective address
 //     r9 = rcx                         ; JRCXZ is the only flag-free compare-and-branch
-//     r11d = (r10d >> 12) & 0xff       ; TLB index
+//     r11d = bits 12.. of r10d         ; TLB index (RORX, then SHRX by 32 - kTlbBits)
 //     r8d  = ~((r10d + size - 1) >> 12) ; page of the last byte: a page-crossing access misses
 //     ecx  = tlb[idx].tag - page(last byte)
 //     jrcxz hit ; rcx = r9 ; jmp slow
@@ -94,8 +94,9 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
   Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
   a_.mov(x86::r9, x86::rcx);
-  a_.shrx(x86::r11d, x86::r10d, kShift12.r32());
-  a_.movzx(x86::r11d, x86::r11b);
+  a_.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
+  a_.mov(x86::r8d, 32 - kTlbBits);
+  a_.shrx(x86::r11d, x86::r11d, x86::r8d);
   a_.lea(x86::r8d, x86::ptr(x86::r10, int32_t(size - 1)));
   a_.shrx(x86::r8d, x86::r8d, kShift12.r32());
   a_.not_(x86::r8d);
