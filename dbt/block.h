@@ -46,6 +46,11 @@ struct Block {
     uint8_t* jump;            // 5-byte JMP rel32 that chaining patches
     uint32_t target_eip;
     Block* chained = nullptr;
+    // Exits to another linear page under paging: chaining sends `jump` through a check of the
+    // target page's current mapping (emitPageCheck); null for exits within the page.
+    uint8_t* check = nullptr;
+    uint8_t* check_imm = nullptr;   // the 8-byte immediate: minus the expected TLB addend
+    uint8_t* check_jump = nullptr;  // JMP rel32 to the target when the check passes
   };
   std::vector<Exit> exits;
   std::vector<uint8_t*> incoming;  // chain jumps of other blocks that enter this one

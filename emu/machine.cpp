@@ -178,7 +178,15 @@ BlockKey currentKey(Machine::Impl& vm) {
   CpuState& c = vm.cpu;
   if (c.eip > c.seg[CS].limit) raiseException(vm, 13, 0, true);
   uint64_t phys;
-  codePhys(&c, c.seg[CS].base + c.eip, true, &phys);
+  uint32_t linear = c.seg[CS].base + c.eip;
+  codePhys(&c, linear, true, &phys);
+  // Chains to another page check the soft-TLB entry of the target's page (Dbt::chainLastExit):
+  // keep the code page's entry valid so that those checks pass after a flush.
+  if (c.cr0 & 0x80000000u) {
+    bool user = c.cpl == 3;
+    if (c.tlb.entry[user][(linear >> 12) & (kTlbSize - 1)].tag_read != linear >> 12)
+      vm.mmu.fill(linear, phys, Access::Exec, user);
+  }
   return BlockKey{c.eip, c.seg[CS].base, phys, modeFlags(vm)};
 }
 
