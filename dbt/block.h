@@ -21,6 +21,11 @@ constexpr uint32_t kFlatShift = 2;          // bits 2..7: segment i is flat for 
 constexpr uint32_t kFlatWriteShift = 8;     // bits 8..13: segment i is flat for writes
 constexpr uint32_t kCountTlb = 1u << 14;    // --stats: count soft-TLB hits inline
 constexpr uint32_t kPaging = 1u << 15;      // CR0.PG
+// bits 16..21 / 22..27: segment i is "based" for reads / writes: all a flat segment is (4 GiB
+// expand-up limit, right kind) except that its base is not 0 (Linux's per-CPU FS, user TLS GS).
+// The probe adds the base, read from CpuState at run time.
+constexpr uint32_t kBasedShift = 16;
+constexpr uint32_t kBasedWriteShift = 22;
 }  // namespace block_flag
 
 struct BlockKeyHash {

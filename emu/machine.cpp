@@ -166,6 +166,12 @@ uint32_t modeFlags(const Machine::Impl& vm) {
   for (int s = 0; s < 6; ++s) {
     if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
     if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
+    if (c.seg[s].base != 0) {
+      Segment at0 = c.seg[s];
+      at0.base = 0;
+      if (segmentIsFlat(at0, false)) f |= 1u << (block_flag::kBasedShift + s);
+      if (segmentIsFlat(at0, true)) f |= 1u << (block_flag::kBasedWriteShift + s);
+    }
   }
   if (c.cr0 & 0x80000000u) f |= block_flag::kPaging;
   if (vm.config.stats) f |= block_flag::kCountTlb;
