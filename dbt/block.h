@@ -26,6 +26,8 @@ constexpr uint32_t kPaging = 1u << 15;      // CR0.PG
 // The probe adds the base, read from CpuState at run time.
 constexpr uint32_t kBasedShift = 16;
 constexpr uint32_t kBasedWriteShift = 22;
+// Virtual clock and RDTSC allowed (CR4.TSD clear or CPL 0): translate mode reads the TSC inline.
+constexpr uint32_t kInlineTsc = 1u << 28;
 }  // namespace block_flag
 
 struct BlockKeyHash {

@@ -97,7 +97,8 @@ class BlockEmitter {
   void setEip(uint32_t eip);
   void emitWithHighByteFix(asmjit::InstId id, asmjit::Operand* ops, unsigned count);
   bool segmentFlat(int seg, MemKind kind) const;
-  bool segmentBased(int seg, MemKind kind) const;  // flat but for a nonzero base
+  bool segmentBased(int seg, MemKind kind) const;
+  void emitRdtscInline();  // flat but for a nonzero base
 
   asmjit::x86::Assembler& a_;
   const RuntimeStubs& stubs_;

@@ -175,6 +175,7 @@ uint32_t modeFlags(const Machine::Impl& vm) {
   }
   if (c.cr0 & 0x80000000u) f |= block_flag::kPaging;
   if (vm.config.stats) f |= block_flag::kCountTlb;
+  if (!vm.config.host_clock && (!(c.cr4 & 4) || c.cpl == 0)) f |= block_flag::kInlineTsc;  // CR4.TSD
   return f;
 }
 
@@ -377,6 +378,7 @@ RunResult Machine::run() {
     }
     c.icount_budget = budget;
     vm.budget_start = budget;
+    refreshTscBase(vm);
     if (vm.config.log.exec)
       fmt::print(stderr, "Trace: eip={:08x} phys={:x} insns={} [{}]\n", key.eip, key.phys, b->guest_insns,
                  b->cached ? "cached" : "one-off");
