@@ -21,6 +21,13 @@ constexpr uint32_t kFlatShift = 2;          // bits 2..7: segment i is flat for 
 constexpr uint32_t kFlatWriteShift = 8;     // bits 8..13: segment i is flat for writes
 constexpr uint32_t kCountTlb = 1u << 14;    // --stats: count soft-TLB hits inline
 constexpr uint32_t kPaging = 1u << 15;      // CR0.PG
+// bits 16..21 / 22..27: segment i is "based" for reads / writes: all a flat segment is (4 GiB
+// expand-up limit, right kind) except that its base is not 0 (Linux's per-CPU FS, user TLS GS).
+// The probe adds the base, read from CpuState at run time.
+constexpr uint32_t kBasedShift = 16;
+constexpr uint32_t kBasedWriteShift = 22;
+// Virtual clock and RDTSC allowed (CR4.TSD clear or CPL 0): translate mode reads the TSC inline.
+constexpr uint32_t kInlineTsc = 1u << 28;
 }  // namespace block_flag
 
 struct BlockKeyHash {
@@ -46,6 +53,11 @@ struct Block {
     uint8_t* jump;            // 5-byte JMP rel32 that chaining patches
     uint32_t target_eip;
     Block* chained = nullptr;
+    // Exits to another linear page under paging: chaining sends `jump` through a check of the
+    // target page's current mapping (emitPageCheck); null for exits within the page.
+    uint8_t* check = nullptr;
+    uint8_t* check_imm = nullptr;   // the 8-byte immediate: minus the expected TLB addend
+    uint8_t* check_jump = nullptr;  // JMP rel32 to the target when the check passes
   };
   std::vector<Exit> exits;
   std::vector<uint8_t*> incoming;  // chain jumps of other blocks that enter this one

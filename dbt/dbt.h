@@ -29,7 +29,7 @@ struct DbtHooks {
 };
 
 struct DbtConfig {
-  size_t code_cache_bytes = 32u << 20;
+  size_t code_cache_bytes = 64u << 20;
   bool log_in_asm = false;
   bool log_out_asm = false;
   uint32_t max_block_insns = 64;

@@ -3,14 +3,16 @@
 // Flat segment (base 0, 4 GiB limit, right kind), inline, without touching the guest's flags:
 //     r10d = effective address
 //     r9 = rcx                         ; JRCXZ is the only flag-free compare-and-branch
-//     r11d = (r10d >> 12) & 0xff       ; TLB index
+//     r11d = bits 12.. of r10d         ; TLB index (RORX, then SHRX by 32 - kTlbBits)
 //     r8d  = ~((r10d + size - 1) >> 12) ; page of the last byte: a page-crossing access misses
 //     ecx  = tlb[idx].tag - page(last byte)
 //     jrcxz hit ; rcx = r9 ; jmp slow
 //   hit: rcx = r9 ; r11 = tlb[idx].addend ; op [r10 + r11]
 //   slow (after the block): state.eip = insn ; r11 = mem_slow(r10, size/kind) ; op [r11] ;
 //        writes: mem_commit ; jmp back
-// Other segments: always the helper, which checks limit and rights and adds the base.
+// "Based" segments (flat but for a nonzero base: Linux's per-CPU FS) take the same probe on
+// base + offset, with an access past offset 2^32 - 1 forced to miss; their slow path is the
+// segment helper. Other segments: always the helper, which checks limit and rights and adds the base.
 #include <cstddef>
 
 #include "dbt/dbt.h"
@@ -60,6 +62,11 @@ bool BlockEmitter::segmentFlat(int seg, MemKind kind) const {
   return key_.flags & (1u << (shift + seg));
 }
 
+bool BlockEmitter::segmentBased(int seg, MemKind kind) const {
+  unsigned shift = kind == MemKind::Read ? block_flag::kBasedShift : block_flag::kBasedWriteShift;
+  return key_.flags & (1u << (shift + seg));
+}
+
 void BlockEmitter::setEip(uint32_t eip) { a_.mov(st(offsetof(CpuState, eip)), eip); }
 
 void BlockEmitter::callHelper(HelperFn fn) {
@@ -77,7 +84,9 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   uint64_t info = hinfo::memInfo(size, kind_bits, seg);
   uint32_t eip = insn_eip_;
   uint32_t after = insns_after_;
-  if (!segmentFlat(seg, kind)) {
+  bool based = !segmentFlat(seg, kind) && segmentBased(seg, kind);
+  int32_t seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
+  if (!segmentFlat(seg, kind) && !based) {
     setEip(eip);
     a_.mov(st(offsetof(CpuState, insns_after)), after);
     a_.mov(x86::r9d, uint32_t(info));
@@ -94,11 +103,25 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
   Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
   a_.mov(x86::r9, x86::rcx);
-  a_.shrx(x86::r11d, x86::r10d, kShift12.r32());
-  a_.movzx(x86::r11d, x86::r11b);
+  if (based) {
+    // r10d is the offset. An access whose last byte passes offset 2^32 - 1 exceeds the limit
+    // (#GP, from the helper): ecx = that carry << 21, added to the page compare below, makes it
+    // miss (no valid or invalid tag is 2^21 above a page number). Then r10d = base + offset.
+    a_.mov(x86::r10d, x86::r10d);
+    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(size - 1)));
+    a_.rorx(x86::rcx, x86::rcx, 32);
+    a_.mov(x86::ecx, x86::ecx);
+    a_.rorx(x86::ecx, x86::ecx, 11);
+    a_.mov(x86::r11d, x86::dword_ptr(kState, seg_base));
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
+  }
+  a_.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
+  a_.mov(x86::r8d, 32 - kTlbBits);
+  a_.shrx(x86::r11d, x86::r11d, x86::r8d);
   a_.lea(x86::r8d, x86::ptr(x86::r10, int32_t(size - 1)));
   a_.shrx(x86::r8d, x86::r8d, kShift12.r32());
   a_.not_(x86::r8d);
+  if (based) a_.lea(x86::r8d, x86::ptr(x86::r8, x86::rcx));
   a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));  // index * 2; the scale of 8 below makes 16
   a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, tlb + tag));
   a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
@@ -115,12 +138,17 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   }
   op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
   a_.bind(back);
-  deferred_.push_back([this, slow, back, eip, info, kind, op, after] {
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after, based, seg_base] {
     a_.bind(slow);
     setEip(eip);
     a_.mov(st(offsetof(CpuState, insns_after)), after);
+    if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
+      a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
+      a_.not_(x86::r8d);
+      a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
+    }
     a_.mov(x86::r9d, uint32_t(info));
-    callHelper(hooks_.mem_slow);
+    callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
     op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
     if (kind != MemKind::Read) {
       a_.mov(x86::r9d, uint32_t(info));

@@ -30,14 +30,57 @@ void BlockEmitter::emitEntry(uint32_t guest_insns) {
 }
 
 void BlockEmitter::emitDirectExit(uint32_t target_eip) {
-  Label jump = a_.newLabel();
+  Label jump = a_.newLabel(), exit_path = a_.newLabel();
   a_.bind(jump);
   a_.db(0xe9);  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
   a_.dd(0);
+  a_.bind(exit_path);
   setEip(target_eip);
   a_.lea(x86::r11, x86::ptr(jump));
   a_.jmp(Imm(reinterpret_cast<uint64_t>(stubs_.epilogue)));
-  exits_.push_back({jump, target_eip});
+  ExitSite site{jump, target_eip, {}, {}, {}};
+  uint32_t target_page = (key_.cs_base + target_eip) >> 12;
+  if ((key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12)
+    emitPageCheck(site, exit_path);
+  exits_.push_back(site);
+}
+
+// A chain to another linear page enters here, not the target block: the target was found under
+// the mapping its page had then, and a CR3 switch or page-table write may have changed it since.
+// The soft TLB holds only current translations (flushed on CR3 writes, INVLPG and table writes,
+// filled by the dispatcher for code pages), so the jump is taken only when the TLB entry of the
+// target's page, in this block's privilege class, is valid and maps it to the physical page the
+// target was translated from: the addend must equal the constant chaining patches into the
+// MOVABS (its negation, so that LEA gives 0). Else it leaves through the dispatcher path, which
+// looks the block up again. Flag-free, like every compare here.
+void BlockEmitter::emitPageCheck(ExitSite& site, Label exit_path) {
+  uint32_t vpn = (key_.cs_base + site.target_eip) >> 12;
+  bool user = (key_.flags & block_flag::kCplMask) == 3;
+  int32_t entry = int32_t(offsetof(CpuState, tlb) + sizeof(TlbEntry) * ((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
+  Label addend_ok = a_.newLabel(), ok = a_.newLabel(), fail = a_.newLabel();
+  site.check = a_.newLabel();
+  site.check_imm_end = a_.newLabel();
+  site.check_jump = a_.newLabel();
+  a_.bind(site.check);
+  a_.mov(x86::r9, x86::rcx);
+  a_.mov(x86::rcx, x86::qword_ptr(kState, entry + int32_t(offsetof(TlbEntry, addend))));
+  a_.movabs(x86::r8, uint64_t(1) << 63);  // placeholder; 10 bytes, the immediate last
+  a_.bind(site.check_imm_end);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8));
+  a_.jecxz(x86::rcx, addend_ok);
+  a_.jmp(fail);
+  a_.bind(addend_ok);
+  a_.mov(x86::ecx, x86::dword_ptr(kState, entry + int32_t(offsetof(TlbEntry, tag_read))));
+  a_.lea(x86::ecx, x86::ptr(x86::rcx, -int32_t(vpn)));
+  a_.jecxz(x86::rcx, ok);
+  a_.bind(fail);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(exit_path);
+  a_.bind(ok);
+  a_.mov(x86::rcx, x86::r9);
+  a_.bind(site.check_jump);
+  a_.db(0xe9);  // JMP rel32 to the target block, patched with the addend
+  a_.dd(0);
 }
 
 void BlockEmitter::emitExitToDispatcher(uint32_t next_eip) {

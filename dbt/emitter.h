@@ -64,8 +64,12 @@ class BlockEmitter {
   struct ExitSite {
     asmjit::Label jump;
     uint32_t target_eip;
+    // Exits to another linear page under paging: the page check that a chain enters through
+    // (see emitPageCheck); invalid labels otherwise.
+    asmjit::Label check, check_imm_end, check_jump;
   };
   const std::vector<ExitSite>& exits() const { return exits_; }
+  void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
 
  private:
   bool emitGeneric(const cs_insn& insn);
@@ -93,6 +97,8 @@ class BlockEmitter {
   void setEip(uint32_t eip);
   void emitWithHighByteFix(asmjit::InstId id, asmjit::Operand* ops, unsigned count);
   bool segmentFlat(int seg, MemKind kind) const;
+  bool segmentBased(int seg, MemKind kind) const;
+  void emitRdtscInline();  // flat but for a nonzero base
 
   asmjit::x86::Assembler& a_;
   const RuntimeStubs& stubs_;

@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 
+#include <cassert>
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
@@ -221,6 +222,12 @@ struct Dbt::Impl {
       Block::Exit x;
       x.jump = dst + code.labelOffset(ex.jump);
       x.target_eip = ex.target_eip;
+      if (ex.check.isValid()) {
+        x.check = dst + code.labelOffset(ex.check);
+        x.check_imm = dst + code.labelOffset(ex.check_imm_end) - 8;
+        x.check_jump = dst + code.labelOffset(ex.check_jump);
+        assert(x.check_imm[-2] == 0x49 && x.check_imm[-1] == 0xb8);  // MOVABS R8, imm64
+      }
       b.exits.push_back(x);
     }
     stats.decode_ns += t1 - t0;
@@ -388,18 +395,39 @@ void Dbt::chainLastExit(Block* target) {
   if (it == impl_->exit_sites.end()) return;
   Block* source = it->second.first;
   Block::Exit& ex = source->exits[it->second.second];
-  if (ex.chained) return;
   // The dispatcher may have moved on since that jump left (an interrupt or exception delivered,
   // a trap emulated): chain only a block that is where the jump was going, in the same mode.
   if (ex.target_eip != target->key.eip || source->key.cs_base != target->key.cs_base ||
       source->key.flags != target->key.flags)
     return;
-  // With paging, a jump may only be chained within one linear page: every way into a page's
-  // blocks then passes a lookup that checked the page's current mapping.
-  if ((target->key.flags & block_flag::kPaging) &&
-      ((source->key.cs_base + source->key.eip) >> 12) != ((target->key.cs_base + target->key.eip) >> 12))
-    return;
-  impl_->patchJump(jump, target->code);
+  if (ex.chained) {
+    // A page check that failed because the target page now maps elsewhere: re-arm it for the
+    // block found under the new mapping (processes share linear addresses, not pages).
+    if (!ex.check || ex.chained == target) return;
+    auto& inc = ex.chained->incoming;
+    inc.erase(std::remove(inc.begin(), inc.end(), jump), inc.end());
+    ex.chained = nullptr;
+  }
+  // With paging, a jump within one linear page is chained directly (every way into a page's
+  // blocks passes a check of the page's current mapping); a jump to another page goes through
+  // the exit's page check, armed here with the target's physical page.
+  if (ex.check) {
+    uint64_t page = target->key.phys & ~uint64_t(kPageMask);
+    uint32_t vpn = (target->key.cs_base + target->key.eip) >> 12;
+    if (target->key.flags != source->key.flags || target->key.cs_base != source->key.cs_base ||
+        !impl_->mem.contains(page, kPageSize))
+      return;
+    uint64_t addend = reinterpret_cast<uint64_t>(impl_->mem.base() + page) - (uint64_t(vpn) << 12);
+    uint64_t imm = uint64_t(0) - addend;
+    std::memcpy(ex.check_imm, &imm, 8);
+    impl_->patchJump(ex.check_jump, target->code);
+    impl_->patchJump(jump, ex.check);
+  } else {
+    if ((target->key.flags & block_flag::kPaging) &&
+        ((source->key.cs_base + source->key.eip) >> 12) != ((target->key.cs_base + target->key.eip) >> 12))
+      return;
+    impl_->patchJump(jump, target->code);
+  }
   ex.chained = target;
   target->incoming.push_back(jump);
   ++impl_->stats.chains;

@@ -172,9 +172,16 @@ uint32_t modeFlags(const Machine::Impl& vm) {
   for (int s = 0; s < 6; ++s) {
     if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
     if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
+    if (c.seg[s].base != 0) {
+      Segment at0 = c.seg[s];
+      at0.base = 0;
+      if (segmentIsFlat(at0, false)) f |= 1u << (block_flag::kBasedShift + s);
+      if (segmentIsFlat(at0, true)) f |= 1u << (block_flag::kBasedWriteShift + s);
+    }
   }
   if (c.cr0 & 0x80000000u) f |= block_flag::kPaging;
   if (vm.config.stats) f |= block_flag::kCountTlb;
+  if (!vm.config.host_clock && (!(c.cr4 & 4) || c.cpl == 0)) f |= block_flag::kInlineTsc;  // CR4.TSD
   return f;
 }
 
@@ -184,7 +191,15 @@ BlockKey currentKey(Machine::Impl& vm) {
   CpuState& c = vm.cpu;
   if (c.eip > c.seg[CS].limit) raiseException(vm, 13, 0, true);
   uint64_t phys;
-  codePhys(&c, c.seg[CS].base + c.eip, true, &phys);
+  uint32_t linear = c.seg[CS].base + c.eip;
+  codePhys(&c, linear, true, &phys);
+  // Chains to another page check the soft-TLB entry of the target's page (Dbt::chainLastExit):
+  // keep the code page's entry valid so that those checks pass after a flush.
+  if (c.cr0 & 0x80000000u) {
+    bool user = c.cpl == 3;
+    if (c.tlb.entry[user][(linear >> 12) & (kTlbSize - 1)].tag_read != linear >> 12)
+      vm.mmu.fill(linear, phys, Access::Exec, user);
+  }
   return BlockKey{c.eip, c.seg[CS].base, phys, modeFlags(vm)};
 }
 
@@ -369,6 +384,7 @@ RunResult Machine::run() {
     }
     c.icount_budget = budget;
     vm.budget_start = budget;
+    refreshTscBase(vm);
     if (vm.config.log.exec)
       fmt::print(stderr, "Trace: eip={:08x} phys={:x} insns={} [{}]\n", key.eip, key.phys, b->guest_insns,
                  b->cached ? "cached" : "one-off");

@@ -27,7 +27,7 @@ struct MachineConfig {
   uint64_t max_insns = 0;      // 0: no limit
   VirtMode mode = VirtMode::Translate;
   std::string trace_path;      // --trace: one JSON line per sensitive or privileged instruction
-  uint64_t code_cache_bytes = 32ull << 20;
+  uint64_t code_cache_bytes = 64ull << 20;  // a Linux boot and a few commands translate ~42 MiB
   uint64_t host_mem_bytes = 0;  // cap on resident host memory for guest RAM (0: none)
   unsigned shadow_cache = 8;    // guest address spaces whose shadow page tables are kept
   // The serial console (COM1) and the clock (see emu/console.h, docs/architecture.md).

@@ -43,7 +43,7 @@ Options:
                       interrupt delivered counts as one, so fault loops end too
   --host-mem SIZE     cap resident host memory for guest RAM; colder real pages go to a
                       swap file and come back on their next touch (default: no cap)
-  --code-cache SIZE   translated-code cache size (default 32M); when full it is flushed
+  --code-cache SIZE   translated-code cache size (default 64M); when full it is flushed
   --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
                       switches (default 8; 0 rebuilds them at every switch)
   --state-hash        print a hash of the final CPU state and guest RAM to stderr

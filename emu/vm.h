@@ -166,6 +166,13 @@ inline void requestDispatcher(Machine::Impl& vm) {
   if (b <= 0) return;
   vm.cpu.icount_budget = 0;
   vm.budget_start -= b;
+  vm.cpu.tsc_base -= uint64_t(b);
+}
+
+// CpuState::tsc_base for inline RDTSC: retiredInsns + idle_ns + the TSC offset, less what the
+// budget register and the instruction's position supply at run time.
+inline void refreshTscBase(Machine::Impl& vm) {
+  vm.cpu.tsc_base = vm.model.tsc(vm.executed + uint64_t(vm.budget_start) + vm.idle_ns);
 }
 
 // STI (from IF=0), MOV SS and POP SS hold off interrupts until the next instruction has run.

@@ -23,11 +23,14 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
     return true;
   }
   bool write = kind == Access::Write;
-  shadow_.switchTo(currentKey());
+  selectSpace();
+  last_writable_ = false;
   if (const ShadowEntry* e = shadow_.find(linear >> 12)) {
-    bool denied = (user && !e->user) || (write && !e->writable && (user || (cpu_.cr0 & kCr0WP)));
+    bool may_write = e->writable || (!user && !(cpu_.cr0 & kCr0WP));
+    bool denied = (user && !e->user) || (write && !may_write);
     if (!denied && (!write || e->dirty)) {
       ++shadow_.stats.hits;
+      noteWritable(linear, user, may_write && e->dirty);
       *phys = (uint64_t(e->phys_page) << 12) | (linear & kPageMask);
       return true;
     }
@@ -36,13 +39,29 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
   return walk(linear, write, user, phys, pf_error);
 }
 
+// Every translate needs the shadow context of the current address space; switching (building a
+// ShadowKey, searching the LRU) costs more than the lookup itself, so it is done only when CR3,
+// CR4.PAE or the PDPTE registers differ from those of the last switch, or after dropAll.
+void Mmu::selectSpace() {
+  bool pae = cpu_.cr4 & kCr4PAE;
+  if (space_valid_ && cpu_.cr3 == space_cr3_ && pae == space_pae_ &&
+      (!pae || std::equal(cpu_.pdpte, cpu_.pdpte + 4, space_pdpte_)))
+    return;
+  shadow_.switchTo(currentKey());
+  space_valid_ = true;
+  space_cr3_ = cpu_.cr3;
+  space_pae_ = pae;
+  std::copy(cpu_.pdpte, cpu_.pdpte + 4, space_pdpte_);
+}
+
 ShadowKey Mmu::currentKey() const {
   ShadowKey k{cpu_.cr3, (cpu_.cr4 & kCr4PAE) != 0};
   if (k.pae) std::copy(cpu_.pdpte, cpu_.pdpte + 4, k.pdpte);
   return k;
 }
 
-void Mmu::remember(uint32_t linear, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page) {
+void Mmu::remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page) {
+  noteWritable(linear, user, (e.writable || (!user && !(cpu_.cr0 & kCr0WP))) && e.dirty);
   shadow_.insert(linear >> 12, e, pd_page, pt_page);
   for (uint64_t page : shadow_.takeNewlyWatched())
     if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
@@ -84,17 +103,18 @@ bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t*
     *phys = (pte & 0xfffff000u) | (linear & 0xfffu);
   }
   ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
-  remember(linear, e, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
+  remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
 }
 
 void Mmu::cr3Written() {
-  shadow_.switchTo(currentKey());
+  selectSpace();
   flushAll();
 }
 
 void Mmu::pagingModeChanged() {
   shadow_.dropAll();
+  space_valid_ = false;
   flushAll();
 }
 
@@ -122,17 +142,29 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
     e.tag_read = vpn;
   } else {
     e.tag_read = vpn;
-    // Without paging every RAM page is writable; with paging the write right is checked by a walk
-    // on the first write (which also sets the dirty bit).
-    if (!paging && !mem_.isWatched(page)) e.tag_write = vpn;
+    // Without paging every RAM page is writable. With paging a write needs the right and the D
+    // bit: open the write tag now only if the translation just made found both (else the first
+    // write walks, which sets D).
+    bool writable = !paging || (kind == Access::Read && last_writable_ && writable_vpn_ == vpn && writable_user_ == user);
+    if (writable && !mem_.isWatched(page)) e.tag_write = vpn;
   }
+  if (filled_count_ < kFilledMax) filled_[filled_count_] = uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1)));
+  if (filled_count_ <= kFilledMax) ++filled_count_;
   ++stats.tlb_misses;
 }
 
+// Only fill() makes entries valid, so a flush clears just the entries filled since the last one
+// (a CR3 switch usually follows a few hundred fills), or the whole TLB when that list overflowed.
 void Mmu::flushAll() {
   ++stats.tlb_flushes;
-  for (auto& arr : cpu_.tlb.entry)
-    for (auto& e : arr) e = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
+  TlbEntry* all = &cpu_.tlb.entry[0][0];
+  if (filled_count_ <= kFilledMax) {
+    for (uint32_t i = 0; i < filled_count_; ++i) all[filled_[i]] = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
+  } else {
+    for (auto& arr : cpu_.tlb.entry)
+      for (auto& e : arr) e = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
+  }
+  filled_count_ = 0;
 }
 
 void Mmu::flushPage(uint32_t linear) {

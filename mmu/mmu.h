@@ -58,13 +58,31 @@ class Mmu {
  private:
   bool walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
   bool walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
+  void selectSpace();            // makes the shadow context the current address space's
   ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
   // After a successful walk: remember it and watch the table pages it read.
-  void remember(uint32_t linear, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
+  void remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page);
 
   CpuState& cpu_;
   PhysMemory& mem_;
   ShadowTables shadow_;
+  // The address space selectSpace last switched the shadow tables to.
+  bool space_valid_ = false, space_pae_ = false;
+  uint32_t space_cr3_ = 0;
+  uint64_t space_pdpte_[4] = {};
+  // The last successful translate found the page writable at that privilege with D already set:
+  // a read fill may then open the write tag too (the first write needs no walk).
+  bool last_writable_ = false, writable_user_ = false;
+  uint32_t writable_vpn_ = 0;
+  void noteWritable(uint32_t linear, bool user, bool w) {
+    last_writable_ = w;
+    writable_vpn_ = linear >> 12;
+    writable_user_ = user;
+  }
+  // Indices (user class + kTlbSize) of the TLB entries filled since the last flushAll.
+  static constexpr uint32_t kFilledMax = 512;
+  uint16_t filled_[kFilledMax];
+  uint32_t filled_count_ = kFilledMax + 1;  // unknown contents: the first flush clears everything
 };
 
 }  // namespace btvm

@@ -82,7 +82,7 @@ bool Mmu::walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32
     *phys = (pte & kAddr4K) | (linear & 0xfffu);
   }
   ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
-  remember(linear, e, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
+  remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
 }
 

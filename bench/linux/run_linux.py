@@ -35,7 +35,7 @@ class Console:
     def wait_for(self, text):
         """Seconds since start at which `text` appeared in the output."""
         needle = text.encode()
-        start = max(0, len(self.buf) - len(needle))
+        start = 0  # what arrived with the previous match counts (a prompt in the same chunk)
         while True:
             i = self.buf.find(needle, start)
             if i >= 0:

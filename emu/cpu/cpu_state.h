@@ -79,6 +79,10 @@ struct CpuState {
   uint32_t trap_arg;       // the helper's arguments, saved by the trapping block
   uint64_t trap_info;
   uint32_t insns_after;    // instructions of the current block after the helper's (for RDTSC)
+  // Inline RDTSC (translate mode, virtual clock): TSC = tsc_base - budget - insns_after - 1,
+  // the same value hRdtsc computes. The dispatcher sets it before entering translated code;
+  // helpers that move the budget's start or the TSC offset keep it (refreshTscBase).
+  uint64_t tsc_base;
 
   SoftTlb tlb;
   JumpCacheEntry jcache[kJumpCacheSize];

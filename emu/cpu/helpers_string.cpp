@@ -2,6 +2,7 @@
 // element, so a fault in the middle of a REP leaves ECX/ESI/EDI exact and the instruction restarts.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "emu/cpu/guest_access.h"
@@ -68,6 +69,39 @@ uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigne
   return k.host + (lin & kPageMask);
 }
 
+// REP MOVS/STOS forward with 32-bit addresses (memcpy, memset, clear_page): the elements that lie
+// wholly inside the current destination (and source) page run as one host loop, at most `max`.
+// Element by element, forward, through a temporary: an overlapping copy replicates as on the
+// hardware. Only plain RAM that holds no translated code or page tables is written (direct), and
+// both ends are inside their segments, so nothing between them can fault. Returns how many
+// elements were done (0: the general path takes the next one).
+uint32_t bulkForward(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, PageCursor& dst, uint32_t max) {
+  CpuState& c = vm.cpu;
+  unsigned size = i.size;
+  bool movs = i.sub == hinfo::kMovs;
+  uint32_t edi = c.regs[EDI], esi = c.regs[ESI];
+  uint32_t n = std::min<uint32_t>(max, (kPageSize - ((c.seg[ES].base + edi) & kPageMask)) / size);
+  if (movs) n = std::min<uint32_t>(n, (kPageSize - ((c.seg[i.seg].base + esi) & kPageMask)) / size);
+  if (n < 2) return 0;
+  uint64_t last = uint64_t(n - 1) * size;
+  auto inside = [&](int seg, uint32_t off, bool write) {
+    return uint64_t(off) + last + size - 1 <= 0xffffffffull && segmentAccessOk(c.seg[seg], uint32_t(off + last), size, write);
+  };
+  if (!inside(ES, edi, true) || (movs && !inside(i.seg, esi, false))) return 0;
+  uint8_t* d = direct(vm, dst, ES, edi, size, true);
+  uint8_t* s = movs ? direct(vm, src, i.seg, esi, size, false) : nullptr;
+  if (!d || (movs && !s)) return 0;
+  uint32_t v = getReg(c, EAX, size);
+  for (uint32_t k = 0; k < n; ++k) {
+    if (movs) std::memcpy(&v, s + k * size, size);
+    std::memcpy(d + k * size, &v, size);
+  }
+  c.regs[EDI] = edi + uint32_t(n * size);
+  if (movs) c.regs[ESI] = esi + uint32_t(n * size);
+  c.regs[ECX] -= n;
+  return n;
+}
+
 HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
   unsigned size = i.size;
@@ -101,9 +135,16 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     slow();
     writeSeg(vm, seg, off, size, v);
   };
+  bool bulk = i.rep && !i.addr16 && !(c.eflags & flag::DF) && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos);
   for (uint32_t done = 0;; ++done) {
     if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveToDispatcher(vm, kJumpContinue);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
+    if (bulk) {
+      if (uint32_t n = bulkForward(vm, i, src, dst, std::min(c.regs[ECX], kSlice - done))) {
+        done += n - 1;  // the loop adds the last one
+        continue;
+      }
+    }
     switch (i.sub) {
       case hinfo::kMovs: {
         uint32_t v = load(src, i.seg, idx(ESI));

@@ -270,6 +270,7 @@ HelperResult hWrmsr(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
   CpuState& c = vm.cpu;
   uint64_t v = uint64_t(c.regs[EDX]) << 32 | c.regs[EAX];
   if (!vm.model.wrmsr(c.regs[ECX], retiredInsns(vm) + vm.idle_ns, v)) raiseException(vm, kVecGP, 0, true);
+  refreshTscBase(vm);  // the TSC offset may have changed
   return kNext;
 }
 
