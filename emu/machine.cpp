@@ -13,6 +13,8 @@
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/firmware.h"
+#include "emu/boot/image_file.h"
+#include "emu/boot/memory_map.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -54,13 +56,28 @@ Machine::Impl::Impl(const MachineConfig& c)
             stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
           },
           [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &console,
-          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch) {
+          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch,
+          [this] {
+            nmi_pending = true;
+            requestDispatcher(*this);
+          }) {
   cpu.vm = this;
   host_start_ns = hostMonotonicNs();
   console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
-  platform.attach(io);
+  platform.attach(io, mmio);
+  // The local APIC as a BIOS leaves it (virtual wire: the 8259 through LINT0), owning its MSR.
+  platform.lapic.biosSetup();
+  model.apic_base_read = [this] { return platform.lapic.baseMsr(); };
+  model.advertise_apic = c.cpuid_apic;
+  model.apic_base_write = [this](uint64_t v) { return platform.setApicBase(v); };
+  if (c.debugcon_fd != -1) {  // -2: the port is there, its bytes go nowhere
+    debugcon = std::make_unique<DebugCon>(c.debugcon_fd);
+    // On the same descriptor as COM1 (both on stdio), COM1's buffered line goes out first.
+    if (c.debugcon_fd == c.serial_out_fd) debugcon->before_write = [this] { console.flush(); };
+    debugcon->attach(io, c.debugcon_port);
+  }
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
@@ -108,7 +125,52 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   impl_->mmu.flushAll();
 }
 
+namespace {
+
+std::vector<uint8_t> bytesOf(const std::vector<E820Entry>& map) {
+  std::vector<uint8_t> out;
+  for (const E820Entry& e : map) {
+    uint8_t raw[20];
+    std::memcpy(raw, &e.addr, 8);
+    std::memcpy(raw + 8, &e.len, 8);
+    std::memcpy(raw + 16, &e.type, 4);
+    out.insert(out.end(), raw, raw + 20);
+  }
+  return out;
+}
+
+// What QEMU's fw_cfg tells firmware and guests about the -kernel, -initrd and -append it was
+// given (the option ROM that loads them reads these): the command line; a Linux kernel split
+// into its real-mode setup and its protected-mode part; a Multiboot kernel whole; the initrd.
+// btvm loads the kernel itself, so these are for guests that look (test kernels read the
+// command line this way); the memory map is the one the loaders hand over.
+void describeBoot(FwCfg& f, const MachineConfig& c, const std::vector<uint8_t>& kernel, bool linux,
+                  uint64_t ram_bytes) {
+  using namespace fw_cfg;
+  f.setU32(kCmdlineSize, uint32_t(c.append.size() + 1));
+  f.setString(kCmdlineData, c.append);
+  size_t setup = 0;
+  if (linux) {
+    unsigned sects = kernel.size() > 0x1f1 && kernel[0x1f1] ? kernel[0x1f1] : 4;
+    setup = std::min(kernel.size(), size_t(sects + 1) * 512);
+    f.setU32(kSetupSize, uint32_t(setup));
+    f.setItem(kSetupData, std::vector<uint8_t>(kernel.begin(), kernel.begin() + long(setup)));
+    f.setU32(kKernelAddr, 0x100000);
+  }
+  f.setU32(kKernelSize, uint32_t(kernel.size() - setup));
+  f.setItem(kKernelData, std::vector<uint8_t>(kernel.begin() + long(setup), kernel.end()));
+  if (linux && !c.initrd.empty()) {
+    std::vector<uint8_t> initrd = readImageFile(c.initrd, "initrd");
+    f.setU32(kInitrdSize, uint32_t(initrd.size()));
+    f.setItem(kInitrdData, std::move(initrd));
+  }
+  f.addFile("etc/e820", bytesOf(pcMemoryMap(ram_bytes)));
+}
+
+}  // namespace
+
 void Machine::loadMultiboot(const std::string& path) {
+  describeBoot(impl_->platform.fw_cfg, impl_->config, readImageFile(path, "kernel image"), false, impl_->mem.size());
   installFirmware(impl_->mem);
   MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
   setFlatProtectedMode();
@@ -124,6 +186,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
+  describeBoot(impl_->platform.fw_cfg, impl_->config, image, true, impl_->mem.size());
   installFirmware(impl_->mem);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
@@ -210,8 +273,7 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
   if (!(c.eflags & flag::IF)) return fmt::format("guest halted at {:08x} with interrupts off", c.eip);
   vm.console.flush();  // the guest waits: what it printed (a prompt) must be seen now
   PcPlatform& p = vm.platform;
-  p.update();
-  if (p.pic.pending()) return {};
+  if (p.interruptPending()) return {};
   uint64_t wake = p.nextWakeNs();
   bool input_wakes = p.serialInputWakes();
   if (wake == PcPlatform::kNever && !input_wakes)

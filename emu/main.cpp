@@ -50,6 +50,10 @@ Options:
   --stats             print translation, TLB, exit and exception statistics at exit
   -serial DEV         the serial console COM1: stdio (default: output to stdout, input
                       from stdin), file:PATH (output to PATH, no input), null or none
+  -debugcon DEV       QEMU's isa-debugcon (port 0xe9; bytes written unbuffered, reads give
+                      0xe9): file:PATH, stdio (stdout), null or none
+  -global isa-debugcon.iobase=PORT   moves the debug console's port (e.g. 0x402)
+  --no-cpuid-apic     hide the local APIC from CPUID (it stays enabled in IA32_APIC_BASE)
   -nographic          accepted for QEMU command lines (btvm has no display; the serial
                       console is on stdio anyway); so are -display none, -monitor none
                       and -no-reboot (btvm never reboots)
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
   bool state_hash = false;
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
+  std::string debugcon;  // empty: no debug console
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> std::string_view {
@@ -205,6 +210,22 @@ int main(int argc, char** argv) {
       if (v != "stdio" && v != "null" && v != "none" && !(v.rfind("file:", 0) == 0 && v.size() > 5))
         usageError(fmt::format("unsupported -serial '{}' (stdio, file:PATH, null or none)", v));
       serial = v;
+    } else if (a == "-debugcon") {
+      std::string_view v = value();
+      if (v != "stdio" && v != "null" && v != "none" && !(v.rfind("file:", 0) == 0 && v.size() > 5))
+        usageError(fmt::format("unsupported -debugcon '{}' (stdio, file:PATH, null or none)", v));
+      debugcon = v;
+    } else if (a == "-global") {
+      std::string_view v = value();
+      constexpr std::string_view kIobase = "isa-debugcon.iobase=";
+      if (v.rfind(kIobase, 0) != 0) usageError(fmt::format("unsupported -global '{}' (only {}PORT)", v, kIobase));
+      std::string num(v.substr(kIobase.size()));
+      char* end = nullptr;
+      unsigned long port = std::strtoul(num.c_str(), &end, 0);
+      if (num.empty() || *end || port > 0xffff) usageError(fmt::format("bad -global '{}' (a port 0..0xffff)", v));
+      cfg.debugcon_port = uint16_t(port);
+    } else if (a == "--no-cpuid-apic") {
+      cfg.cpuid_apic = false;
     } else if (a == "-nographic" || a == "-no-reboot") {
     } else if (a == "-display" || a == "-monitor") {
       std::string_view v = value();
@@ -259,6 +280,18 @@ int main(int argc, char** argv) {
     cfg.serial_out_fd = -1;  // null / none
   }
   cfg.serial_interactive = terminal;
+  if (debugcon == "stdio") {
+    cfg.debugcon_fd = 1;
+  } else if (debugcon.rfind("file:", 0) == 0) {
+    std::string path = debugcon.substr(5);
+    cfg.debugcon_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (cfg.debugcon_fd < 0) {
+      fmt::print(stderr, "btvm: cannot open debug console output '{}': {}\n", path, std::strerror(errno));
+      return exit_status::kUsage;
+    }
+  } else if (!debugcon.empty()) {
+    cfg.debugcon_fd = -2;  // null/none: the port is there, its bytes go nowhere
+  }
   cfg.host_clock = clock == Clock::Host || (clock == Clock::Auto && terminal);
 
   try {

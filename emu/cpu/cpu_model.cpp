@@ -43,7 +43,8 @@ CpuModel::CpuModel() {
 
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
-  return kFpu | kPse | kTsc | kMsr | kPae | kCx8 | kMtrr | kPge | kCmov;
+  uint32_t apic = advertise_apic && apic_base_read && (apic_base_read() & (1u << 11)) ? kApic : 0;
+  return kFpu | kPse | kTsc | kMsr | kPae | kCx8 | apic | kMtrr | kPge | kCmov;
 }
 
 CpuidResult CpuModel::cpuid(uint32_t leaf) const {
@@ -61,6 +62,10 @@ bool CpuModel::rdmsr(uint32_t index, uint64_t now, uint64_t* value) const {
     *value = tsc(now);
     return true;
   }
+  if (index == msr::kApicBase && apic_base_read) {
+    *value = apic_base_read();
+    return true;
+  }
   auto it = msrs_.find(index);
   if (it == msrs_.end()) return false;
   *value = it->second;
@@ -73,6 +78,7 @@ bool CpuModel::wrmsr(uint32_t index, uint64_t now, uint64_t value) {
     tsc_offset_ = (value & 0xffffffffull) - now;
     return true;
   }
+  if (index == msr::kApicBase && apic_base_write) return apic_base_write(value);
   auto it = msrs_.find(index);
   if (it == msrs_.end() || readOnly(index)) return false;
   it->second = value;

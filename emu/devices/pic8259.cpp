@@ -156,6 +156,7 @@ void Pic8259::attach(IoBus& bus, std::function<void()> sync) {
 }
 
 void Pic8259::setIrq(unsigned irq, bool high) {
+  if (line_observer) line_observer(irq, high);
   if (irq < 8) {
     if (irq != 2) master_.setLine(irq, high);  // IR2 carries the slave
     return;
@@ -166,6 +167,7 @@ void Pic8259::setIrq(unsigned irq, bool high) {
 
 bool Pic8259::wouldInterrupt(unsigned irq) const {
   Pic8259 probe = *this;
+  probe.line_observer = nullptr;
   probe.setIrq(irq, true);
   return probe.pending();
 }

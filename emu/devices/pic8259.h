@@ -48,6 +48,9 @@ class Pic8259 {
   void attach(IoBus& bus, std::function<void()> sync);
   void setIrq(unsigned irq, bool high);
   void pulseIrq(unsigned irq) { setIrq(irq, true); setIrq(irq, false); }
+  // Sees every line change before the PIC does: the board wires the same ISA lines to the I/O
+  // APIC. (A copy of the PIC made by wouldInterrupt() has none.)
+  std::function<void(unsigned irq, bool high)> line_observer;
   // An unmasked request the CPU would be interrupted for (INTR asserted).
   bool pending() const { return master_.pendingLine() >= 0; }
   // Would raising line `irq` now interrupt the CPU (it is unmasked and not blocked by a
