@@ -41,6 +41,10 @@ void IoApic::write(uint32_t offset, uint32_t v) {
     select_ = v & 0xff;
     return;
   }
+  if (offset == 0x40) {  // EOI register: ends a level-triggered vector by hand
+    eoi(uint8_t(v));
+    return;
+  }
   if (offset != 0x10) return;
   uint32_t r = select_;
   if (r == 0) {

@@ -32,7 +32,7 @@ void PcPlatform::attach(IoBus& bus, MmioBus& mmio) {
       [this](uint32_t off, unsigned size, uint32_t v) {
         if (size == 4) lapic.write(off, v);  // narrower writes are dropped, as QEMU's
       });
-  mmio.add(ioapic::kBase, 0x20,
+  mmio.add(ioapic::kBase, 0x44,
            [this](uint32_t off, unsigned size) -> uint32_t { return ioapic.read(off & ~3u) >> (8 * (off & 3)) & sizeMask(size); },
            [this](uint32_t off, unsigned, uint32_t v) { ioapic.write(off, v); });
   pic.attach(bus, [this] { update(); });
