@@ -19,6 +19,10 @@ PcPlatform::PcPlatform(NowFn now, uint64_t ram_bytes, std::function<void(const c
       fw_cfg(ram_bytes),
       lapic(now, on_nmi, [this](uint8_t vector) { ioapic.eoi(vector); }),
       ioapic([this](uint8_t vector, bool level) { lapic.accept(vector, level); }, on_nmi),
+      hpet(
+          now, [this](unsigned irq, bool high) { pic.setIrqUncut(irq, high); },
+          [this](unsigned pin, bool high) { ioapic.setPin(pin, high); },
+          [this](bool legacy) { pic.cut_lines = legacy ? uint16_t(1u << 0 | 1u << 8) : 0; }),
       now_(std::move(now)),
       on_reset_(std::move(on_reset)) {}
 
@@ -35,6 +39,11 @@ void PcPlatform::attach(IoBus& bus, MmioBus& mmio) {
   mmio.add(ioapic::kBase, 0x44,
            [this](uint32_t off, unsigned size) -> uint32_t { return ioapic.read(off & ~3u) >> (8 * (off & 3)) & sizeMask(size); },
            [this](uint32_t off, unsigned, uint32_t v) { ioapic.write(off, v); });
+  mmio.add(hpet::kBase, 0x400,
+           [this](uint32_t off, unsigned size) -> uint32_t { return hpet.read(off & ~3u) >> (8 * (off & 3)) & sizeMask(size); },
+           [this](uint32_t off, unsigned size, uint32_t v) {
+             if (size == 4) hpet.write(off, v);  // registers are written as whole dwords
+           });
   pic.attach(bus, [this] { update(); });
   pit.attach(bus);
   rtc.attach(bus);
@@ -67,6 +76,7 @@ bool PcPlatform::setApicBase(uint64_t v) {
 }
 
 bool PcPlatform::lineWakes(unsigned irq) const {
+  if (pic.cut_lines >> irq & 1) return false;  // the HPET has the line (legacy replacement)
   return (lapic.pcPassesThrough() && pic.wouldInterrupt(irq)) || ioapic.wouldDeliver(ioapic::pinOfIsaIrq(irq));
 }
 
@@ -79,6 +89,10 @@ uint64_t PcPlatform::nextWakeNs() const {
   // The APIC timer (its vector may still wait behind TPR: the wake-up then finds nothing, and
   // the dispatcher's guard against empty wake-ups ends a guest that sleeps on it forever).
   if (lapic.softwareEnabled()) t = std::min(t, lapic.nextEventNs());
+  t = std::min(t, hpet.nextWakeNs([this](bool isa, unsigned line) {
+    return isa ? (lapic.pcPassesThrough() && pic.wouldInterrupt(line)) || ioapic.wouldDeliver(ioapic::pinOfIsaIrq(line))
+               : ioapic.wouldDeliver(line);
+  }));
   return t;
 }
 

@@ -2,7 +2,7 @@
 // serial port COM1 (IRQ 4; COM2-4 absent, reading all-ones, as QEMU's default), the i8042
 // keyboard controller, the ACPI PM registers and PM timer, PCI configuration space, and the
 // reset lines (i8042, port 0x92 bit 0, port 0xcf9), QEMU's fw_cfg (0x510), all on the I/O bus;
-// the local APIC and the I/O APIC on the memory-mapped bus; all timed by btvm's clock. The ISA
+// the local APIC, the I/O APIC and the HPET on the memory-mapped bus; all timed by btvm's clock. The ISA
 // lines reach both the 8259 and the I/O APIC; the 8259's INTR reaches the CPU through the local
 // APIC's LINT0 (virtual wire). The dispatcher brings the devices up to date with update(), asks
 // for an interrupt (interruptPending/acknowledge) when the guest has IF=1, stops translated
@@ -16,6 +16,7 @@
 #include "emu/devices/cmos_rtc.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/fw_cfg.h"
+#include "emu/devices/hpet.h"
 #include "emu/devices/io_apic.h"
 #include "emu/devices/local_apic.h"
 #include "emu/devices/mmio_bus.h"
@@ -53,7 +54,8 @@ class PcPlatform {
   // When a device next raises an interrupt line, whether or not the PIC lets it through.
   // (The UART's include its next look at host input while its receive interrupt is on.)
   uint64_t nextEventNs() const {
-    return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), acpi.nextIrqNs(), uart.nextEventNs(), lapic.nextEventNs()});
+    return std::min({pit.nextIrqNs(), rtc.nextIrqNs(), acpi.nextIrqNs(), uart.nextEventNs(), lapic.nextEventNs(),
+                     hpet.nextEventNs()});
   }
   // When a timer next raises a line that would interrupt the CPU; kNever if none will. Host
   // input is the other way to wake an idle guest (serialInputWakes).
@@ -77,6 +79,7 @@ class PcPlatform {
   FwCfg fw_cfg;
   LocalApic lapic;
   IoApic ioapic;
+  Hpet hpet;
 
  private:
   void updateAt(uint64_t ns) {
@@ -85,6 +88,7 @@ class PcPlatform {
     uart.update(ns);
     acpi.update(ns);
     lapic.update(ns);
+    hpet.update(ns);
   }
   MmioBus* mmio_ = nullptr;
   size_t lapic_range_ = 0;

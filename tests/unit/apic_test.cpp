@@ -228,7 +228,7 @@ TEST_CASE("platform: the 8259 through LINT0 ExtINT, the PIT on I/O APIC pin 2, t
   uint32_t v;
   CHECK(mmio.read(0xfee00030, 4, &v));
   CHECK(v == 0x00050014u);
-  CHECK_FALSE(mmio.read(0xfed00000, 4, &v));
+  CHECK_FALSE(mmio.read(0xfeb00000, 4, &v));  // nobody there
   CHECK(v == 0xffffffffu);
   now = p.pit.nextIrqNs();
   CHECK(p.interruptPending());  // through the 8259 (virtual wire)
