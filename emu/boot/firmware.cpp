@@ -6,6 +6,7 @@
 
 #include "emu/boot/aml.h"
 #include "emu/boot/memory_map.h"
+#include "emu/devices/hpet.h"
 #include "emu/devices/io_apic.h"
 #include "emu/devices/local_apic.h"
 
@@ -83,7 +84,18 @@ std::vector<uint8_t> rsdp() {
 
 std::vector<uint8_t> rsdt() {
   Bytes t = acpiHeader("RSDT", 1);
-  t.u32(fw_addr::kFadt).u32(fw_addr::kMadt);
+  t.u32(fw_addr::kFadt).u32(fw_addr::kMadt).u32(fw_addr::kHpet);
+  return finishAcpi(t);
+}
+
+// The HPET description table, as QEMU's: the event timer block ID (the low half of the
+// capabilities register), its base as a memory-space GAS, HPET number 0, minimum tick 0, no
+// page protection.
+std::vector<uint8_t> hpetTable() {
+  Bytes t = acpiHeader("HPET", 1);
+  t.u32(uint32_t(hpet::kCapabilities));
+  t.u8(0 /* system memory */).u8(0).u8(0).u8(0).u32(uint32_t(hpet::kBase)).u32(0);
+  t.u8(0).u16(0).u8(0);
   return finishAcpi(t);
 }
 
@@ -257,6 +269,7 @@ std::vector<FirmwareBlob> firmwareTables(uint64_t ram_bytes) {
       {fw_addr::kFacs, "FACS", facs()},
       {fw_addr::kDsdt, "DSDT", dsdt()},
       {fw_addr::kMadt, "APIC", madt()},
+      {fw_addr::kHpet, "HPET", hpetTable()},
       {fw_addr::kSmbiosEntry, "SMBIOS-EP", smbiosEntry(table, structs.size(), max_struct)},
       {fw_addr::kSmbiosTable, "SMBIOS", table},
   };

@@ -115,7 +115,7 @@ TEST_CASE("firmware tables: checksums, RSDP -> RSDT -> FADT -> FACS/DSDT, \\_S5,
   CHECK(std::memcmp(rsdp.bytes.data(), "RSD PTR ", 8) == 0);
   CHECK(byteSum(rsdp.bytes.data(), 20) == 0);
   CHECK(rd32(rsdp.bytes, 16) == find("RSDT").addr);
-  for (const char* n : {"RSDT", "FACP", "DSDT", "APIC"}) {
+  for (const char* n : {"RSDT", "FACP", "DSDT", "APIC", "HPET"}) {
     const FirmwareBlob& b = find(n);
     CAPTURE(n);
     CHECK(std::memcmp(b.bytes.data(), n, 4) == 0);
@@ -156,7 +156,7 @@ TEST_CASE("MADT: listed in the RSDT; local APIC, I/O APIC, QEMU's interrupt sour
   }
   REQUIRE(rsdt);
   REQUIRE(madt);
-  CHECK(rd32(rsdt->bytes, 4) == 36 + 8);
+  CHECK(rd32(rsdt->bytes, 4) == 36 + 12);
   CHECK(rd32(rsdt->bytes, 40) == madt->addr);
   const std::vector<uint8_t>& m = madt->bytes;
   CHECK(rd32(m, 36) == 0xfee00000u);
@@ -179,6 +179,23 @@ TEST_CASE("MADT: listed in the RSDT; local APIC, I/O APIC, QEMU's interrupt sour
   CHECK(nmis == 1);
   std::vector<std::array<uint32_t, 3>> want = {{0, 2, 0}, {5, 5, 0xd}, {9, 9, 0xd}, {10, 10, 0xd}, {11, 11, 0xd}};
   CHECK(overrides == want);
+}
+
+TEST_CASE("HPET table: in the RSDT, 56 bytes, block ID and base as the device has them") {
+  std::vector<FirmwareBlob> t = firmwareTables(128ull << 20);
+  const FirmwareBlob *rsdt = nullptr, *h = nullptr;
+  for (const FirmwareBlob& b : t) {
+    if (std::strcmp(b.name, "RSDT") == 0) rsdt = &b;
+    if (std::strcmp(b.name, "HPET") == 0) h = &b;
+  }
+  REQUIRE(rsdt);
+  REQUIRE(h);
+  CHECK(rd32(rsdt->bytes, 44) == h->addr);
+  CHECK(h->bytes.size() == 56);
+  CHECK(rd32(h->bytes, 36) == 0x8086a201u);
+  CHECK(h->bytes[40] == 0);  // system memory
+  CHECK(rd32(h->bytes, 44) == 0xfed00000u);
+  CHECK(rd32(h->bytes, 48) == 0);
 }
 
 TEST_CASE("SMBIOS entry point checksums and a well-formed structure table ending in type 127") {
