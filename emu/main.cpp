@@ -71,10 +71,10 @@ v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 
 (0x60/0x64), PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the
 ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); the local APIC (0xfee00000,
 enabled in virtual-wire mode: the 8259 through LINT0) and the I/O APIC (0xfec00000, IRQ0 on
-pin 2); QEMU's fw_cfg (0x510/0x511) and, with -debugcon, isa-debugcon (0xe9); reset through
-the i8042, port 0x92 or 0xcf9. Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0
-tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5, MADT), SMBIOS 2.8 tables, and the E820 memory
-map (Linux) or Multiboot memory map.
+pin 2); the HPET (0xfed00000, 100 MHz, 3 timers); QEMU's fw_cfg (0x510/0x511) and, with
+-debugcon, isa-debugcon (0xe9); reset through the i8042, port 0x92 or 0xcf9. Firmware as a
+BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5,
+MADT, HPET), SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot memory map.
 
 Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
 guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
