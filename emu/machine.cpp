@@ -13,8 +13,7 @@
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/firmware.h"
-#include "emu/boot/image_file.h"
-#include "emu/boot/memory_map.h"
+#include "emu/boot/fw_cfg_boot.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -125,63 +124,10 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   impl_->mmu.flushAll();
 }
 
-namespace {
-
-std::vector<uint8_t> bytesOf(const std::vector<E820Entry>& map) {
-  std::vector<uint8_t> out;
-  for (const E820Entry& e : map) {
-    uint8_t raw[20];
-    std::memcpy(raw, &e.addr, 8);
-    std::memcpy(raw + 8, &e.len, 8);
-    std::memcpy(raw + 16, &e.type, 4);
-    out.insert(out.end(), raw, raw + 20);
-  }
-  return out;
-}
-
-// What QEMU's fw_cfg tells firmware and guests about the -kernel, -initrd and -append it was
-// given (its option ROMs load the kernel from these). A Linux kernel: the command line, the
-// real-mode setup and the protected-mode part, the initrd. A Multiboot kernel: QEMU puts the
-// command line only in the Multiboot information, and gives its entry point and the information
-// structure (KERNEL_ENTRY, INITRD_ADDR/SIZE/DATA); the image itself (KERNEL_ADDR/SIZE/DATA, a
-// buffer of QEMU's own layout) is left out. btvm loads the kernel itself, so these are for
-// guests that look. Both get the memory map as etc/e820.
-void describeLinux(FwCfg& f, const MachineConfig& c, const std::vector<uint8_t>& kernel) {
-  using namespace fw_cfg;
-  f.setU32(kCmdlineSize, uint32_t(c.append.size() + 1));
-  f.setString(kCmdlineData, c.append);
-  unsigned sects = kernel.size() > 0x1f1 && kernel[0x1f1] ? kernel[0x1f1] : 4;
-  size_t setup = std::min(kernel.size(), size_t(sects + 1) * 512);
-  f.setU32(kSetupSize, uint32_t(setup));
-  f.setItem(kSetupData, std::vector<uint8_t>(kernel.begin(), kernel.begin() + long(setup)));
-  f.setU32(kKernelAddr, 0x100000);
-  f.setU32(kKernelSize, uint32_t(kernel.size() - setup));
-  f.setItem(kKernelData, std::vector<uint8_t>(kernel.begin() + long(setup), kernel.end()));
-  if (!c.initrd.empty()) {
-    std::vector<uint8_t> initrd = readImageFile(c.initrd, "initrd");
-    f.setU32(kInitrdSize, uint32_t(initrd.size()));
-    f.setItem(kInitrdData, std::move(initrd));
-  }
-}
-
-void describeMultiboot(FwCfg& f, const MultibootEntry& e, PhysMemory& ram) {
-  using namespace fw_cfg;
-  constexpr uint32_t kInfoSize = 88;  // the Multiboot v1 information structure
-  std::vector<uint8_t> info(kInfoSize);
-  for (uint32_t i = 0; i < kInfoSize; ++i) info[i] = ram.read8(e.mbi + i);
-  f.setU32(kKernelEntry, e.entry);
-  f.setU32(kInitrdAddr, e.mbi);
-  f.setU32(kInitrdSize, kInfoSize);
-  f.setItem(kInitrdData, std::move(info));
-}
-
-}  // namespace
-
 void Machine::loadMultiboot(const std::string& path) {
   installFirmware(impl_->mem);
   MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
-  describeMultiboot(impl_->platform.fw_cfg, e, impl_->mem);
-  impl_->platform.fw_cfg.addFile("etc/e820", bytesOf(pcMemoryMap(impl_->mem.size())));
+  describeMultibootBoot(impl_->platform.fw_cfg, e, impl_->mem);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
   c.regs[EAX] = 0x2badb002;
@@ -195,8 +141,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
-  describeLinux(impl_->platform.fw_cfg, impl_->config, image);
-  impl_->platform.fw_cfg.addFile("etc/e820", bytesOf(pcMemoryMap(impl_->mem.size())));
+  describeLinuxBoot(impl_->platform.fw_cfg, image, impl_->config.initrd, impl_->config.append, impl_->mem.size());
   installFirmware(impl_->mem);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts

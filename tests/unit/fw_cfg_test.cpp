@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include "emu/boot/fw_cfg_boot.h"
+#include "emu/boot/memory_map.h"
 #include "emu/devices/debugcon.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/fw_cfg.h"
@@ -92,4 +94,26 @@ TEST_CASE("debugcon: bytes go out as written, the port reads back 0xe9, it can m
   CHECK_FALSE(bus.read(0xe9, 1, &v));
   close(fds[0]);
   close(fds[1]);
+}
+
+TEST_CASE("fw_cfg boot items: a Linux kernel split at its setup sectors, command line, etc/e820") {
+  IoBus bus;
+  FwCfg f(64ull << 20);
+  f.attach(bus);
+  std::vector<uint8_t> kernel(4096, 0xaa);
+  kernel[0x1f1] = 2;  // setup_sects: the real-mode part is (2 + 1) * 512 bytes
+  describeLinuxBoot(f, kernel, "", "console=ttyS0", 64ull << 20);
+  CHECK(le(readItem(bus, fw_cfg::kSetupSize, 4)) == 1536);
+  CHECK(le(readItem(bus, fw_cfg::kKernelSize, 4)) == 4096 - 1536);
+  CHECK(le(readItem(bus, fw_cfg::kCmdlineSize, 4)) == 14);
+  std::vector<uint8_t> cmd = readItem(bus, fw_cfg::kCmdlineData, 14);
+  CHECK(std::string(reinterpret_cast<char*>(cmd.data())) == "console=ttyS0");
+  CHECK(le(readItem(bus, fw_cfg::kInitrdSize, 4)) == 0);  // no initrd: no item
+  std::vector<uint8_t> dir = readItem(bus, fw_cfg::kFileDir, 4 + 64);
+  REQUIRE(be(dir.data(), 4) == 1);
+  CHECK(std::strcmp(reinterpret_cast<const char*>(dir.data() + 12), "etc/e820") == 0);
+  size_t n = be(dir.data() + 4, 4);
+  CHECK(n == 20 * pcMemoryMap(64ull << 20).size());
+  std::vector<uint8_t> e820 = readItem(bus, uint16_t(be(dir.data() + 8, 2)), n);
+  CHECK(le(std::vector<uint8_t>(e820.begin() + 16, e820.begin() + 20)) == 1);  // the first entry is RAM
 }
