@@ -13,6 +13,7 @@
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/boot/firmware.h"
+#include "emu/boot/fw_cfg_boot.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/vm.h"
@@ -54,13 +55,28 @@ Machine::Impl::Impl(const MachineConfig& c)
             stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
           },
           [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &console,
-          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch) {
+          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch,
+          [this] {
+            nmi_pending = true;
+            requestDispatcher(*this);
+          }) {
   cpu.vm = this;
   host_start_ns = hostMonotonicNs();
   console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
-  platform.attach(io);
+  platform.attach(io, mmio);
+  // The local APIC as a BIOS leaves it (virtual wire: the 8259 through LINT0), owning its MSR.
+  platform.lapic.biosSetup();
+  model.apic_base_read = [this] { return platform.lapic.baseMsr(); };
+  model.advertise_apic = c.cpuid_apic;
+  model.apic_base_write = [this](uint64_t v) { return platform.setApicBase(v); };
+  if (c.debugcon_fd != -1) {  // -2: the port is there, its bytes go nowhere
+    debugcon = std::make_unique<DebugCon>(c.debugcon_fd);
+    // On the same descriptor as COM1 (both on stdio), COM1's buffered line goes out first.
+    if (c.debugcon_fd == c.serial_out_fd) debugcon->before_write = [this] { console.flush(); };
+    debugcon->attach(io, c.debugcon_port);
+  }
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
@@ -117,6 +133,7 @@ static void firmwareSetup(Machine::Impl& vm) {
 void Machine::loadMultiboot(const std::string& path) {
   firmwareSetup(*impl_);
   MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
+  describeMultibootBoot(impl_->platform.fw_cfg, e, impl_->mem);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
   c.regs[EAX] = 0x2badb002;
@@ -130,6 +147,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
+  describeLinuxBoot(impl_->platform.fw_cfg, image, impl_->config.initrd, impl_->config.append, impl_->mem.size());
   firmwareSetup(*impl_);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
@@ -231,8 +249,7 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
   if (!(c.eflags & flag::IF)) return fmt::format("guest halted at {:08x} with interrupts off", c.eip);
   vm.console.flush();  // the guest waits: what it printed (a prompt) must be seen now
   PcPlatform& p = vm.platform;
-  p.update();
-  if (p.pic.pending()) return {};
+  if (p.interruptPending()) return {};
   uint64_t wake = p.nextWakeNs();
   bool input_wakes = p.serialInputWakes();
   if (wake == PcPlatform::kNever && !input_wakes)

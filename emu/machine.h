@@ -35,6 +35,12 @@ struct MachineConfig {
   int serial_out_fd = 1;           // where COM1's output goes (-1: discarded)
   bool serial_interactive = false; // serial_in_fd is a raw-mode terminal: Ctrl-A keys
   bool host_clock = false;         // guest time is host monotonic time (else virtual, deterministic)
+  // isa-debugcon (-debugcon): where the bytes written to its port go (-1: no debug console,
+  // -2: a debug console whose bytes are dropped).
+  int debugcon_fd = -1;
+  uint16_t debugcon_port = 0xe9;   // -global isa-debugcon.iobase=PORT
+  // CPUID.1:EDX.APIC advertised (the local APIC is there either way, enabled in IA32_APIC_BASE).
+  bool cpuid_apic = true;
 };
 
 enum class ExitKind {

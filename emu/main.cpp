@@ -50,6 +50,10 @@ Options:
   --stats             print translation, TLB, exit and exception statistics at exit
   -serial DEV         the serial console COM1: stdio (default: output to stdout, input
                       from stdin), file:PATH (output to PATH, no input), null or none
+  -debugcon DEV       QEMU's isa-debugcon (port 0xe9; bytes written unbuffered, reads give
+                      0xe9): file:PATH, stdio (stdout), null or none
+  -global isa-debugcon.iobase=PORT   moves the debug console's port (e.g. 0x402)
+  --no-cpuid-apic     hide the local APIC from CPUID (it stays enabled in IA32_APIC_BASE)
   -nographic          accepted for QEMU command lines (btvm has no display; the serial
                       console is on stdio anyway); so are -display none, -monitor none
                       and -no-reboot (btvm never reboots)
@@ -65,10 +69,12 @@ Devices: 16550A UART on COM1 (0x3f8, IRQ 4; COM2-4 absent); debug exit port 0xf4
 v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 PICs, 8254 PIT
 (and port 0x61), MC146818 RTC/CMOS, i8042 keyboard controller with a PS/2 keyboard and mouse
 (0x60/0x64), PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the
-ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); reset through the i8042,
-port 0x92 or 0xcf9. Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP,
-RSDT, FADT, FACS, DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or
-Multiboot memory map.
+ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); the local APIC (0xfee00000,
+enabled in virtual-wire mode: the 8259 through LINT0) and the I/O APIC (0xfec00000, IRQ0 on
+pin 2); the HPET (0xfed00000, 100 MHz, 3 timers); QEMU's fw_cfg (0x510/0x511) and, with
+-debugcon, isa-debugcon (0xe9); reset through the i8042, port 0x92 or 0xcf9. Firmware as a
+BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5,
+MADT, HPET), SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot memory map.
 
 Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
 guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
@@ -152,6 +158,7 @@ int main(int argc, char** argv) {
   bool state_hash = false;
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
+  std::string debugcon;  // empty: no debug console
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> std::string_view {
@@ -205,6 +212,22 @@ int main(int argc, char** argv) {
       if (v != "stdio" && v != "null" && v != "none" && !(v.rfind("file:", 0) == 0 && v.size() > 5))
         usageError(fmt::format("unsupported -serial '{}' (stdio, file:PATH, null or none)", v));
       serial = v;
+    } else if (a == "-debugcon") {
+      std::string_view v = value();
+      if (v != "stdio" && v != "null" && v != "none" && !(v.rfind("file:", 0) == 0 && v.size() > 5))
+        usageError(fmt::format("unsupported -debugcon '{}' (stdio, file:PATH, null or none)", v));
+      debugcon = v;
+    } else if (a == "-global") {
+      std::string_view v = value();
+      constexpr std::string_view kIobase = "isa-debugcon.iobase=";
+      if (v.rfind(kIobase, 0) != 0) usageError(fmt::format("unsupported -global '{}' (only {}PORT)", v, kIobase));
+      std::string num(v.substr(kIobase.size()));
+      char* end = nullptr;
+      unsigned long port = std::strtoul(num.c_str(), &end, 0);
+      if (num.empty() || *end || port > 0xffff) usageError(fmt::format("bad -global '{}' (a port 0..0xffff)", v));
+      cfg.debugcon_port = uint16_t(port);
+    } else if (a == "--no-cpuid-apic") {
+      cfg.cpuid_apic = false;
     } else if (a == "-nographic" || a == "-no-reboot") {
     } else if (a == "-display" || a == "-monitor") {
       std::string_view v = value();
@@ -259,6 +282,18 @@ int main(int argc, char** argv) {
     cfg.serial_out_fd = -1;  // null / none
   }
   cfg.serial_interactive = terminal;
+  if (debugcon == "stdio") {
+    cfg.debugcon_fd = 1;
+  } else if (debugcon.rfind("file:", 0) == 0) {
+    std::string path = debugcon.substr(5);
+    cfg.debugcon_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (cfg.debugcon_fd < 0) {
+      fmt::print(stderr, "btvm: cannot open debug console output '{}': {}\n", path, std::strerror(errno));
+      return exit_status::kUsage;
+    }
+  } else if (!debugcon.empty()) {
+    cfg.debugcon_fd = -2;  // null/none: the port is there, its bytes go nowhere
+  }
   cfg.host_clock = clock == Clock::Host || (clock == Clock::Auto && terminal);
 
   try {

@@ -12,7 +12,9 @@
 
 #include "emu/console.h"
 #include "emu/cpu/cpu_model.h"
+#include "emu/devices/debugcon.h"
 #include "emu/devices/devices.h"
+#include "emu/devices/mmio_bus.h"
 #include "emu/devices/pc_platform.h"
 #include "emu/machine.h"
 #include "mmu/mmu.h"
@@ -75,6 +77,7 @@ struct OpenTraceEvent {
 // performed by mem_commit after the instruction's store.
 struct BouncedWrite {
   bool pending = false;
+  bool mmio = false;  // phys[0] is a device register: one write of len[0] bytes on the MMIO bus
   uint64_t phys[2];
   uint32_t len[2];
   alignas(8) uint8_t data[16];
@@ -89,6 +92,7 @@ struct Machine::Impl {
   PhysMemory mem;
   Mmu mmu;
   IoBus io;
+  MmioBus mmio;  // device registers outside RAM (local APIC, I/O APIC)
   HostConsole console;  // the host end of COM1 (before platform, which holds a pointer to it)
   PcPlatform platform;
   CpuModel model;
@@ -121,6 +125,9 @@ struct Machine::Impl {
   uint64_t idle_wakeups = 0;   // HLTs ended by a device interrupt
   bool shadow_pending = false; // STI / MOV SS / POP SS: no interrupt before the next instruction
   uint32_t shadow_eip = 0;     // ... which starts here
+  bool nmi_pending = false;    // an NMI was raised (APIC) and not yet delivered
+  bool nmi_blocked = false;    // an NMI handler runs: further NMIs wait for its IRET
+  std::unique_ptr<DebugCon> debugcon;
 };
 
 inline Machine::Impl& vmOf(CpuState* cpu) { return *static_cast<Machine::Impl*>(cpu->vm); }

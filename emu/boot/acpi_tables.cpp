@@ -4,6 +4,9 @@
 
 #include "emu/boot/aml.h"
 #include "emu/boot/table_writer.h"
+#include "emu/devices/hpet.h"
+#include "emu/devices/io_apic.h"
+#include "emu/devices/local_apic.h"
 
 namespace btvm {
 
@@ -74,7 +77,38 @@ std::vector<uint8_t> rsdp() {
 
 std::vector<uint8_t> rsdt() {
   TableWriter t = acpiHeader("RSDT", 1);
-  t.u32(fw_addr::kFadt);  // no MADT: btvm has no local APIC yet
+  t.u32(fw_addr::kFadt).u32(fw_addr::kMadt).u32(fw_addr::kHpet);
+  return finishAcpi(t);
+}
+
+// The HPET description table, as QEMU's: the event timer block ID (the low half of the
+// capabilities register), its base as a memory-space GAS, HPET number 0, minimum tick 0, no
+// page protection.
+std::vector<uint8_t> hpetTable() {
+  TableWriter t = acpiHeader("HPET", 1);
+  t.u32(uint32_t(hpet::kCapabilities));
+  t.u8(0 /* system memory */).u8(0).u8(0).u8(0).u32(uint32_t(hpet::kBase)).u32(0);
+  t.u8(0).u16(0).u8(0);
+  return finishAcpi(t);
+}
+
+// The MADT ("APIC"), as QEMU's pc machine builds it for one CPU: the local APIC (and the 8259s
+// beside it, PCAT_COMPAT), the I/O APIC with GSI 0-23, the interrupt source overrides (ISA IRQ0
+// on GSI 2; the PCI interrupt lines 5, 9, 10 and 11 level-triggered, active high) and LINT1 as
+// every CPU's NMI.
+std::vector<uint8_t> madt() {
+  struct Override {
+    uint8_t irq;
+    uint32_t gsi;
+    uint16_t flags;  // MPS INTI flags: 0 = the bus's default; 0xd = active high, level
+  };
+  static constexpr Override kOverrides[] = {{0, 2, 0}, {5, 5, 0xd}, {9, 9, 0xd}, {10, 10, 0xd}, {11, 11, 0xd}};
+  TableWriter t = acpiHeader("APIC", 1);
+  t.u32(uint32_t(lapic::kDefaultBase)).u32(1 /* PCAT_COMPAT */);
+  t.u8(0).u8(8).u8(0 /* ACPI processor ID */).u8(0 /* APIC ID */).u32(1 /* enabled */);
+  t.u8(1).u8(12).u8(0 /* I/O APIC ID */).u8(0).u32(uint32_t(ioapic::kBase)).u32(0 /* GSI base */);
+  for (const Override& o : kOverrides) t.u8(2).u8(10).u8(0 /* ISA */).u8(o.irq).u32(o.gsi).u16(o.flags);
+  t.u8(4).u8(6).u8(0xff /* all processors */).u16(0).u8(1 /* LINT1 */);
   return finishAcpi(t);
 }
 
@@ -123,6 +157,8 @@ std::vector<FirmwareBlob> acpiTables(uint64_t ram_bytes) {
       {fw_addr::kFadt, "FACP", fadt()},
       {fw_addr::kFacs, "FACS", facs()},
       {fw_addr::kDsdt, "DSDT", dsdt(ram_bytes)},
+      {fw_addr::kMadt, "APIC", madt()},
+      {fw_addr::kHpet, "HPET", hpetTable()},
   };
 }
 

@@ -54,7 +54,8 @@ CpuModel::CpuModel() {
 
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
-  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | kSep | kMtrr | kPge | kMca | kCmov;
+  uint32_t apic = advertise_apic && apic_base_read && (apic_base_read() & (1u << 11)) ? kApic : 0;
+  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | apic | kSep | kMtrr | kPge | kMca | kCmov;
 }
 
 uint32_t CpuModel::cr4WritableMask() const {
@@ -82,6 +83,10 @@ bool CpuModel::rdmsr(uint32_t index, uint64_t now, uint64_t* value) const {
     *value = tsc(now);
     return true;
   }
+  if (index == msr::kApicBase && apic_base_read) {
+    *value = apic_base_read();
+    return true;
+  }
   auto it = msrs_.find(index);
   if (it == msrs_.end()) return false;
   *value = it->second;
@@ -94,6 +99,7 @@ bool CpuModel::wrmsr(uint32_t index, uint64_t now, uint64_t value) {
     tsc_offset_ = (value & 0xffffffffull) - now;
     return true;
   }
+  if (index == msr::kApicBase && apic_base_write) return apic_base_write(value);
   auto it = msrs_.find(index);
   if (it == msrs_.end() || !writeAllowed(index, value)) return false;
   it->second = value;

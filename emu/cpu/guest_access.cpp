@@ -38,7 +38,25 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 
 }  // namespace
 
+namespace {
+// Device registers are outside RAM: an access there of 1, 2 or 4 bytes within one page goes to
+// the MMIO bus whole (a register read may not be split into bytes). A write may change what
+// interrupts are deliverable or when a timer fires: translated code leaves at the next block end.
+bool isMmio(const Machine::Impl& vm, uint64_t phys, unsigned size) {
+  return !vm.mem.contains(phys, size) && (size == 1 || size == 2 || size == 4);
+}
+void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) {
+  if (vm.mmio.write(phys, size, value)) requestDispatcher(vm);
+}
+}  // namespace
+
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
+  if (isMmio(vm, paddr, len)) {
+    uint32_t v = 0;
+    for (uint32_t i = 0; i < len; ++i) v |= uint32_t(data[i]) << (8 * i);
+    mmioWrite(vm, paddr, len, v);
+    return;
+  }
   if (vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
   for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
   if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
@@ -52,6 +70,13 @@ uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user
     uint64_t phys = translateOrFault(vm, a, Access::Read, user);
     unsigned n = 4096 - (a & 4095);
     if (n > size - i) n = size - i;
+    if (isMmio(vm, phys, n)) {
+      uint32_t part;
+      vm.mmio.read(phys, n, &part);
+      v |= part << (8 * i);
+      i += n;
+      continue;
+    }
     for (unsigned j = 0; j < n; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * (i + j));
     i += n;
   }
@@ -138,15 +163,25 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     BouncedWrite& b = vm.bounce;
     for (uint32_t i = 0; i < size; ++i) b.data[i] = vm.mem.read8(i < n1 ? p1 + i : p2 + (i - n1));
     b.pending = write;
+    b.mmio = false;
     b.phys[0] = p1; b.len[0] = n1;
     b.phys[1] = p2; b.len[1] = size - n1;
     return reinterpret_cast<uint64_t>(b.data);
   }
   uint64_t phys = translateOrFault(vm, linear, kind, user);
   if (!vm.mem.contains(phys, size)) {
+    // Outside RAM: a device register or the unassigned bus (all-ones, writes dropped). Writes
+    // read first too, for read-modify-write instructions; no register here has read effects.
     BouncedWrite& b = vm.bounce;
     std::memset(b.data, 0xff, sizeof b.data);
-    b.pending = false;  // writes outside RAM are dropped (no MMIO devices yet)
+    uint32_t v;
+    bool mmio = isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v);
+    if (mmio) std::memcpy(b.data, &v, size);
+    b.pending = write && mmio;
+    b.mmio = true;
+    b.phys[0] = phys;
+    b.len[0] = size;
+    b.len[1] = 0;
     return reinterpret_cast<uint64_t>(b.data);
   }
   if (vm.cpu.cr0 & 0x80000000u) ++vm.mmu.stats.hidden_faults;
@@ -177,6 +212,12 @@ uint64_t memCommit(CpuState* cpu, uint64_t, uint64_t) {
   BouncedWrite& b = vm.bounce;
   if (!b.pending) return 0;
   b.pending = false;
+  if (b.mmio) {
+    uint32_t v = 0;
+    std::memcpy(&v, b.data, b.len[0]);
+    mmioWrite(vm, b.phys[0], b.len[0], v);
+    return 0;
+  }
   uint32_t done = 0;
   for (int i = 0; i < 2; ++i) {
     for (uint32_t j = 0; j < b.len[i]; ++j) vm.mem.write8(b.phys[i] + j, b.data[done + j]);

@@ -275,6 +275,7 @@ HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 
 HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
+  vm.nmi_blocked = false;  // any IRET ends NMI blocking, even one that then faults (as QEMU)
   if (c.eflags & flag::NT) taskReturnChecks(vm);
   unsigned s = i.size;
   uint32_t esp = c.regs[ESP];

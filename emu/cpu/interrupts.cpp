@@ -174,6 +174,16 @@ bool takeExternalInterrupt(Machine::Impl& vm) {
   CpuState& c = vm.cpu;
   bool shadow = vm.shadow_pending && c.eip == vm.shadow_eip;
   vm.shadow_pending = false;
+  if (vm.nmi_pending && !vm.nmi_blocked) {
+    // NMI: not masked by IF; further NMIs wait until the handler's IRET (SDM 6.7.1).
+    vm.nmi_pending = false;
+    vm.nmi_blocked = true;
+    vm.pending = PendingException{2, 0, false, false, true, c.eip, true};
+    if (c.halted) ++vm.idle_wakeups;
+    deliverPending(vm);
+    vm.delivering = -1;
+    return true;
+  }
   if (!(c.eflags & flag::IF)) return false;
   if (!vm.platform.interruptPending()) return false;
   if (shadow) {  // one instruction first (the HLT of "sti; hlt"), then the interrupt
@@ -182,7 +192,7 @@ bool takeExternalInterrupt(Machine::Impl& vm) {
   }
   // The INTA cycle; the frame saves the EIP of the next instruction (after HLT if halted), and
   // a fault while delivering is reported on its own (an external event has no instruction).
-  uint8_t vector = vm.platform.pic.acknowledge();
+  uint8_t vector = vm.platform.acknowledge();
   vm.pending = PendingException{vector, 0, false, false, true, c.eip, true};
   if (c.halted) ++vm.idle_wakeups;
   deliverPending(vm);

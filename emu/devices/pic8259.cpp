@@ -156,6 +156,11 @@ void Pic8259::attach(IoBus& bus, std::function<void()> sync) {
 }
 
 void Pic8259::setIrq(unsigned irq, bool high) {
+  if (!(cut_lines >> irq & 1)) setIrqUncut(irq, high);
+}
+
+void Pic8259::setIrqUncut(unsigned irq, bool high) {
+  if (line_observer) line_observer(irq, high);
   if (irq < 8) {
     if (irq != 2) master_.setLine(irq, high);  // IR2 carries the slave
     return;
@@ -166,7 +171,8 @@ void Pic8259::setIrq(unsigned irq, bool high) {
 
 bool Pic8259::wouldInterrupt(unsigned irq) const {
   Pic8259 probe = *this;
-  probe.setIrq(irq, true);
+  probe.line_observer = nullptr;
+  probe.setIrqUncut(irq, true);
   return probe.pending();
 }
 

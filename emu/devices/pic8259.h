@@ -48,6 +48,13 @@ class Pic8259 {
   void attach(IoBus& bus, std::function<void()> sync);
   void setIrq(unsigned irq, bool high);
   void pulseIrq(unsigned irq) { setIrq(irq, true); setIrq(irq, false); }
+  // Sees every line change before the PIC does: the board wires the same ISA lines to the I/O
+  // APIC. (A copy of the PIC made by wouldInterrupt() has none.)
+  std::function<void(unsigned irq, bool high)> line_observer;
+  // Lines cut off from their devices (bit n: IRQ n): the HPET's legacy replacement route takes
+  // IRQ0 and IRQ8 from the PIT and the RTC and drives them with setIrqUncut().
+  uint16_t cut_lines = 0;
+  void setIrqUncut(unsigned irq, bool high);
   // An unmasked request the CPU would be interrupted for (INTR asserted).
   bool pending() const { return master_.pendingLine() >= 0; }
   // Would raising line `irq` now interrupt the CPU (it is unmasked and not blocked by a

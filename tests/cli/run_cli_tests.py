@@ -124,12 +124,30 @@ def exception_storm():
 
 IMAGES["exception-storm"] = exception_storm()
 
+# COM1 output without a newline, then an end of each kind: the partial line must still reach
+# stdout (the console buffers up to a newline). And the debug console on port 0xe9 (or 0x402),
+# between COM1 bytes on the same stdout: the order must be kept.
+SERIAL_AB = bytes.fromhex("66baf803" "b061ee" "b062ee")  # mov dx,0x3f8; mov al,'a'; out; mov al,'b'; out
+IMAGES.update({
+    "ab-exit": E.build(SERIAL_AB + E.CODE_EXIT33),
+    "ab-hlt": E.build(SERIAL_AB + E.CODE_HLT),
+    "ab-loop": E.build(SERIAL_AB + E.CODE_LOOP),
+    "ab-triple": E.build(SERIAL_AB + E.CODE_UD),
+    "ab-reset": E.build(SERIAL_AB + bytes.fromhex("66baf90c" "b006ee") + E.CODE_HLT),  # out 0xcf9, 6
+    "ab-poweroff": E.build(SERIAL_AB + bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),
+    "ab-realmode": E.build(SERIAL_AB + E.CODE_REALMODE + bytes.fromhex("cd10")),  # then an interrupt
+    # 'a' on COM1, 'X' and 'Y' on the debug console at 0xe9 and 0x402, 'c' on COM1; exit 33 when
+    # port 0xe9 reads back 0xe9 (a debug console there), else 35.
+    "debugcon": E.build(bytes.fromhex("66baf803" "b061ee" "b058e6e9" "66ba0204" "b059ee" "66baf803" "b063ee")
+                        + bytes.fromhex("e4e9" "3ce9" "b010" "7402" "b011" "e6f4" "f4")),
+})
 
-def C(name, args, status, regex=None, kind=None, note="", memlimit=False, timeout=TIMEOUT_S):
+
+def C(name, args, status, regex=None, kind=None, note="", memlimit=False, timeout=TIMEOUT_S, stdout=None):
     if kind is None:
         kind = IMAGE if status == 2 else RUN
     return {"name": name, "args": args, "status": status, "regex": regex, "kind": kind, "note": note,
-            "memlimit": memlimit, "timeout": timeout}
+            "memlimit": memlimit, "timeout": timeout, "stdout": stdout}
 
 
 CASES = [
@@ -282,6 +300,24 @@ CASES = [
       ["--max-insns", "9999999999999999999", "@good"], 33),
     C("/dev/zero", ["/dev/zero"], 2, r"not a regular file"),
     C("a FIFO", ["@fifo"], 2, r"not a regular file"),
+
+    # A partial serial line is written whatever ends the run.
+    C("partial line, debug exit", ["@ab-exit"], 33, stdout="ab"),
+    C("partial line, halted", ["@ab-hlt"], 6, r"halted", stdout="ab"),
+    C("partial line, instruction limit", ["--max-insns", "1000", "@ab-loop"], 8, r"instruction limit", stdout="ab"),
+    C("partial line, triple fault", ["@ab-triple"], 4, r"triple fault", stdout="ab"),
+    C("partial line, reset", ["@ab-reset"], 14, r"reset", stdout="ab"),
+    C("partial line, power-off", ["@ab-poweroff"], 0, r"powered off", stdout="ab"),
+    C("partial line, unsupported", ["@ab-realmode"], 10, r"real mode", stdout="ab"),
+    # isa-debugcon.
+    C("-debugcon stdio, moved port too", ["-debugcon", "stdio", "@debugcon"], 33, stdout="aXc"),
+    C("-debugcon stdio, -global isa-debugcon.iobase=0x402", ["-debugcon", "stdio", "-global",
+      "isa-debugcon.iobase=0x402", "@debugcon"], 35, stdout="aYc"),
+    C("no -debugcon: port 0xe9 unassigned", ["@debugcon"], 35, stdout="ac"),
+    C("-debugcon tcp:...", ["-debugcon", "tcp::1234", "@good"], 2, r"unsupported -debugcon 'tcp::1234'", USAGE),
+    C("-global other.prop=1", ["-global", "other.prop=1", "@good"], 2, r"unsupported -global", USAGE),
+    C("-global isa-debugcon.iobase=0x10000", ["-global", "isa-debugcon.iobase=0x10000", "@good"], 2,
+      r"bad -global", USAGE),
 ]
 
 # Rows that fail today because of btvm bugs, each with a note on what happens now.
@@ -348,6 +384,8 @@ def check(btvm, case, paths):
             problems.append(f"stderr does not match /{rx}/")
         if not rx and err:
             problems.append("stderr not empty")
+    if case["stdout"] is not None and out != case["stdout"]:
+        problems.append(f"stdout {out!r}, want {case['stdout']!r}")
     return "; ".join(problems), cmd, (p.returncode, out, err)
 
 

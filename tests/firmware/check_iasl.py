@@ -14,7 +14,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         subprocess.run([sys.argv[1], d], check=True)
         failures = 0
-        for name in ("RSDT", "FACP", "FACS", "DSDT"):
+        for name in ("RSDT", "FACP", "FACS", "DSDT", "APIC", "HPET"):
             r = subprocess.run([iasl, "-d", f"{name}.dat"], cwd=d, capture_output=True, text=True)
             out = r.stdout + r.stderr
             dsl = os.path.join(d, f"{name}.dsl")

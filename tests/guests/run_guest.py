@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Run one self-checking guest kernel under btvm and judge the result.
 
-usage: run_guest.py [--want-status N] BTVM ELF [extra btvm args...]
+usage: run_guest.py [--want-status N] [--debugcon TEXT] BTVM ELF [extra btvm args...]
 
 Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port), or N if
 given (0 for a guest that passes by powering off), and a line starting with "PASS:" appears on
-stdout. Otherwise prints the output and the status.
+stdout. With --debugcon, btvm also gets -debugcon file:TMP and what the guest wrote to the debug
+console must be TEXT exactly. Otherwise prints the output and the status. The extra arguments
+go before the ELF, so BTVM may also be tests/guests/qemu_pc.sh or qemu_p2.sh.
 """
+import os
 import subprocess
 import sys
+import tempfile
 
 TIMEOUT_S = 60
 PASS_STATUS = 33  # (0x10 << 1) | 1, as QEMU's isa-debug-exit
@@ -17,13 +21,31 @@ PASS_STATUS = 33  # (0x10 << 1) | 1, as QEMU's isa-debug-exit
 def main() -> int:
     args = sys.argv[1:]
     want = PASS_STATUS
-    if args[:1] == ["--want-status"] and len(args) >= 2:
-        want, args = int(args[1]), args[2:]
+    debugcon = None
+    while args[:1] in (["--want-status"], ["--debugcon"]) and len(args) >= 2:
+        if args[0] == "--want-status":
+            want = int(args[1])
+        else:
+            debugcon = args[1].encode().decode("unicode_escape")
+        args = args[2:]
     if len(args) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     btvm, elf, extra = args[0], args[1], args[2:]
     cmd = [btvm, *extra, elf]
+    dc_path = None
+    if debugcon is not None:
+        fd, dc_path = tempfile.mkstemp(prefix="btvm-debugcon-")
+        os.close(fd)
+        cmd[-1:-1] = ["-debugcon", f"file:{dc_path}"]  # options before the ELF
+    try:
+        return judge(cmd, want, debugcon, dc_path)
+    finally:
+        if dc_path:
+            os.unlink(dc_path)
+
+
+def judge(cmd, want, debugcon, dc_path) -> int:
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S,
                               stdin=subprocess.DEVNULL)  # a terminal would make btvm interactive
@@ -39,6 +61,11 @@ def main() -> int:
     err = proc.stderr.decode(errors="replace")
     passed = proc.returncode == want and any(
         line.startswith("PASS:") for line in out.splitlines())
+    if debugcon is not None:
+        got = open(dc_path, encoding="latin-1").read()
+        if got != debugcon:
+            print(f"debug console: got {got!r}, want {debugcon!r}")
+            passed = False
     if passed:
         print(next(l for l in out.splitlines() if l.startswith("PASS:")))
         return 0

@@ -1,5 +1,6 @@
 // The ACPI PM registers (PM timer rate, PM1 status/enable and the SCI, S5 power-off) and the
 // firmware tables (checksums, the RSDP -> RSDT -> FADT -> DSDT chain, \_S5, SMBIOS, BDA).
+#include <array>
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -114,7 +115,7 @@ TEST_CASE("firmware tables: checksums, RSDP -> RSDT -> FADT -> FACS/DSDT, \\_S5,
   CHECK(std::memcmp(rsdp.bytes.data(), "RSD PTR ", 8) == 0);
   CHECK(byteSum(rsdp.bytes.data(), 20) == 0);
   CHECK(rd32(rsdp.bytes, 16) == find("RSDT").addr);
-  for (const char* n : {"RSDT", "FACP", "DSDT"}) {
+  for (const char* n : {"RSDT", "FACP", "DSDT", "APIC", "HPET"}) {
     const FirmwareBlob& b = find(n);
     CAPTURE(n);
     CHECK(std::memcmp(b.bytes.data(), n, 4) == 0);
@@ -150,6 +151,57 @@ TEST_CASE("firmware tables: checksums, RSDP -> RSDT -> FADT -> FACS/DSDT, \\_S5,
     CAPTURE(b.name);
     CHECK(reserved);
   }
+}
+
+TEST_CASE("MADT: listed in the RSDT; local APIC, I/O APIC, QEMU's interrupt source overrides, LINT1 NMI") {
+  std::vector<FirmwareBlob> t = firmwareTables(128ull << 20);
+  const FirmwareBlob *rsdt = nullptr, *madt = nullptr;
+  for (const FirmwareBlob& b : t) {
+    if (std::strcmp(b.name, "RSDT") == 0) rsdt = &b;
+    if (std::strcmp(b.name, "APIC") == 0) madt = &b;
+  }
+  REQUIRE(rsdt);
+  REQUIRE(madt);
+  CHECK(rd32(rsdt->bytes, 4) == 36 + 12);
+  CHECK(rd32(rsdt->bytes, 40) == madt->addr);
+  const std::vector<uint8_t>& m = madt->bytes;
+  CHECK(rd32(m, 36) == 0xfee00000u);
+  CHECK(rd32(m, 40) == 1);  // PCAT_COMPAT
+  // Walk the entries: type, length.
+  int lapics = 0, ioapics = 0, nmis = 0;
+  std::vector<std::array<uint32_t, 3>> overrides;  // irq, gsi, flags
+  for (size_t at = 44; at < m.size(); at += m[at + 1]) {
+    REQUIRE(m[at + 1] >= 2);
+    switch (m[at]) {
+      case 0: ++lapics; CHECK(m[at + 3] == 0); CHECK(rd32(m, at + 4) == 1); break;
+      case 1: ++ioapics; CHECK(rd32(m, at + 4) == 0xfec00000u); CHECK(rd32(m, at + 8) == 0); break;
+      case 2: overrides.push_back({m[at + 3], rd32(m, at + 4), uint32_t(m[at + 8] | m[at + 9] << 8)}); break;
+      case 4: ++nmis; CHECK(m[at + 5] == 1); break;
+      default: FAIL("unexpected MADT entry type " << int(m[at]));
+    }
+  }
+  CHECK(lapics == 1);
+  CHECK(ioapics == 1);
+  CHECK(nmis == 1);
+  std::vector<std::array<uint32_t, 3>> want = {{0, 2, 0}, {5, 5, 0xd}, {9, 9, 0xd}, {10, 10, 0xd}, {11, 11, 0xd}};
+  CHECK(overrides == want);
+}
+
+TEST_CASE("HPET table: in the RSDT, 56 bytes, block ID and base as the device has them") {
+  std::vector<FirmwareBlob> t = firmwareTables(128ull << 20);
+  const FirmwareBlob *rsdt = nullptr, *h = nullptr;
+  for (const FirmwareBlob& b : t) {
+    if (std::strcmp(b.name, "RSDT") == 0) rsdt = &b;
+    if (std::strcmp(b.name, "HPET") == 0) h = &b;
+  }
+  REQUIRE(rsdt);
+  REQUIRE(h);
+  CHECK(rd32(rsdt->bytes, 44) == h->addr);
+  CHECK(h->bytes.size() == 56);
+  CHECK(rd32(h->bytes, 36) == 0x8086a201u);
+  CHECK(h->bytes[40] == 0);  // system memory
+  CHECK(rd32(h->bytes, 44) == 0xfed00000u);
+  CHECK(rd32(h->bytes, 48) == 0);
 }
 
 TEST_CASE("SMBIOS entry point checksums and a well-formed structure table ending in type 127") {
