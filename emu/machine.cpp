@@ -12,6 +12,8 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/reset.h"
+#include "emu/boot/bios.h"
 #include "emu/boot/firmware.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
@@ -61,6 +63,14 @@ Machine::Impl::Impl(const MachineConfig& c)
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
   platform.attach(io);
+  platform.on_a20 = [this](bool on) {
+    if (on == mmu.a20()) return;
+    mmu.setA20(on);
+    // Blocks are found by physical address, but chained jumps and the jump cache go by linear
+    // address: drop every translation once the writing instruction is done.
+    flush_code = true;
+    cpu.exit_after_insn = true;
+  };
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
@@ -136,6 +146,12 @@ void Machine::loadKernel(const std::string& path) {
   c.eip = e.entry;
 }
 
+void Machine::loadBios(const std::string& path) {
+  loadBiosImage(path, impl_->mem);
+  resetCpu(impl_->cpu, impl_->model.signature());
+  impl_->mmu.flushAll();
+}
+
 uint64_t Machine::stateHash() {
   Impl& vm = *impl_;
   const CpuState& c = vm.cpu;
@@ -163,6 +179,9 @@ namespace {
 uint32_t modeFlags(const Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   uint32_t f = c.cpl & block_flag::kCplMask;
+  if (!(c.cr0 & 1)) f |= block_flag::kRealMode;
+  if (!(c.seg[CS].attr & attr::kDB)) f |= block_flag::kCode16;
+  if (!(c.seg[SS].attr & attr::kDB)) f |= block_flag::kStack16;
   for (int s = 0; s < 6; ++s) {
     if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
     if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
@@ -259,7 +278,7 @@ void accountInsns(Machine::Impl& vm) {
 RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
-  static thread_local uint32_t last_mode;
+  static thread_local uint32_t last_mode, last_cs_base;
   vm.budget_start = c.icount_budget;
   last_mode = ~0u;
   int why = setjmp(vm.jmp);
@@ -313,10 +332,16 @@ RunResult Machine::run() {
       return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
                        fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
     }
+    if (vm.flush_code) {
+      vm.flush_code = false;
+      vm.dbt->flushAll();
+    }
     BlockKey key = currentKey(vm);
-    if (key.flags != last_mode) {
+    // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
+    if (key.flags != last_mode || key.cs_base != last_cs_base) {
       vm.dbt->flushJumpCache();
       last_mode = key.flags;
+      last_cs_base = key.cs_base;
     }
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after;

@@ -23,12 +23,18 @@ using namespace btvm;
 namespace {
 
 const char* const kUsage = R"(usage: btvm [options] KERNEL
+       btvm [options] -bios ROM
        btvm trace-diff TRACE_A TRACE_B
 Runs a Linux bzImage or a Multiboot v1 ELF32 kernel on an emulated IA-32 PC (a Pentium II
-class CPU) by dynamic binary translation.
+class CPU) by dynamic binary translation, or a firmware ROM from the reset vector.
 
 Options:
-  -kernel FILE        the kernel (or give it as the last argument)
+  -kernel FILE        the kernel (or give it as the last argument); it starts in protected
+                      mode, as a boot loader leaves it, with firmware tables btvm writes
+  -bios FILE          a firmware ROM (a multiple of 64 KiB, at most 16 MiB) instead of a
+                      kernel: mapped read-only so that it ends at 4 GiB, its last 128 KiB also
+                      at 0xE0000-0xFFFFF (as QEMU's pc); the CPU starts in its RESET state,
+                      in real mode at F000:FFF0 (linear 0xFFFFFFF0), and nothing else is set up
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
   -initrd FILE        initial RAM disk for a Linux kernel; for a Multiboot kernel, its
                       modules as QEMU takes them: "FILE [ARGS],FILE2 [ARGS]" (',,' is a comma)
@@ -148,7 +154,7 @@ int main(int argc, char** argv) {
     return r == 2 ? exit_status::kUsage : r;
   }
   MachineConfig cfg;
-  std::string kernel;
+  std::string kernel, bios;
   bool state_hash = false;
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
@@ -195,6 +201,8 @@ int main(int argc, char** argv) {
       cfg.initrd = value();
     } else if (a == "-kernel") {
       kernel = value();
+    } else if (a == "-bios") {
+      bios = value();
     } else if (a == "--stats") {
       cfg.stats = true;
     } else if (a == "--state-hash") {
@@ -241,7 +249,9 @@ int main(int argc, char** argv) {
       usageError(fmt::format("more than one kernel given ('{}' and '{}')", kernel, a));
     }
   }
-  if (kernel.empty()) usageError("no kernel given");
+  if (!bios.empty() && (!kernel.empty() || !cfg.initrd.empty() || !cfg.append.empty()))
+    usageError("-bios runs the ROM alone: -kernel, -initrd and -append need a kernel started by btvm");
+  if (kernel.empty() && bios.empty()) usageError("no kernel (or -bios ROM) given");
 
   bool terminal = false;
   if (serial == "stdio") {
@@ -271,7 +281,8 @@ int main(int argc, char** argv) {
     }
     Machine& m = *holder;
     try {
-      m.loadKernel(kernel);
+      if (!bios.empty()) m.loadBios(bios);
+      else m.loadKernel(kernel);
     } catch (const ImageError& e) {
       fmt::print(stderr, "btvm: {}\n", e.what());
       return exit_status::kUsage;

@@ -119,6 +119,7 @@ struct Machine::Impl {
   uint64_t host_start_ns = 0;  // --clock host: host monotonic time at power-on
   uint64_t idle_ns = 0;        // virtual time skipped while the guest sat in HLT
   uint64_t idle_wakeups = 0;   // HLTs ended by a device interrupt
+  bool flush_code = false;     // the A20 gate moved: drop every translation at the dispatcher
   bool shadow_pending = false; // STI / MOV SS / POP SS: no interrupt before the next instruction
   uint32_t shadow_eip = 0;     // ... which starts here
 };

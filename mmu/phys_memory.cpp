@@ -30,6 +30,19 @@ PhysMemory::~PhysMemory() {
   if (swap_) std::fclose(swap_);
 }
 
+void PhysMemory::mapRom(const std::vector<uint8_t>& image) {
+  uint64_t n = image.size();
+  if (n == 0 || n > kMaxRomBytes || (n & kPageMask)) throw std::invalid_argument("bad ROM size");
+  rom_ = image;
+  rom_start_ = (1ull << 32) - n;
+  uint64_t low = std::min<uint64_t>(n, 128u << 10);
+  uint64_t start = kIsaRomEnd - low;
+  if (!contains(start, low)) return;  // RAM ends below it: nothing to cover
+  copyIn(start, image.data() + (n - low), low);
+  ro_start_ = start;
+  ro_len_ = low;
+}
+
 uint32_t PhysMemory::read32(uint64_t paddr) {
   if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
     touch(paddr);
@@ -43,7 +56,7 @@ uint32_t PhysMemory::read32(uint64_t paddr) {
 }
 
 void PhysMemory::write32(uint64_t paddr, uint32_t v) {
-  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
+  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4 && !isReadOnly(paddr)) {
     touch(paddr);
     std::memcpy(ram_ + paddr, &v, 4);
     return;

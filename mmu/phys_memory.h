@@ -3,6 +3,10 @@
 // resident host memory (--host-mem), least recently used real pages are written to a swap file
 // and brought back on their next touch, without the guest noticing.
 // Addresses outside RAM read all-ones and drop writes, as an unassigned bus does.
+// A firmware ROM (-bios) can be mapped read-only so that it ends at 4 GiB, with its last 128 KiB
+// (or all of it, if smaller) also at the top of the first MiB, over RAM there: QEMU's pc does
+// the same ("isa-bios"), read-only too. There is no PAM (i440FX shadowing) to make that range
+// RAM again, so a firmware that shadows itself there sees its writes dropped.
 // Each page also carries watch counts: translated blocks built from it (code) and shadow page
 // tables derived from it (page table): writes to watched pages must reach the VMM.
 #pragma once
@@ -42,15 +46,16 @@ class PhysMemory {
     return ram_ + paddr;
   }
 
-  // Accesses for the VMM (devices, loaders, page walks): outside RAM reads 0xff, drops writes.
+  // Accesses for the VMM (devices, loaders, page walks): outside RAM reads the ROM or 0xff and
+  // drops writes; writes to the ROM's copy below 1 MiB are dropped too.
   uint8_t read8(uint64_t paddr) {
-    if (paddr >= size_) return 0xff;
+    if (paddr >= size_) return romByte(paddr);
     touch(paddr);
     return ram_[paddr];
   }
   uint32_t read32(uint64_t paddr);
   void write8(uint64_t paddr, uint8_t v) {
-    if (paddr >= size_) return;
+    if (paddr >= size_ || isReadOnly(paddr)) return;
     touch(paddr);
     ram_[paddr] = v;
   }
@@ -67,7 +72,22 @@ class PhysMemory {
   void clearCodePages();
   bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
   void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }
-  bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr); }
+  // Read-only pages are watched too, so that no write reaches them through a host pointer.
+  bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr) || isReadOnly(paddr); }
+
+  // The firmware ROM: `image` (a multiple of 4 KiB, at most kMaxRomBytes) at 4 GiB - its size,
+  // its last 128 KiB copied to RAM below 1 MiB and made read-only there. Call once, before the
+  // guest runs.
+  static constexpr uint64_t kMaxRomBytes = 16ull << 20;
+  static constexpr uint64_t kIsaRomEnd = 1ull << 20;
+  void mapRom(const std::vector<uint8_t>& image);
+  // A RAM address whose writes are dropped (the ROM's copy below 1 MiB).
+  bool isReadOnly(uint64_t paddr) const { return paddr - ro_start_ < ro_len_; }
+  // A byte outside RAM: the ROM's, or 0xff where nothing answers.
+  uint8_t romByte(uint64_t paddr) const {
+    uint64_t off = paddr - rom_start_;
+    return off < rom_.size() ? rom_[off] : 0xff;
+  }
 
   // Called before a page leaves host memory, so that no host pointer to it stays cached.
   void setEvictionHook(std::function<void(uint64_t paddr)> hook) { on_evict_ = std::move(hook); }
@@ -98,6 +118,9 @@ class PhysMemory {
   std::FILE* swap_ = nullptr;
   std::function<void(uint64_t)> on_evict_;
   RealMemoryStats stats_;
+  std::vector<uint8_t> rom_;      // the ROM at rom_start_ .. 4 GiB
+  uint64_t rom_start_ = 0;
+  uint64_t ro_start_ = 0, ro_len_ = 0;  // its read-only copy in RAM
 };
 
 }  // namespace btvm

@@ -41,6 +41,8 @@ CpuModel::CpuModel() {
   msrs_[msr::kMtrrDefType] = 0xc06;                      // enabled, fixed enabled, WB
 }
 
+uint32_t CpuModel::signature() const { return kSignature; }
+
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
   return kFpu | kPse | kTsc | kMsr | kPae | kCx8 | kMtrr | kPge | kCmov;

@@ -26,6 +26,7 @@ class CpuModel {
   bool wrmsr(uint32_t index, uint64_t now, uint64_t value);
   uint64_t tsc(uint64_t now) const { return now + tsc_offset_; }
   uint32_t features() const;  // CPUID.1:EDX
+  uint32_t signature() const; // CPUID.1:EAX, also EDX after RESET
 
  private:
   std::map<uint32_t, uint64_t> msrs_;  // every MSR the model has that keeps what is written

@@ -39,6 +39,7 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 }  // namespace
 
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
+  if (vm.mem.isReadOnly(paddr)) return;  // the ROM (callers write within one page)
   if (vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
   for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
   if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
@@ -79,8 +80,13 @@ static void segFault(Machine::Impl& vm, int seg) {
   raiseException(vm, seg == SS ? kVecSS : kVecGP, 0, true);
 }
 
+bool segmentAllows(const CpuState& c, int seg, uint32_t off, uint32_t size, bool write) {
+  const Segment& s = c.seg[seg];
+  return inRealMode(c) ? segmentLimitOk(s, off, size) : segmentAccessOk(s, off, size, write);
+}
+
 void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
-  if (!segmentAccessOk(vm.cpu.seg[seg], off, size, write)) segFault(vm, seg);
+  if (!segmentAllows(vm.cpu, seg, off, size, write)) segFault(vm, seg);
 }
 
 void probeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
@@ -104,14 +110,13 @@ void writeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, uint32_t 
 }
 
 void push(Machine::Impl& vm, unsigned size, uint32_t value) {
-  uint32_t esp = vm.cpu.regs[ESP] - size;
-  writeSeg(vm, SS, esp, size, value);
-  vm.cpu.regs[ESP] = esp;
+  writeSeg(vm, SS, stackOffset(vm.cpu, -int32_t(size)), size, value);
+  addToStackPointer(vm.cpu, -int32_t(size));
 }
 
 uint32_t pop(Machine::Impl& vm, unsigned size) {
-  uint32_t v = readSeg(vm, SS, vm.cpu.regs[ESP], size);
-  vm.cpu.regs[ESP] += size;
+  uint32_t v = readSeg(vm, SS, stackOffset(vm.cpu, 0), size);
+  addToStackPointer(vm.cpu, int32_t(size));
   return v;
 }
 
@@ -143,10 +148,12 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     return reinterpret_cast<uint64_t>(b.data);
   }
   uint64_t phys = translateOrFault(vm, linear, kind, user);
-  if (!vm.mem.contains(phys, size)) {
+  if (!vm.mem.contains(phys, size) || (write && vm.mem.isReadOnly(phys))) {
+    // Outside RAM (the ROM, or nothing) or the ROM's copy below 1 MiB: reads see the bytes
+    // there, writes are dropped (no MMIO devices yet).
     BouncedWrite& b = vm.bounce;
-    std::memset(b.data, 0xff, sizeof b.data);
-    b.pending = false;  // writes outside RAM are dropped (no MMIO devices yet)
+    for (unsigned i = 0; i < size; ++i) b.data[i] = vm.mem.read8(phys + i);
+    b.pending = false;
     return reinterpret_cast<uint64_t>(b.data);
   }
   if (vm.cpu.cr0 & 0x80000000u) ++vm.mmu.stats.hidden_faults;

@@ -60,6 +60,9 @@ class PcPlatform {
   I8042 i8042;
   AcpiPm acpi;
   PciHost pci;
+  // The A20 gate's line, driven by port 0x92 bit 1 and by the i8042's output port bit 1: as in
+  // QEMU, the last write of either sets it. Called with the new level (the CPU masks bit 20).
+  std::function<void(bool)> on_a20;
 
  private:
   void updateAt(uint64_t ns) {
@@ -70,6 +73,7 @@ class PcPlatform {
   }
   NowFn now_;
   std::function<void(const char*)> on_reset_;
+  void setA20(bool on) { if (on_a20) on_a20(on); }
   uint8_t port92_ = 0x02;  // A20 on
 };
 
