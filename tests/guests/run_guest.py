@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run one self-checking guest kernel under btvm and judge the result.
 
-usage: run_guest.py [--want-status N] BTVM ELF [extra btvm args...]
+usage: run_guest.py [--want-status N] [--bios] BTVM ELF [extra btvm args...]
 
-Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port), or N if
+With --bios, ELF is a ROM image run from the reset vector (btvm ... -bios ROM). Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port), or N if
 given (0 for a guest that passes by powering off), and a line starting with "PASS:" appears on
 stdout. Otherwise prints the output and the status.
 """
@@ -19,11 +19,14 @@ def main() -> int:
     want = PASS_STATUS
     if args[:1] == ["--want-status"] and len(args) >= 2:
         want, args = int(args[1]), args[2:]
+    bios = args[:1] == ["--bios"]
+    if bios:
+        args = args[1:]
     if len(args) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     btvm, elf, extra = args[0], args[1], args[2:]
-    cmd = [btvm, *extra, elf]
+    cmd = [btvm, *extra, "-bios", elf] if bios else [btvm, *extra, elf]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S,
                               stdin=subprocess.DEVNULL)  # a terminal would make btvm interactive
