@@ -118,8 +118,14 @@ void Machine::setFlatProtectedMode(uint16_t code_sel, uint16_t data_sel) {
   impl_->mmu.flushAll();
 }
 
+// What every loader does first: the firmware's tables in memory and its device set-up.
+static void firmwareSetup(Machine::Impl& vm) {
+  installFirmware(vm.mem);
+  vm.platform.biosSetup();
+}
+
 void Machine::loadMultiboot(const std::string& path) {
-  installFirmware(impl_->mem);
+  firmwareSetup(*impl_);
   MultibootEntry e = loadMultibootKernel(path, impl_->mem, impl_->config.append, impl_->config.initrd);
   setFlatProtectedMode();
   CpuState& c = impl_->cpu;
@@ -134,7 +140,7 @@ void Machine::loadKernel(const std::string& path) {
     loadMultiboot(path);
     return;
   }
-  installFirmware(impl_->mem);
+  firmwareSetup(*impl_);
   LinuxEntry e = loadLinux(path, image, impl_->config.initrd, impl_->config.append, impl_->mem);
   // The 32-bit boot protocol's entry state: __BOOT_CS 0x10 and __BOOT_DS 0x18 flat, interrupts
   // off, ESI at the zero page, EBP, EDI and EBX zero.

@@ -47,7 +47,7 @@ class Mmu {
 
   // Changes of the guest's paging state (from MOV to CRn and INVLPG).
   void cr3Written();               // selects the shadow tables cached for the new CR3
-  void pagingModeChanged();        // CR0.PG/WP or CR4.PAE/PSE changed: every shadow table is stale
+  void pagingModeChanged();        // CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
   // The A20 gate (port 0x92, the i8042's output port). Closed, physical address bit 20 reads 0
   // for every access, page-table reads included. Drops every cached translation when it changes.

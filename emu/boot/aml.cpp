@@ -101,6 +101,25 @@ Bytes io16(uint16_t min, uint16_t max, uint8_t align, uint8_t len) {
 
 Bytes irqNoFlags(unsigned irq) { return {0x22, uint8_t(1u << irq), uint8_t((1u << irq) >> 8)}; }
 
+namespace {
+// Large descriptors (ACPI 6.4.3.5.2-3): tag, 16-bit length, resource type, general flags
+// (producer, positive decode, min and max fixed = 0x0c), type-specific flags, then granularity,
+// min, max, translation offset and length, each 2 or 4 bytes.
+constexpr uint8_t kProducerFixed = 0x0c;
+Bytes addressSpace(uint8_t tag, uint8_t type, uint8_t type_flags, unsigned width, uint32_t min, uint32_t max) {
+  Bytes out{tag, uint8_t(3 + 5 * width), 0, type, kProducerFixed, type_flags};
+  for (uint32_t v : {uint32_t(0), min, max, uint32_t(0), max - min + 1})
+    for (unsigned i = 0; i < width; ++i) out.push_back(uint8_t(v >> (8 * i)));
+  return out;
+}
+}  // namespace
+
+Bytes wordBusNumber(uint16_t min, uint16_t max) { return addressSpace(0x88, 2, 0x00, 2, min, max); }
+Bytes wordIo(uint16_t min, uint16_t max) { return addressSpace(0x88, 1, 0x03, 2, min, max); }
+Bytes dwordMemory(uint32_t min, uint32_t max, bool cacheable) {
+  return addressSpace(0x87, 0, uint8_t(cacheable ? 0x03 : 0x01), 4, min, max);
+}
+
 Bytes resourceTemplate(std::initializer_list<Bytes> items) {
   Bytes data;
   for (const Bytes& i : items) data.insert(data.end(), i.begin(), i.end());

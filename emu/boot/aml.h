@@ -25,6 +25,11 @@ Bytes scope(const std::string& path, std::initializer_list<Bytes> terms);  // Sc
 // Resource template items; resourceTemplate() appends the end tag.
 Bytes io16(uint16_t min, uint16_t max, uint8_t align, uint8_t len);  // IO (Decode16, ...)
 Bytes irqNoFlags(unsigned irq);                                       // IRQNoFlags () {irq}
+// Address space descriptors a bridge produces (MinFixed, MaxFixed, PosDecode, no translation):
+// WordBusNumber, WordIO (EntireRange) and DWordMemory (ReadWrite, cacheable or not).
+Bytes wordBusNumber(uint16_t min, uint16_t max);
+Bytes wordIo(uint16_t min, uint16_t max);
+Bytes dwordMemory(uint32_t min, uint32_t max, bool cacheable);
 Bytes resourceTemplate(std::initializer_list<Bytes> items);          // a Buffer
 
 }  // namespace btvm::aml

@@ -7,15 +7,23 @@ namespace {
 constexpr uint32_t kSignature = 0x652;  // family 6, model 5 (Deschutes), stepping 2: QEMU's pentium2
 constexpr uint32_t kMaxBasicLeaf = 2;
 
+constexpr uint32_t kMcBanks = 5;      // a P6 has five machine-check banks
+
 namespace msr {
 constexpr uint32_t kTsc = 0x10, kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kBiosUpdtTrig = 0x79,
-                   kBiosSignId = 0x8b, kMtrrCap = 0xfe, kMcgCap = 0x179, kMcgStatus = 0x17a, kMiscEnable = 0x1a0,
+                   kBiosSignId = 0x8b, kMtrrCap = 0xfe, kMcgCap = 0x179, kMcgStatus = 0x17a, kMcgCtl = 0x17b, kMiscEnable = 0x1a0,
                    kMtrrPhysBase0 = 0x200, kMtrrFix64k = 0x250, kMtrrFix16k = 0x258, kMtrrFix4k = 0x268,
-                   kMtrrDefType = 0x2ff;
+                   kMtrrDefType = 0x2ff, kMc0Ctl = 0x400;
 }  // namespace msr
+
+// MCi_CTL, MCi_STATUS, MCi_ADDR, MCi_MISC, four MSRs a bank from MC0_CTL.
+bool mcStatus(uint32_t index) { return index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * kMcBanks && index % 4 == 1; }
 
 // Read-only MSRs: a write raises #GP(0) as on hardware.
 bool readOnly(uint32_t index) { return index == msr::kMtrrCap || index == msr::kMcgCap || index == msr::kPlatformId; }
+
+// Machine-check status registers take only zero (clearing a logged error); other values #GP on a P6.
+bool writeAllowed(uint32_t index, uint64_t value) { return !readOnly(index) && (!mcStatus(index) || value == 0); }
 
 }  // namespace
 
@@ -26,8 +34,10 @@ CpuModel::CpuModel() {
   msrs_[msr::kBiosUpdtTrig] = 0;
   msrs_[msr::kBiosSignId] = 0;         // no microcode loaded
   msrs_[msr::kMtrrCap] = 0x508;        // 8 variable ranges, fixed ranges, write-combining
-  msrs_[msr::kMcgCap] = 0;             // no banks (MCA is not advertised)
+  msrs_[msr::kMcgCap] = 0x100 | kMcBanks;  // MCG_CTL present, five banks; no error is ever logged
   msrs_[msr::kMcgStatus] = 0;
+  msrs_[msr::kMcgCtl] = 0;
+  for (uint32_t i = 0; i < 4 * kMcBanks; ++i) msrs_[msr::kMc0Ctl + i] = 0;
   msrs_[msr::kMiscEnable] = 0x1801;    // fast strings; BTS and PEBS unavailable (QEMU's default)
   for (uint32_t i = 0; i < 16; ++i) msrs_[msr::kMtrrPhysBase0 + i] = 0;
   // MTRRs as SeaBIOS leaves them: write-back by default, the legacy VGA window uncached, the
@@ -45,7 +55,17 @@ uint32_t CpuModel::signature() const { return kSignature; }
 
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
-  return kFpu | kPse | kTsc | kMsr | kPae | kCx8 | kMtrr | kPge | kCmov;
+  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | kMtrr | kPge | kMca | kCmov;
+}
+
+uint32_t CpuModel::cr4WritableMask() const {
+  constexpr uint32_t kTsd = 1u << 2, kDe = 1u << 3, kPse = 1u << 4, kPae = 1u << 5, kMce = 1u << 6, kPge = 1u << 7;
+  uint32_t f = features(), m = kTsd | kDe;  // DR4/DR5 aliasing follows CR4.DE on every P6
+  if (f & cpuid_bit::kPse) m |= kPse;
+  if (f & cpuid_bit::kPae) m |= kPae;
+  if (f & cpuid_bit::kMce) m |= kMce;
+  if (f & cpuid_bit::kPge) m |= kPge;
+  return m;
 }
 
 CpuidResult CpuModel::cpuid(uint32_t leaf) const {
@@ -76,7 +96,7 @@ bool CpuModel::wrmsr(uint32_t index, uint64_t now, uint64_t value) {
     return true;
   }
   auto it = msrs_.find(index);
-  if (it == msrs_.end() || readOnly(index)) return false;
+  if (it == msrs_.end() || !writeAllowed(index, value)) return false;
   it->second = value;
   return true;
 }

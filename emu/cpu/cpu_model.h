@@ -12,8 +12,9 @@ struct CpuidResult {
 };
 
 namespace cpuid_bit {  // CPUID.1:EDX
-constexpr uint32_t kFpu = 1u << 0, kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kPae = 1u << 6,
-                   kCx8 = 1u << 8, kMtrr = 1u << 12, kPge = 1u << 13, kCmov = 1u << 15, kPse36 = 1u << 17;
+constexpr uint32_t kFpu = 1u << 0, kDe = 1u << 2, kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kPae = 1u << 6,
+                   kMce = 1u << 7, kCx8 = 1u << 8, kMtrr = 1u << 12, kPge = 1u << 13, kMca = 1u << 14,
+                   kCmov = 1u << 15, kPse36 = 1u << 17;
 constexpr uint32_t kHypervisor = 1u << 31;  // CPUID.1:ECX, as QEMU sets it
 }  // namespace cpuid_bit
 
@@ -27,6 +28,8 @@ class CpuModel {
   uint64_t tsc(uint64_t now) const { return now + tsc_offset_; }
   uint32_t features() const;  // CPUID.1:EDX
   uint32_t signature() const; // CPUID.1:EAX, also EDX after RESET
+  // The CR4 bits a MOV to CR4 may set: those of the features the model has (others #GP).
+  uint32_t cr4WritableMask() const;
 
  private:
   std::map<uint32_t, uint64_t> msrs_;  // every MSR the model has that keeps what is written

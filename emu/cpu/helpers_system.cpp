@@ -158,8 +158,14 @@ void setCr0(Machine::Impl& vm, uint32_t v) {
   bool reload = paePaging(v, c.cr4) && (changed & (kCr0PG | kCr0CD | kCr0NW));
   if (reload) loadPdptesOrFault(vm, c.cr3);
   c.cr0 = v;
-  if (reload || (changed & (kCr0PG | kCr0WP | kCr0PE))) {
-    vm.mmu.pagingModeChanged();
+  // Shadow entries keep the guest's own R/W and U/S (WP is applied at lookup) and watched table
+  // pages stay write-protected with paging off, so neither WP nor PG makes them stale: the
+  // address space is the same, only the soft TLB (whose write tags follow WP) must go.
+  if (reload || (changed & (kCr0PG | kCr0PE))) {
+    vm.mmu.cr3Written();
+    vm.dbt->flushJumpCache();
+  } else if (changed & kCr0WP) {
+    vm.mmu.flushAll();
     vm.dbt->flushJumpCache();
   }
 }
@@ -192,7 +198,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
       vm.dbt->flushJumpCache();
       break;
     case 4:
-      if (v & ~0x3fu & ~(1u << 7)) raiseException(vm, kVecGP, 0, true);  // VME..DE, PSE, PAE, MCE, PGE
+      if (v & ~vm.model.cr4WritableMask()) raiseException(vm, kVecGP, 0, true);
       if (paePaging(c.cr0, v) && ((c.cr4 ^ v) & (kCr4PAE | kCr4PGE | kCr4PSE))) loadPdptesOrFault(vm, c.cr3);
       {
         bool format_changed = (c.cr4 ^ v) & (kCr4PAE | kCr4PSE);

@@ -110,7 +110,10 @@ void I8042::writeData(uint8_t v) {
     case 0xd1: writeOutputPort(v); return;
     case 0xd2: push(v, false); return;                 // as if the keyboard sent it
     case 0xd3: push(v, true); return;                  // as if the mouse sent it (loopback)
-    case 0xd4: mouseCommand(v); return;
+    case 0xd4:  // to the mouse, which the write also enables (as for the keyboard below)
+      ram_[0] &= uint8_t(~kAuxDis);
+      mouseCommand(v);
+      return;
     default: break;
   }
   // Data with no controller command goes to the keyboard, which the write also enables.
@@ -141,12 +144,11 @@ void I8042::keyboardCommand(uint8_t v) {
       push(0xab, false);
       push((ram_[0] & kXlate) ? 0x41 : 0x83, false);
       break;
-    case 0xf4: kbd_scanning_ = true; push(kAck, false); break;
-    case 0xf5: kbd_scanning_ = false; kbd_set_ = 2; push(kAck, false); break;
-    case 0xf6: kbd_scanning_ = true; kbd_set_ = 2; push(kAck, false); break;
+    // Enable, disable (and default), default: no keys are ever sent, so only the set matters.
+    case 0xf4: push(kAck, false); break;
+    case 0xf5: case 0xf6: kbd_set_ = 2; push(kAck, false); break;
     case 0xf7: case 0xf8: case 0xf9: case 0xfa: push(kAck, false); break;
     case 0xff:  // reset: ACK, then the basic assurance test passed
-      kbd_scanning_ = true;
       kbd_set_ = 2;
       push(kAck, false);
       push(kSelfTestOk, false);

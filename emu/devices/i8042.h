@@ -61,7 +61,6 @@ class I8042 {
   // Keyboard.
   uint8_t kbd_pending_ = 0;      // command waiting for its argument (0xed, 0xf0, 0xf3)
   uint8_t kbd_set_ = 2;
-  bool kbd_scanning_ = true;
   // Mouse.
   uint8_t mouse_pending_ = 0;    // 0xe8, 0xf3 waiting for an argument
   uint8_t mouse_id_ = 0;         // 0 plain PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer

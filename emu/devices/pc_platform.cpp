@@ -42,6 +42,8 @@ void PcPlatform::attach(IoBus& bus) {
   pci.attach(bus);  // after 0xcf9: the bus gives the byte port to its first owner
 }
 
+void PcPlatform::biosSetup() { pic.slave().elcr |= uint8_t(1u << (acpi_io::kSciIrq - 8)); }
+
 uint64_t PcPlatform::nextWakeNs() const {
   uint64_t t = kNever;
   if (pic.wouldInterrupt(0)) t = std::min(t, pit.nextIrqNs());

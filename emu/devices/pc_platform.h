@@ -31,6 +31,10 @@ class PcPlatform {
              std::function<void()> on_power_off, Uart16550::Backend* serial,
              int64_t rtc_epoch = CmosRtc::kDefaultEpoch);
   void attach(IoBus& bus);
+  // What the BIOS programs before it hands over to a loaded kernel: the SCI (IRQ 9) set
+  // level-triggered in the ELCR, as ACPI requires of a PIC-mode SCI. (Linux rewrites the ELCR
+  // with a warning, "ACPI: setting ELCR to 0200", if it finds anything else.)
+  void biosSetup();
 
   void update() { updateAt(now_()); }
   // Brings the devices up to date and says whether the PIC now asserts INTR.

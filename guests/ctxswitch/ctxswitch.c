@@ -6,7 +6,10 @@
  *  2. ring 3: the four processes run in user mode and yield with INT 0x80; the kernel saves the
  *     trap frame, loads the next CR3 and returns into the next process (a real context switch);
  *  3. ping-pong between two of them, for benchmarks: 10,000 switches, or 1,000,000 with the
- *     multiboot command-line word "bench"; prints the count. */
+ *     multiboot command-line word "bench"; prints the count;
+ *  4. CR0.WP, CR0.PG and CR4.PGE toggled 1,000 times each (as kernels do around copies and TLB
+ *     flushes): the address space stays the same, so the mappings must too (and a VMM should
+ *     not rebuild its shadow tables for it: tests/mmu checks the context count). */
 #include "../paging/pg.h"
 
 #define NPROC 4
@@ -183,6 +186,29 @@ static void t_pingpong(uint32_t count) {
     check_eq("ping-pong: process 1 rounds", ((struct uarea *)frame[1])->rounds, count / 2);
 }
 
+/* ---------------------------------------------------------------- 4. mode toggles */
+
+static void t_mode_toggles(void) {
+    volatile struct uarea *u = (volatile struct uarea *)UVA;
+    uint32_t cr0 = read_cr0(), cr4 = read_cr4();
+    errors = 0;
+    write_cr3((uint32_t)&pd[1]);
+    for (uint32_t i = 0; i < 1000; i++) {
+        write_cr0(cr0 ^ CR0_WP);
+        if (u->id != 1)
+            error("UVA after a CR0.WP toggle", 1, u->id, 1);
+        write_cr0(cr0);
+        write_cr4(cr4 ^ CR4_PGE);
+        write_cr4(cr4);
+        write_cr0(cr0 & ~CR0_PG); /* identity: the kernel runs in the low 4 MiB */
+        write_cr0(cr0);
+        if (u->id != 1)
+            error("UVA after a CR0.PG toggle", 1, u->id, 1);
+    }
+    check_eq("mode toggles: mapping unchanged, 0 mismatches", errors, 0);
+    write_cr3((uint32_t)&pd[0]);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     check_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
     int bench = mb_has_word(mbi, "bench");
@@ -204,5 +230,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_ring0_round_robin();
     t_ring3_processes();
     t_pingpong(bench ? BENCH_SWITCHES : SWITCHES);
+    t_mode_toggles();
     finish("ctxswitch");
 }

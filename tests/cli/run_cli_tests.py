@@ -98,6 +98,10 @@ IMAGES = {
     "kludge-bss-below-end": E.kludge(bss_end=E.LOAD_ADDR + 4),
     "kludge-low": E.kludge(load_addr=0x8000),
     "poweroff": E.build(bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),  # out 0x604, SLP_EN|S5
+    "reset-8042": E.build(bytes.fromhex("b0fe" "e664") + E.CODE_HLT),           # out 0x64, 0xfe: pulse reset
+    "reset-8042-outport": E.build(bytes.fromhex("b0d1" "e664" "b000" "e660") + E.CODE_HLT),  # 0xd1, then 0x00
+    "reset-cf9": E.build(bytes.fromhex("b006" "baf90c0000" "ee") + E.CODE_HLT),  # out 0xcf9, 6
+    "reset-port92": E.build(bytes.fromhex("b001" "e692") + E.CODE_HLT),        # out 0x92, 1
     "module-a": b"first module\n",
     "module-b": bytes(range(256)) * 64,
     "random": rnd(1, 4096),
@@ -169,6 +173,10 @@ CASES = [
 
     # Multiboot loader completeness (the multiboot guest checks every field it receives).
     C("ACPI power-off (PM1a_CNT = SLP_EN | SLP_TYP 0) exits 0", ["@poweroff"], 0, r"guest powered off", kind=RUN),
+    C("i8042 command 0xfe resets: status 14", ["@reset-8042"], 14, r"reset.*keyboard controller", kind=RUN),
+    C("i8042 output port bit 0 clear resets", ["@reset-8042-outport"], 14, r"reset.*output port", kind=RUN),
+    C("port 0xcf9 reset", ["@reset-cf9"], 14, r"reset.*0xcf9", kind=RUN),
+    C("port 0x92 bit 0 reset", ["@reset-port92"], 14, r"reset.*0x92", kind=RUN),
     C("ELF entry as a virtual address, translated", ["@entry-virtual"], 33),
     C("a.out kludge, raw binary", ["@kludge"], 33),
     C("a.out kludge, header 64 bytes into the file, loaded at 2 MiB", ["@kludge-offset"], 33),

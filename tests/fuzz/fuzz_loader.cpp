@@ -1,5 +1,5 @@
 // libFuzzer target: the input is a kernel image. It is written to a temporary file and loaded with
-// Machine::loadMultiboot into a fresh 16 MiB machine. ImageError (a clean one-line refusal) and a
+// Machine::loadMultiboot into a fresh 16 MiB machine (odd-sized inputs with themselves as modules). ImageError (a clean one-line refusal) and a
 // successful load are fine; any other exception, a crash or a sanitizer report is a bug.
 #include <unistd.h>
 
@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     btvm::MachineConfig cfg;
     cfg.ram_bytes = 16u << 20;
     cfg.code_cache_bytes = 1u << 20;
+    // Inputs of odd length also load themselves twice as Multiboot modules (placement above the
+    // kernel, the module list, the RAM limit), with a ",," in the second one's arguments.
+    if (size & 1) cfg.initrd = path + " first," + path + " a,,b";
     btvm::Machine m(cfg);
     try {
       m.loadMultiboot(path);

@@ -43,6 +43,8 @@ check("overcommit: pages evicted and brought back", pages and pages[1] > 0 and p
 s = run("ctxswitch")
 ctx = stat(s, "contexts created / reused / evicted")
 check("ctxswitch: contexts reused rather than rebuilt", ctx and ctx[1] > 100 * ctx[0], str(ctx))
+# 3,000 CR0.WP/PG and CR4.PGE toggles leave the address spaces as they were: no new context.
+check("ctxswitch: CR0.WP/PG and CR4.PGE toggles build no shadow context", ctx and ctx[0] <= 8, str(ctx))
 s0 = run("ctxswitch", "--shadow-cache", "0")
 ctx0 = stat(s0, "contexts created / reused / evicted")
 check("ctxswitch --shadow-cache 0: contexts rebuilt", ctx0 and ctx0[1] == 0 and ctx0[0] > 1000, str(ctx0))

@@ -136,6 +136,12 @@ TEST_CASE("firmware tables: checksums, RSDP -> RSDT -> FADT -> FACS/DSDT, \\_S5,
   const std::vector<uint8_t>& dsdt = find("DSDT").bytes;
   const uint8_t s5[] = {0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
   CHECK(std::search(dsdt.begin(), dsdt.end(), std::begin(s5), std::end(s5)) != dsdt.end());
+  // Devices an OS enumerates: the PCI root bridge, the i8042's two ports, the RTC (EisaId bytes).
+  for (uint32_t id : {0x030ad041u, 0x0303d041u, 0x130fd041u, 0x000bd041u}) {
+    const uint8_t eisa[] = {0x0c, uint8_t(id), uint8_t(id >> 8), uint8_t(id >> 16), uint8_t(id >> 24)};
+    CAPTURE(id);
+    CHECK(std::search(dsdt.begin(), dsdt.end(), std::begin(eisa), std::end(eisa)) != dsdt.end());
+  }
   // Everything sits in E820-reserved memory.
   for (const FirmwareBlob& b : t) {
     bool reserved = false;
