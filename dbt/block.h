@@ -22,9 +22,9 @@ constexpr uint32_t kFlatShift = 2;          // bits 2..7: segment i is flat for 
 constexpr uint32_t kFlatWriteShift = 8;     // bits 8..13: segment i is flat for writes
 constexpr uint32_t kCountTlb = 1u << 14;    // --stats: count soft-TLB hits inline
 constexpr uint32_t kPaging = 1u << 15;      // CR0.PG
-constexpr uint32_t kRealMode = 1u << 16;    // CR0.PE = 0
-constexpr uint32_t kCode16 = 1u << 17;      // CS.D = 0: 16-bit operands and addresses by default
-constexpr uint32_t kStack16 = 1u << 18;     // SS.B = 0: the stack pointer is SP, wrapping at 64 KiB
+constexpr uint32_t kRealMode = 1u << 29;    // CR0.PE = 0
+constexpr uint32_t kCode16 = 1u << 30;      // CS.D = 0: 16-bit operands and addresses by default
+constexpr uint32_t kStack16 = 1u << 31;     // SS.B = 0: the stack pointer is SP, wrapping at 64 KiB
 }  // namespace block_flag
 
 struct BlockKeyHash {
