@@ -32,9 +32,10 @@ Options:
   -kernel FILE        the kernel (or give it as the last argument); it starts in protected
                       mode, as a boot loader leaves it, with firmware tables btvm writes
   -bios FILE          a firmware ROM (a multiple of 64 KiB, at most 16 MiB) instead of a
-                      kernel: mapped read-only so that it ends at 4 GiB, its last 128 KiB also
-                      at 0xE0000-0xFFFFF (as QEMU's pc); the CPU starts in its RESET state,
-                      in real mode at F000:FFF0 (linear 0xFFFFFFF0), and nothing else is set up
+                      kernel: mapped read-only so that it ends at 4 GiB, its last 128 KiB (all
+                      of a 64 KiB one) also so that it ends at 0xFFFFF, as QEMU's pc maps it;
+                      the CPU starts in its RESET state, in real mode at F000:FFF0 (linear
+                      0xFFFFFFF0), and nothing else is set up (no firmware tables)
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
   -initrd FILE        initial RAM disk for a Linux kernel; for a Multiboot kernel, its
                       modules as QEMU takes them: "FILE [ARGS],FILE2 [ARGS]" (',,' is a comma)
@@ -72,9 +73,10 @@ v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 
 (and port 0x61), MC146818 RTC/CMOS, i8042 keyboard controller with a PS/2 keyboard and mouse
 (0x60/0x64), PCI configuration space (0xcf8/0xcfc: i440FX host bridge, PIIX3 ISA bridge), the
 ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); reset through the i8042,
-port 0x92 or 0xcf9. Firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP,
-RSDT, FADT, FACS, DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or
-Multiboot memory map.
+port 0x92 or 0xcf9; the A20 gate on port 0x92 bit 1 and the i8042's output port. Unless -bios
+is given, firmware as a BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT,
+FADT, FACS, DSDT with \_S5), SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot
+memory map.
 
 Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
 guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
