@@ -17,7 +17,7 @@ bool setsEip(HelperId h) {
   switch (h) {
     case HelperId::JmpFar: case HelperId::CallFar: case HelperId::RetFar: case HelperId::Int:
     case HelperId::Int1: case HelperId::Int3: case HelperId::Into: case HelperId::Iret:
-    case HelperId::Hlt:
+    case HelperId::Hlt: case HelperId::Sysenter: case HelperId::Sysexit:
       return true;
     default:
       return false;

@@ -390,6 +390,11 @@ void Dbt::chainLastExit(Block* target) {
   Block* source = it->second.first;
   Block::Exit& ex = source->exits[it->second.second];
   if (ex.chained) return;
+  // The dispatcher may have moved on since that jump left (an interrupt or exception delivered,
+  // a trap emulated): chain only a block that is where the jump was going, in the same mode.
+  if (ex.target_eip != target->key.eip || source->key.cs_base != target->key.cs_base ||
+      source->key.flags != target->key.flags)
+    return;
   // With paging, a jump may only be chained within one linear page: every way into a page's
   // blocks then passes a lookup that checked the page's current mapping.
   if ((target->key.flags & block_flag::kPaging) &&

@@ -78,6 +78,8 @@ constexpr InsnRow kRows[] = {
     HLP(WBINVD, Wbinvd, P, "writes back and invalidates caches"),
     HLP(RDMSR, Rdmsr, P, "reads a model-specific register"),
     HLP(WRMSR, Wrmsr, P | E, "writes a model-specific register"),
+    HLP(SYSENTER, Sysenter, P | E | G, "enters ring 0 through MSRs the VMM owns: a deprivileged kernel's VMM receives it"),
+    HLP(SYSEXIT, Sysexit, P | E | G, "returns to ring 3 (CPL 0 only)"),
 
     // The 17 sensitive but unprivileged instructions of Robin and Irvine (2000).
     HLP(SGDT, Sgdt, S, "stores the GDT register: shows the VMM's GDT to a deprivileged guest"),
@@ -177,7 +179,7 @@ const char* helperName(HelperId h) {
       "pop_seg", "load_far_ptr", "jmp_far", "call_far", "ret_far", "int", "int1", "int3", "into",
       "iret", "lgdt", "lidt", "sgdt", "sidt", "lldt", "sldt", "ltr", "str", "lmsw", "smsw", "clts",
       "mov_to_cr", "mov_from_cr", "mov_to_dr", "mov_from_dr", "invlpg", "invd", "wbinvd", "lar",
-      "lsl", "verr", "verw", "fpu"};
+      "lsl", "verr", "verw", "fpu", "sysenter", "sysexit"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == size_t(HelperId::Count));
   return kNames[size_t(h)];
 }

@@ -32,6 +32,7 @@ enum class HelperId : uint8_t {
   MovToCr, MovFromCr, MovToDr, MovFromDr, Invlpg, Invd, Wbinvd,
   Lar, Lsl, Verr, Verw,
   Fpu,  // every x87 instruction and WAIT (emu/cpu/fpu.h)
+  Sysenter, Sysexit,
   Count
 };
 

@@ -11,7 +11,7 @@ constexpr uint32_t kMcBanks = 5;      // a P6 has five machine-check banks
 
 namespace msr {
 constexpr uint32_t kTsc = 0x10, kPlatformId = 0x17, kApicBase = 0x1b, kEblCrPoweron = 0x2a, kBiosUpdtTrig = 0x79,
-                   kBiosSignId = 0x8b, kMtrrCap = 0xfe, kMcgCap = 0x179, kMcgStatus = 0x17a, kMcgCtl = 0x17b, kMiscEnable = 0x1a0,
+                   kBiosSignId = 0x8b, kMtrrCap = 0xfe, kSysenterCs = 0x174, kMcgCap = 0x179, kMcgStatus = 0x17a, kMcgCtl = 0x17b, kMiscEnable = 0x1a0,
                    kMtrrPhysBase0 = 0x200, kMtrrFix64k = 0x250, kMtrrFix16k = 0x258, kMtrrFix4k = 0x268,
                    kMtrrDefType = 0x2ff, kMc0Ctl = 0x400;
 }  // namespace msr
@@ -38,7 +38,8 @@ CpuModel::CpuModel() {
   msrs_[msr::kMcgStatus] = 0;
   msrs_[msr::kMcgCtl] = 0;
   for (uint32_t i = 0; i < 4 * kMcBanks; ++i) msrs_[msr::kMc0Ctl + i] = 0;
-  msrs_[msr::kMiscEnable] = 0x1801;    // fast strings; BTS and PEBS unavailable (QEMU's default)
+  msrs_[msr::kMiscEnable] = 0x1801;
+  for (uint32_t i = 0; i < 3; ++i) msrs_[msr::kSysenterCs + i] = 0;    // fast strings; BTS and PEBS unavailable (QEMU's default)
   for (uint32_t i = 0; i < 16; ++i) msrs_[msr::kMtrrPhysBase0 + i] = 0;
   // MTRRs as SeaBIOS leaves them: write-back by default, the legacy VGA window uncached, the
   // BIOS area write-protected, the top GiB (PCI and firmware) uncached.
@@ -55,7 +56,7 @@ uint32_t CpuModel::signature() const { return kSignature; }
 
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
-  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | kMtrr | kPge | kMca | kCmov;
+  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | kSep | kMtrr | kPge | kMca | kCmov;
 }
 
 uint32_t CpuModel::cr4WritableMask() const {

@@ -192,6 +192,7 @@ DbtHooks makeDbtHooks() {
   registerSystemHelpers(gTable);
   registerSegmentHelpers(gTable);
   registerFpuHelpers(gTable);
+  registerSysenterHelpers(gTable);
   DbtHooks hooks{};
   installAccessHooks(hooks);
   hooks.raise_ud = raiseUd;

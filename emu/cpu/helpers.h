@@ -39,5 +39,6 @@ void registerStringHelpers(Helper* table);
 void registerSystemHelpers(Helper* table);
 void registerSegmentHelpers(Helper* table);
 void registerFpuHelpers(Helper* table);
+void registerSysenterHelpers(Helper* table);
 
 }  // namespace btvm

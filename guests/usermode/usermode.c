@@ -4,7 +4,8 @@
  * system calls (arguments and results in registers); privileged instructions at ring 3 raise
  * #GP(0) with the user SS:ESP on the kernel stack; a user access to a supervisor page raises #PF
  * with U/S set; INT n through a DPL-0 gate raises #GP(n*8+2) and the handler returns to ring 0;
- * IRET to ring 3 nulls DS/ES/FS/GS that hold segments of DPL < 3.
+ * IRET to ring 3 nulls DS/ES/FS/GS that hold segments of DPL < 3; SYSEXIT and SYSENTER move
+ * between the levels through IA32_SYSENTER_CS/ESP/EIP, and fault with a null SYSENTER_CS.
  * Ring-3 code is ordinary kernel code (its pages are user pages) entered through ring3_run. */
 #include "../exceptions/expect.h"
 #include "../paging/pg.h"
@@ -252,6 +253,35 @@ static void t_null_segments(void) {
         ring3_sregs[i] = USER_DS;
 }
 
+/* ---------------------------------------------------------------- SYSENTER / SYSEXIT */
+
+void sysenter_roundtrip(uint32_t out[7]);
+extern uint8_t kstack_top[], ustack_top[]; /* in sysenter.asm */
+
+static void wrmsr(uint32_t msr, uint32_t lo) { __asm__ volatile("wrmsr" ::"c"(msr), "a"(lo), "d"(0)); }
+
+static void t_sysenter(void) {
+    uint32_t id[4];
+    __asm__ volatile("cpuid" : "=a"(id[0]), "=b"(id[1]), "=c"(id[2]), "=d"(id[3]) : "a"(1));
+    check_eq("cpuid: SEP", id[3] & (1u << 11), 1u << 11);
+    uint32_t out[7] = {0};
+    sysenter_roundtrip(out);
+    check_eq("sysexit: user cs = SYSENTER_CS + 16 | 3", out[0], USER_CS);
+    check_eq("sysexit: user ss = SYSENTER_CS + 24 | 3", out[1], USER_DS);
+    check_eq("sysexit: esp = ecx", out[6], (uint32_t)ustack_top);
+    check_eq("sysenter: cs = SYSENTER_CS", out[2], KERNEL_CS);
+    check_eq("sysenter: ss = SYSENTER_CS + 8", out[3], KERNEL_DS);
+    check_eq("sysenter: esp = SYSENTER_ESP", out[5], (uint32_t)kstack_top);
+    check_eq("sysenter: IF cleared", out[4] & FL_IF, 0);
+    wrmsr(0x174, 0); /* a null SYSENTER_CS: both instructions raise #GP(0) */
+    trap_arm();
+    __asm__ volatile(TRY("sysenter") ::: "memory");
+    expect_fault("sysenter with SYSENTER_CS = 0", 13, 0);
+    trap_arm();
+    __asm__ volatile(TRY("sysexit") ::: "memory");
+    expect_fault("sysexit with SYSENTER_CS = 0", 13, 0);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)mbi;
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
@@ -278,5 +308,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     int_dpl0("int 0x30 to a DPL-0 gate", u_int30, 0x30);
     int_dpl0("int3 to a DPL-0 gate", u_int3, 3);
     t_null_segments();
+    t_sysenter();
     expect_finish("usermode");
 }

@@ -156,13 +156,16 @@ def test_terminal_signal(btvm, serial_elf, sig):
 
 
 def test_host_clock(btvm, timer_elf):
-    t0 = time.time()
-    p = subprocess.run([btvm, "--clock", "host", timer_elf], stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=60)
-    out = p.stdout.decode(errors="replace")
-    check("host clock: the timer guest passes", p.returncode == 33 and "PASS:" in out,
-          f"status {p.returncode}\n{out[-1500:]}")
-    check("host clock: ... taking wall time (> 0.2 s of timer waits)", time.time() - t0 > 0.2)
+    # Interrupts at the host clock's irregular instants: this once found a chaining bug (an
+    # exit chained to an interrupt handler), so the guest must pass every time.
+    for attempt in range(3):
+        t0 = time.time()
+        p = subprocess.run([btvm, "--clock", "host", timer_elf], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60)
+        out = p.stdout.decode(errors="replace")
+        check(f"host clock: the timer guest passes (run {attempt + 1})", p.returncode == 33 and "PASS:" in out,
+              f"status {p.returncode}\n{out[-1500:]}")
+        check(f"host clock: ... taking wall time (> 0.2 s of timer waits) (run {attempt + 1})", time.time() - t0 > 0.2)
 
 
 def main():

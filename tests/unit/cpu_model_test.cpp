@@ -15,9 +15,9 @@ TEST_CASE("cpu model: CPUID is a Pentium II with exactly btvm's features") {
   CpuidResult f = m.cpuid(1);
   CHECK(f.eax == 0x652);
   using namespace cpuid_bit;
-  for (uint32_t bit : {kFpu, kPse, kTsc, kMsr, kPae, kMce, kCx8, kMtrr, kPge, kMca, kCmov}) CHECK((f.edx & bit) != 0);
+  for (uint32_t bit : {kFpu, kPse, kTsc, kMsr, kPae, kMce, kCx8, kSep, kMtrr, kPge, kMca, kCmov})
+    CHECK((f.edx & bit) != 0);
   CHECK((f.edx & (1u << 9)) == 0);   // no APIC
-  CHECK((f.edx & (1u << 11)) == 0);  // no SEP
   CHECK((f.edx & (1u << 23)) == 0);  // no MMX
   CHECK((f.edx & (1u << 24)) == 0);  // no FXSR
   CHECK(f.ecx == kHypervisor);
@@ -39,7 +39,9 @@ TEST_CASE("cpu model: MSRs keep what is written; unknown ones and read-only writ
   CHECK(m.wrmsr(0x200, 0, 0x12345006));
   CHECK(m.rdmsr(0x200, 0, &v));
   CHECK(v == 0x12345006);
-  CHECK_FALSE(m.rdmsr(0x174, 0, &v));        // SYSENTER_CS: no SEP
+  CHECK(m.wrmsr(0x176, 0, 0xc0001000));      // SYSENTER_EIP (SEP)
+  CHECK(m.rdmsr(0x176, 0, &v));
+  CHECK(v == 0xc0001000);
   CHECK_FALSE(m.rdmsr(0xc0000080u, 0, &v));  // EFER: not a P6 register
   CHECK_FALSE(m.wrmsr(0xfe, 0, 0));          // MTRRcap is read-only
   CHECK(m.rdmsr(0x179, 0, &v));

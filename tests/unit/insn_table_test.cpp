@@ -181,7 +181,7 @@ const std::vector<Encoding>& encodings() {
       E(LLDT, Plain, 0x0f, 0x00, 0xd0), E(LTR, Plain, 0x0f, 0x00, 0xd8),
       E(LMSW, Plain, 0x0f, 0x01, 0xf0), E(CLTS, Plain, 0x0f, 0x06), E(INVLPG, Plain, 0x0f, 0x01, 0x38),
       E(INVD, Plain, 0x0f, 0x08), E(WBINVD, Plain, 0x0f, 0x09), E(RDMSR, Plain, 0x0f, 0x32),
-      E(WRMSR, Plain, 0x0f, 0x30),
+      E(WRMSR, Plain, 0x0f, 0x30), E(SYSENTER, Plain, 0x0f, 0x34), E(SYSEXIT, Plain, 0x0f, 0x35),
       // Sensitive, unprivileged.
       E(SGDT, Plain, 0x0f, 0x01, 0x00), E(SIDT, Plain, 0x0f, 0x01, 0x08),
       E(SLDT, Plain, 0x0f, 0x00, 0xc0), E(STR, Plain, 0x0f, 0x00, 0xc8),
@@ -259,6 +259,9 @@ const std::vector<IdForm>& privileged() {
       {X86_INS_MOV, Form::FromDr, "MOV r,DRn"}, {X86_INS_INVLPG, Form::Plain, "INVLPG"},
       {X86_INS_INVD, Form::Plain, "INVD"},     {X86_INS_WBINVD, Form::Plain, "WBINVD"},
       {X86_INS_RDMSR, Form::Plain, "RDMSR"},   {X86_INS_WRMSR, Form::Plain, "WRMSR"},
+      // SYSENTER is allowed at CPL 3, but it enters ring 0 through MSRs that a VMM owns, so a
+      // deprivileged guest's SYSENTER reaches the VMM exactly as a trap would; SYSEXIT is CPL 0 only.
+      {X86_INS_SYSENTER, Form::Plain, "SYSENTER"}, {X86_INS_SYSEXIT, Form::Plain, "SYSEXIT"},
   };
   return k;
 }
@@ -440,8 +443,6 @@ TEST_CASE("insn_table: IDs btvm does not implement have no row") {
       {{0xdd, 0x08}, X86_INS_FISTTP},           // SSE3
       {{0x0f, 0x58, 0xc1}, X86_INS_ADDPS},      // SSE
       {{0x0f, 0x28, 0xc1}, X86_INS_MOVAPS},
-      {{0x0f, 0x34}, X86_INS_SYSENTER},
-      {{0x0f, 0x35}, X86_INS_SYSEXIT},
       {{0x0f, 0x01, 0xf8}, X86_INS_SWAPGS},     // decoded by Capstone in 32-bit mode, #UD there
       {{0x0f, 0x05}, X86_INS_SYSCALL},
   };
