@@ -156,6 +156,11 @@ void Machine::loadBios(const std::string& path) {
   loadBiosImage(path, impl_->mem);
   resetCpu(impl_->cpu, impl_->model.signature());
   impl_->mmu.flushAll();
+  // The board is not set up as a BIOS leaves it: here the BIOS runs. The PICs start with every
+  // line masked, so the free-running PIT reaches no vector before the ROM programs them (under
+  // QEMU none does either: the local APIC keeps LINT0 masked until software sets it up).
+  impl_->platform.pic.master().imr = 0xff;
+  impl_->platform.pic.slave().imr = 0xff;
 }
 
 uint64_t Machine::stateHash() {

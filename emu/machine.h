@@ -74,8 +74,9 @@ class Machine {
   // -initrd and -append, and sets its entry state. Throws ImageError.
   void loadKernel(const std::string& path);
   // -bios: maps a firmware ROM image (emu/boot/bios.h) and puts the CPU in its RESET state, so
-  // the run starts at the reset vector in real mode. No firmware tables are written: the ROM is
-  // the firmware. Throws ImageError.
+  // the run starts at the reset vector in real mode. No firmware tables are written and the
+  // devices are not set up as a BIOS leaves them (the PICs start fully masked): the ROM is the
+  // firmware. Throws ImageError.
   void loadBios(const std::string& path);
 
   CpuState& cpu();
