@@ -31,6 +31,20 @@ constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
 constexpr int64_t kHostSliceInsns = 200000;
 }  // namespace
 
+// The i440FX's PAM registers, as far as they change anything: over the ROM's window below 1 MiB
+// (PhysMemory::setShadow; elsewhere 0xC0000-0xFFFFF is RAM whatever they say).
+static void applyPam(Machine::Impl& vm, const uint8_t* pam) {
+  bool changed = vm.mem.setShadow(0xf0000, 0x10000, pam[0] & 0x10, pam[0] & 0x20);
+  for (unsigned k = 0; k < 12; ++k) {  // PAM1..6, low nibble first: 16 KiB each from 0xC0000
+    unsigned nibble = pam[1 + k / 2] >> (4 * (k % 2));
+    changed |= vm.mem.setShadow(0xc0000 + k * 0x4000, 0x4000, nibble & 1, nibble & 2);
+  }
+  // Write tags and host pointers follow the new rights; code translated from bytes that no
+  // longer show is dropped, and the writing instruction ends its block.
+  vm.mmu.flushAll();
+  if (changed && vm.dbt->invalidate(0xc0000, 0x40000)) vm.cpu.exit_after_insn = true;
+}
+
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
   Machine::Impl& vm = vmOf(cpu);
   uint32_t err;
@@ -63,6 +77,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
   platform.attach(io);
+  platform.pci.on_pam = [this](const uint8_t* pam) { applyPam(*this, pam); };
   platform.on_a20 = [this](bool on) {
     if (on == mmu.a20()) return;
     mmu.setA20(on);

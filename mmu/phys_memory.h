@@ -5,8 +5,11 @@
 // Addresses outside RAM read all-ones and drop writes, as an unassigned bus does.
 // A firmware ROM (-bios) can be mapped read-only so that it ends at 4 GiB, with its last 128 KiB
 // (or all of it, if smaller) also at the top of the first MiB, over RAM there: QEMU's pc does
-// the same ("isa-bios"), read-only too. There is no PAM (i440FX shadowing) to make that range
-// RAM again, so a firmware that shadows itself there sees its writes dropped.
+// the same ("isa-bios"), read-only too. The chipset's PAM registers (setShadow) then choose, per
+// 16 KiB, whether that window shows the ROM or the RAM beneath it, and whether writes reach
+// that RAM, so a BIOS can shadow itself as on an i440FX. Elsewhere in 0xC0000-0xFFFFF btvm has
+// RAM whatever PAM says. The window is kept in RAM's own host memory: the bytes reads should
+// see are there (the ROM's, or the RAM's), and the hidden ones are kept aside (`under_`).
 // Each page also carries watch counts: translated blocks built from it (code) and shadow page
 // tables derived from it (page table): writes to watched pages must reach the VMM.
 #pragma once
@@ -55,7 +58,11 @@ class PhysMemory {
   }
   uint32_t read32(uint64_t paddr);
   void write8(uint64_t paddr, uint8_t v) {
-    if (paddr >= size_ || isReadOnly(paddr)) return;
+    if (paddr >= size_) return;
+    if (isReadOnly(paddr)) {
+      writeHidden(paddr, v);
+      return;
+    }
     touch(paddr);
     ram_[paddr] = v;
   }
@@ -73,16 +80,28 @@ class PhysMemory {
   bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
   void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }
   // Read-only pages are watched too, so that no write reaches them through a host pointer.
+  // (Every write to them goes through write8/write32.)
   bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr) || isReadOnly(paddr); }
 
-  // The firmware ROM: `image` (a multiple of 4 KiB, at most kMaxRomBytes) at 4 GiB - its size,
-  // its last 128 KiB copied to RAM below 1 MiB and made read-only there. Call once, before the
+  // The firmware ROM: `image` (a multiple of 16 KiB, at most kMaxRomBytes) at 4 GiB - its
+  // size, its last 128 KiB showing below 1 MiB, read-only (PAM all 0). Call once, before the
   // guest runs.
   static constexpr uint64_t kMaxRomBytes = 16ull << 20;
   static constexpr uint64_t kIsaRomEnd = 1ull << 20;
+  static constexpr uint64_t kShadowUnit = 16u << 10;  // PAM's granularity
   void mapRom(const std::vector<uint8_t>& image);
-  // A RAM address whose writes are dropped (the ROM's copy below 1 MiB).
-  bool isReadOnly(uint64_t paddr) const { return paddr - ro_start_ < ro_len_; }
+  // PAM for [start, start+len) (whole 16 KiB units; only the ROM's window below 1 MiB takes
+  // it): reads see the RAM beneath (`read_ram`) or the ROM; writes go to that RAM (`write_ram`)
+  // or are dropped. Returns true if what reads see there changed (translated code and host
+  // pointers to it are stale then; the caller drops them).
+  bool setShadow(uint64_t start, uint64_t len, bool read_ram, bool write_ram);
+  // A RAM address whose writes do not land in RAM as usual: the ROM's window below 1 MiB where
+  // PAM does not give read/write RAM (the write is dropped, or goes to the RAM hidden under the
+  // ROM).
+  bool isReadOnly(uint64_t paddr) const {
+    uint64_t off = paddr - ro_start_;
+    return off < ro_len_ && shadow_[off / kShadowUnit] != (kReadRam | kWriteRam);
+  }
   // A byte outside RAM: the ROM's, or 0xff where nothing answers.
   uint8_t romByte(uint64_t paddr) const {
     uint64_t off = paddr - rom_start_;
@@ -104,6 +123,9 @@ class PhysMemory {
   void makeResident(uint32_t page);
   void evictOne();
 
+  void writeHidden(uint64_t paddr, uint8_t v);
+  static constexpr uint8_t kReadRam = 1, kWriteRam = 2;  // shadow_ bits: PAM's RE and WE
+
   uint8_t* ram_;
   uint64_t size_;
   std::vector<uint32_t> code_count_;
@@ -120,7 +142,9 @@ class PhysMemory {
   RealMemoryStats stats_;
   std::vector<uint8_t> rom_;      // the ROM at rom_start_ .. 4 GiB
   uint64_t rom_start_ = 0;
-  uint64_t ro_start_ = 0, ro_len_ = 0;  // its read-only copy in RAM
+  uint64_t ro_start_ = 0, ro_len_ = 0;  // its window in RAM below 1 MiB
+  std::vector<uint8_t> shadow_;   // per 16 KiB of the window: kReadRam | kWriteRam
+  std::vector<uint8_t> under_;    // the RAM beneath the window where the ROM shows
 };
 
 }  // namespace btvm

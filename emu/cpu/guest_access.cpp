@@ -39,10 +39,12 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 }  // namespace
 
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
-  if (vm.mem.isReadOnly(paddr)) return;  // the ROM (callers write within one page)
-  if (vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
+  // The ROM's window (callers write within one page): write8 drops the bytes or puts them in
+  // the RAM hidden under the ROM; what reads see does not change.
+  bool shown = !vm.mem.isReadOnly(paddr);
+  if (shown && vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
   for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
-  if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
+  if (shown && (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1)))
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
 }
 
@@ -149,11 +151,15 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
   }
   uint64_t phys = translateOrFault(vm, linear, kind, user);
   if (!vm.mem.contains(phys, size) || (write && vm.mem.isReadOnly(phys))) {
-    // Outside RAM (the ROM, or nothing) or the ROM's copy below 1 MiB: reads see the bytes
-    // there, writes are dropped (no MMIO devices yet).
+    // Outside RAM (the ROM, or nothing) or the ROM's window below 1 MiB: reads see the bytes
+    // there; a write goes through write8, which drops it (no MMIO devices yet) or puts it in the
+    // RAM hidden under the ROM.
     BouncedWrite& b = vm.bounce;
     for (unsigned i = 0; i < size; ++i) b.data[i] = vm.mem.read8(phys + i);
-    b.pending = false;
+    b.pending = write;
+    b.phys[0] = phys;
+    b.len[0] = size;
+    b.len[1] = 0;
     return reinterpret_cast<uint64_t>(b.data);
   }
   if (vm.cpu.cr0 & 0x80000000u) ++vm.mmu.stats.hidden_faults;

@@ -12,6 +12,7 @@
 ;
 ; Physical memory used (all RAM):
 ;   0x00000 IVT            0x00500 the reset state      0x00800 GDT       0x01000 moved IVT
+;   0x00580 PAM results    0x07000 the PAM routine (run from RAM)
 ;   0x03000 IDT            0x004a0.. scratch            0x10000 DS/ES tests
 ;   0x20000 16-bit stack segment (protected mode)       0x70000 flat stack
 ;   0x80000 real-mode stack (SS 0x8000)                 0x200000 data for unreal mode
@@ -46,6 +47,7 @@ start:
   call pic_init_masked
   call check_reset_state
   call check_rom
+  call check_pam
   call check_arith_addressing
   call check_stack
   call check_far_transfers

@@ -189,3 +189,39 @@ TEST_CASE("a20: closed, page-table reads and the result are masked too") {
   REQUIRE(mmu.translate(0x1234, Access::Read, false, &phys, &err));
   CHECK(phys == 0x034234);
 }
+
+TEST_CASE("rom: PAM shows the RAM beneath the window, or the ROM, and routes writes") {
+  PhysMemory mem{2u << 20};
+  mem.write32(0xf1000, 0x11111111);  // RAM before the ROM covers it (QEMU's RAM there: zero)
+  std::vector<uint8_t> img = romImage();
+  mem.mapRom(img);
+  uint32_t rom_word = mem.read32(0xf1000);
+  CHECK(rom_word != 0x11111111);
+  // 3: read/write RAM.
+  CHECK(mem.setShadow(0xf0000, 0x10000, true, true));
+  CHECK(mem.read32(0xf1000) == 0x11111111);
+  CHECK(!mem.isReadOnly(0xf1000));
+  CHECK(!mem.isWatched(0xf1000));
+  mem.write32(0xf1000, 0x22222222);
+  CHECK(mem.read32(0xf1000) == 0x22222222);
+  CHECK(!mem.setShadow(0xf0000, 0x10000, true, true));  // no change
+  // 0: the ROM again; the RAM keeps its bytes aside, writes are dropped.
+  CHECK(mem.setShadow(0xf0000, 0x10000, false, false));
+  CHECK(mem.read32(0xf1000) == rom_word);
+  mem.write32(0xf1000, 0x33333333);
+  CHECK(mem.read32(0xf1000) == rom_word);
+  // 2: the ROM shows, writes go to the RAM beneath.
+  CHECK(!mem.setShadow(0xf0000, 0x10000, false, true));
+  mem.write32(0xf1000, 0x44444444);
+  CHECK(mem.read32(0xf1000) == rom_word);
+  // 1: read-only RAM, with what the write-only mode put there.
+  CHECK(mem.setShadow(0xf0000, 0x10000, true, false));
+  CHECK(mem.read32(0xf1000) == 0x44444444);
+  mem.write8(0xf1000, 0);
+  CHECK(mem.read32(0xf1000) == 0x44444444);
+  CHECK(mem.isReadOnly(0xf1000));
+  // Outside the window PAM changes nothing: RAM.
+  CHECK(!mem.setShadow(0xe0000, 0x4000, false, false));
+  mem.write8(0xe0000, 0x5a);
+  CHECK(mem.read8(0xe0000) == 0x5a);
+}
