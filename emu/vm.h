@@ -66,6 +66,8 @@ struct OpenTraceEvent {
   HelperId helper;
   Handling how;
   uint32_t eip;
+  uint32_t cs_base;  // CS as the instruction ran: where its bytes are and how they decode
+  bool code16;
   TraceSnapshot before;
   std::vector<std::pair<uint32_t, uint32_t>> writes;  // (linear, value) stored by the helper
   std::vector<unsigned> write_sizes;
