@@ -1,6 +1,7 @@
 // A translation block and the key that finds it. The guest EIP alone is not enough: the same bytes
-// translate differently under another CS base, CPL, set of flat segments or page mapping, so all of
-// those are part of the key.
+// translate differently under another CS base, CPL, set of flat segments, page mapping, code size
+// (CS.D) or stack size (SS.B), and helpers behave otherwise in real mode, so all of those are part
+// of the key.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -28,6 +29,9 @@ constexpr uint32_t kBasedShift = 16;
 constexpr uint32_t kBasedWriteShift = 22;
 // Virtual clock and RDTSC allowed (CR4.TSD clear or CPL 0): translate mode reads the TSC inline.
 constexpr uint32_t kInlineTsc = 1u << 28;
+constexpr uint32_t kRealMode = 1u << 29;    // CR0.PE = 0
+constexpr uint32_t kCode16 = 1u << 30;      // CS.D = 0: 16-bit operands and addresses by default
+constexpr uint32_t kStack16 = 1u << 31;     // SS.B = 0: the stack pointer is SP, wrapping at 64 KiB
 }  // namespace block_flag
 
 struct BlockKeyHash {

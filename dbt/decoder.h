@@ -1,4 +1,5 @@
-// Capstone, opened once in 32-bit mode with detail on; one reusable cs_insn (cs_disasm_iter).
+// Capstone, opened once with detail on; one reusable cs_insn (cs_disasm_iter). 16- and 32-bit
+// code share the handle: setCode16 switches its mode (CS_OPT_MODE) only when it changes.
 #pragma once
 #include <capstone/capstone.h>
 
@@ -17,6 +18,7 @@ class Decoder {
   // Decodes one instruction at `address` from `bytes` (at most `len`); false if invalid.
   // The result stays valid until the next call.
   bool decode(const uint8_t* bytes, size_t len, uint32_t address);
+  void setCode16(bool code16);
   const cs_insn& insn() const { return *insn_; }
   const cs_x86& x86() const { return insn_->detail->x86; }
   csh handle() const { return handle_; }
@@ -24,6 +26,7 @@ class Decoder {
  private:
   csh handle_ = 0;
   cs_insn* insn_ = nullptr;
+  cs_mode mode_;
 };
 
 }  // namespace btvm

@@ -113,9 +113,10 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
     }
   }
   unsigned msize = mem >= 0 ? x.operands[mem].size : 0;
-  // Capstone 4 keeps a 32-bit memory operand when 0x66 comes after other prefixes
+  // Capstone 4 keeps a 32-bit memory operand when 0x66 comes after other prefixes in 32-bit code
   // ("f0 66 0f a4 ..." decodes as SHLD dword [m], bx): the register operand has the real size.
-  if (mem >= 0 && x.prefix[2] == 0x66 && msize == 4 && insn.id != X86_INS_MOVZX && insn.id != X86_INS_MOVSX)
+  if (mem >= 0 && !code16() && x.prefix[2] == 0x66 && msize == 4 && insn.id != X86_INS_MOVZX &&
+      insn.id != X86_INS_MOVSX)
     for (unsigned i = 0; i < n && i < 4; ++i)
       if (x.operands[i].type == X86_OP_REG && x.operands[i].size == 2) msize = 2;
   // An encoding AsmJit cannot express is reported as unimplemented (#UD, counted), never

@@ -118,16 +118,21 @@ void BlockEmitter::emitIndirectExit() {
   a_.jmp(x86::qword_ptr(kState, x86::r11, 3, jc + 8));
 }
 
+// A relative branch's target: EIP wraps at 64 KiB with a 16-bit operand size (Capstone wraps it
+// itself only in 16-bit code, and only for 16-bit displacements).
+uint32_t BlockEmitter::branchTarget(const cs_insn& insn) const {
+  uint32_t target = uint32_t(insn.detail->x86.operands[0].imm);
+  return opSize(insn.detail->x86) == 2 ? target & 0xffff : target;
+}
+
 void BlockEmitter::emitJmp(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
   if (o.type == X86_OP_IMM) {
-    uint32_t target = uint32_t(o.imm);
-    if (operandSize(x) == 2) target &= 0xffff;
-    emitDirectExit(target);
+    emitDirectExit(branchTarget(insn));
     return;
   }
-  unsigned size = operandSize(x);
+  unsigned size = opSize(x);
   loadOperand(o, x, size);
   a_.mov(x86::r10d, x86::r8d);
   emitIndirectExit();
@@ -138,14 +143,14 @@ void BlockEmitter::emitJcc(const cs_insn& insn) {
   a_.emit(asmjitId(insn.id), taken);
   emitDirectExit(next_eip_);
   a_.bind(taken);
-  emitDirectExit(uint32_t(insn.detail->x86.operands[0].imm));
+  emitDirectExit(branchTarget(insn));
 }
 
 // LOOP/LOOPE/LOOPNE decrement ECX without touching flags; JECXZ tests it. JRCXZ is exact because
 // every 32-bit write leaves the upper half of RCX zero.
 void BlockEmitter::emitLoop(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
-  uint32_t target = uint32_t(x.operands[0].imm);
+  uint32_t target = branchTarget(insn);
   Label taken = a_.newLabel(), fall = a_.newLabel(), zero = a_.newLabel();
   bool cx16 = x.addr_size == 2;
   if (insn.id == X86_INS_JECXZ || insn.id == X86_INS_JCXZ) {
@@ -185,13 +190,13 @@ void BlockEmitter::emitLoop(const cs_insn& insn) {
 void BlockEmitter::emitCall(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
-  unsigned size = operandSize(x);
+  unsigned size = opSize(x);
   uint32_t ret = next_eip_;
   if (o.type == X86_OP_IMM) {
     pushValue(size, [this, ret, size](const x86::Mem& m) {
       a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
     });
-    emitDirectExit(size == 4 ? uint32_t(o.imm) : uint32_t(o.imm) & 0xffff);
+    emitDirectExit(branchTarget(insn));
     return;
   }
   loadOperand(o, x, size);  // the target is read before the push moves ESP
@@ -205,10 +210,9 @@ void BlockEmitter::emitCall(const cs_insn& insn) {
 
 void BlockEmitter::emitRet(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
-  unsigned size = operandSize(x);
+  unsigned size = opSize(x);
   popValue(size);
-  if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM)
-    a_.lea(x86::r12d, x86::ptr(x86::r12, int32_t(uint16_t(x.operands[0].imm))));
+  if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM) addToSp(int32_t(uint16_t(x.operands[0].imm)));
   a_.mov(x86::r10d, x86::r8d);
   emitIndirectExit();
 }

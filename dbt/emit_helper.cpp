@@ -36,10 +36,10 @@ uint8_t stringOp(unsigned id) {
   }
 }
 
-// From the opcode and the 0x66 prefix, not the mnemonic: Capstone 4 names "66 f3 ab" REP STOSD.
-uint8_t stringSize(const cs_x86& x) {
+// From the opcode and the operand size, not the mnemonic: Capstone 4 names "66 f3 ab" REP STOSD.
+uint8_t stringSize(const cs_x86& x, bool code16) {
   if (!(x.opcode[0] & 1)) return 1;  // A4 A6 AA AC AE 6C 6E: byte forms
-  return x.prefix[2] == 0x66 ? 2 : 4;
+  return uint8_t(operandSize(x, code16));
 }
 
 int regOperandNumber(x86_reg r) {
@@ -72,14 +72,14 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   }
   hinfo::Info info{};
   info.length = uint8_t(insn.size);
-  info.size = x.op_count ? x.operands[0].size : uint8_t(operandSize(x));
+  info.size = x.op_count ? x.operands[0].size : uint8_t(opSize(x));
   info.addr16 = x.addr_size == 2;
   info.rep = x.prefix[0] == 0xf3 ? 1 : x.prefix[0] == 0xf2 ? 2 : 0;
   int ovr = segmentOverride(x);
   info.seg = uint8_t(ovr < 0 ? DS : ovr);
   if (row.helper == HelperId::String || row.helper == HelperId::Ins || row.helper == HelperId::Outs) {
     info.sub = stringOp(insn.id);
-    info.size = stringSize(x);
+    info.size = stringSize(x, code16());
   }
   if (row.helper == HelperId::LoadFarPtr) {
     switch (insn.id) {
@@ -89,13 +89,15 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
       case X86_INS_LGS: info.sub = GS; break;
       default: info.sub = DS; break;
     }
-    info.size = uint8_t(operandSize(x));
+    info.size = uint8_t(opSize(x));
   }
   if (row.helper == HelperId::Out && x.op_count == 2) info.size = x.operands[1].size;
+  // The operand size, where Capstone's operands do not give it (LGDT/LIDT: always 6 bytes).
   if (row.helper == HelperId::Pushf || row.helper == HelperId::Popf || row.helper == HelperId::Enter ||
       row.helper == HelperId::RetFar || row.helper == HelperId::Iret || row.helper == HelperId::PushSeg ||
-      row.helper == HelperId::PopSeg || row.helper == HelperId::CallFar || row.helper == HelperId::JmpFar)
-    info.size = uint8_t(operandSize(x));
+      row.helper == HelperId::PopSeg || row.helper == HelperId::CallFar || row.helper == HelperId::JmpFar ||
+      row.helper == HelperId::Lgdt || row.helper == HelperId::Lidt)
+    info.size = uint8_t(opSize(x));
   int nreg = 0, nimm = 0;
   int64_t last_imm = 0;
   const cs_x86_op* mem = nullptr;
@@ -126,7 +128,7 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   if (row.helper == HelperId::Fpu) {
     info.imm = uint16_t(x.opcode[0] << 8 | (x.opcode[0] == 0x9b ? 0 : x.modrm));
     info.has_imm = 1;
-    info.size = uint8_t(operandSize(x));
+    info.size = uint8_t(opSize(x));
   }
   if (mem) {
     GuestMem m = guestMem(*mem, x);

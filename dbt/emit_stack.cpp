@@ -1,6 +1,8 @@
 // Stack instructions lowered to accesses at SS:ESP (host PUSH/POP are 8 bytes wide in 64-bit
 // mode, and the guest stack is guest memory). ESP (host R12) moves only after every access of the
-// instruction succeeded, so a fault leaves the guest registers as they were.
+// instruction succeeded, so a fault leaves the guest registers as they were. A 16-bit stack
+// segment (SS.B = 0, the block key says so) uses SP: addresses wrap at 64 KiB and only R12W
+// moves; every step is LEA/MOVZX/MOV, so the guest's flags stay untouched.
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
 #include "dbt/host_regs.h"
@@ -16,19 +18,34 @@ x86::Gp r8Of(unsigned size) { return size == 4 ? x86::Gp(x86::r8d) : x86::Gp(x86
 x86::Mem tmp(int i) { return st(offsetof(CpuState, tmp) + 4 * i); }
 }  // namespace
 
+void BlockEmitter::stackAddress(int32_t delta) {
+  if (delta) a_.lea(x86::r10d, x86::ptr(x86::r12, delta));
+  else a_.mov(x86::r10d, x86::r12d);
+  if (stack16()) a_.movzx(x86::r10d, x86::r10w);
+}
+
+void BlockEmitter::addToSp(int32_t delta) {
+  if (!stack16()) {
+    a_.lea(x86::r12d, x86::ptr(x86::r12, delta));
+    return;
+  }
+  a_.lea(x86::r10d, x86::ptr(x86::r12, delta));
+  a_.mov(x86::r12w, x86::r10w);
+}
+
 void BlockEmitter::pushValue(unsigned size, const MemOp& store) {
-  a_.lea(x86::r10d, x86::ptr(x86::r12, -int32_t(size)));
+  stackAddress(-int32_t(size));
   emitAccessAtR10(SS, size, MemKind::Write, store);
-  a_.lea(x86::r12d, x86::ptr(x86::r12, -int32_t(size)));
+  addToSp(-int32_t(size));
 }
 
 void BlockEmitter::popValue(unsigned size) {
-  a_.mov(x86::r10d, x86::r12d);
+  stackAddress(0);
   emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
     if (size == 4) a_.mov(x86::r8d, m);
     else a_.movzx(x86::r8d, m);
   });
-  a_.lea(x86::r12d, x86::ptr(x86::r12, int32_t(size)));
+  addToSp(int32_t(size));
 }
 
 void BlockEmitter::loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size) {
@@ -49,7 +66,7 @@ void BlockEmitter::loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned si
 void BlockEmitter::emitPush(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
-  unsigned size = operandSize(x);
+  unsigned size = opSize(x);
   if (o.type == X86_OP_REG) {
     x86::Gp r = hostReg(o.reg);
     pushValue(size, [this, r](const x86::Mem& m) { a_.mov(m, r); });
@@ -69,7 +86,7 @@ void BlockEmitter::emitPush(const cs_insn& insn) {
 void BlockEmitter::emitPop(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
-  unsigned size = operandSize(x);
+  unsigned size = opSize(x);
   if (o.type == X86_OP_REG) {
     popValue(size);
     x86::Gp r = hostReg(o.reg);
@@ -77,7 +94,7 @@ void BlockEmitter::emitPop(const cs_insn& insn) {
     return;
   }
   // POP m: the address is computed with ESP already incremented (SDM, POP).
-  a_.mov(x86::r10d, x86::r12d);
+  stackAddress(0);
   emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
     if (size == 4) a_.mov(x86::r8d, m);
     else a_.movzx(x86::r8d, m);
@@ -89,26 +106,26 @@ void BlockEmitter::emitPop(const cs_insn& insn) {
     a_.mov(x86::r8d, tmp(0));
     a_.mov(m, r8Of(size));
   });
-  a_.lea(x86::r12d, x86::ptr(x86::r12, int32_t(size)));
+  addToSp(int32_t(size));
 }
 
 // PUSHA stores EAX, ECX, EDX, EBX, the original ESP, EBP, ESI, EDI downwards.
 void BlockEmitter::emitPusha(const cs_insn& insn) {
-  unsigned size = operandSize(insn.detail->x86);
+  unsigned size = opSize(insn.detail->x86);
   for (int r = 0; r < 8; ++r) {
-    a_.lea(x86::r10d, x86::ptr(x86::r12, -int32_t(size * (r + 1))));
+    stackAddress(-int32_t(size * (r + 1)));
     x86::Gp g = size == 4 ? guest32(r) : guest16(r);
     emitAccessAtR10(SS, size, MemKind::Write, [this, g](const x86::Mem& m) { a_.mov(m, g); });
   }
-  a_.lea(x86::r12d, x86::ptr(x86::r12, -int32_t(size * 8)));
+  addToSp(-int32_t(size * 8));
 }
 
 // POPA: all eight loads first (into CpuState::tmp), then the registers; the saved ESP is skipped.
 void BlockEmitter::emitPopa(const cs_insn& insn) {
-  unsigned size = operandSize(insn.detail->x86);
+  unsigned size = opSize(insn.detail->x86);
   for (int i = 0; i < 8; ++i) {
     if (7 - i == ESP) continue;
-    a_.lea(x86::r10d, x86::ptr(x86::r12, int32_t(size * i)));
+    stackAddress(int32_t(size * i));
     emitAccessAtR10(SS, size, MemKind::Read, [this, i, size](const x86::Mem& m) {
       if (size == 4) a_.mov(x86::r8d, m);
       else a_.movzx(x86::r8d, m);
@@ -124,18 +141,25 @@ void BlockEmitter::emitPopa(const cs_insn& insn) {
       a_.mov(guest16(r), x86::r8w);
     }
   }
-  a_.lea(x86::r12d, x86::ptr(x86::r12, int32_t(size * 8)));
+  addToSp(int32_t(size * 8));
 }
 
-// LEAVE: ESP = EBP, then POP EBP; the load comes first so a fault changes nothing.
+// LEAVE: ESP = EBP (SP = BP on a 16-bit stack), then POP EBP; the load comes first so a fault
+// changes nothing.
 void BlockEmitter::emitLeave(const cs_insn& insn) {
-  unsigned size = operandSize(insn.detail->x86);
-  a_.mov(x86::r10d, x86::ebp);
+  unsigned size = opSize(insn.detail->x86);
+  if (stack16()) a_.movzx(x86::r10d, x86::bp);
+  else a_.mov(x86::r10d, x86::ebp);
   emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
     if (size == 4) a_.mov(x86::r8d, m);
     else a_.movzx(x86::r8d, m);
   });
-  a_.lea(x86::r12d, x86::ptr(x86::rbp, int32_t(size)));
+  if (stack16()) {
+    a_.lea(x86::r10d, x86::ptr(x86::rbp, int32_t(size)));
+    a_.mov(x86::r12w, x86::r10w);
+  } else {
+    a_.lea(x86::r12d, x86::ptr(x86::rbp, int32_t(size)));
+  }
   if (size == 4) a_.mov(x86::ebp, x86::r8d);
   else a_.mov(x86::bp, x86::r8w);
 }

@@ -2,7 +2,7 @@
 // dbt/; the translator drives it one instruction at a time. Split by concern:
 //   emit_access.cpp  the one access path (effective address, inline soft-TLB probe, slow path)
 //   emit_alu.cpp     re-emitted integer instructions
-//   emit_stack.cpp   PUSH/POP and friends lowered to SS:ESP accesses
+//   emit_stack.cpp   PUSH/POP and friends lowered to SS:ESP (SS:SP) accesses
 //   emit_flow.cpp    block entry, exits, chaining sites, indirect-branch lookup
 //   emit_helper.cpp  inline calls to VMM helpers
 #pragma once
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dbt/block.h"
+#include "dbt/operands.h"
 #include "dbt/runtime.h"
 #include "patcher/insn_table.h"
 #include "patcher/modes.h"
@@ -81,6 +82,7 @@ class BlockEmitter {
   void emitPusha(const cs_insn& insn);
   void emitPopa(const cs_insn& insn);
   void emitLeave(const cs_insn& insn);
+  uint32_t branchTarget(const cs_insn& insn) const;
   void emitJmp(const cs_insn& insn);
   void emitJcc(const cs_insn& insn);
   void emitLoop(const cs_insn& insn);
@@ -88,10 +90,18 @@ class BlockEmitter {
   void emitRet(const cs_insn& insn);
   bool emitHelper(const cs_insn& insn, const InsnRow& row);
 
+  // Mode of the block (its key): code size (CS.D) and stack size (SS.B).
+  bool code16() const { return key_.flags & block_flag::kCode16; }
+  bool stack16() const { return key_.flags & block_flag::kStack16; }
+  unsigned opSize(const cs_x86& x) const { return operandSize(x, code16()); }
+
   // Stack primitives: a push of `size` bytes whose value `store` writes to the given slot; ESP
-  // moves only after the store succeeded, so a fault leaves every register as it was.
+  // moves only after the store succeeded, so a fault leaves every register as it was. With
+  // SS.B = 0 the stack pointer is SP: offsets wrap at 64 KiB and ESP[31:16] stays.
   void pushValue(unsigned size, const MemOp& store);
   void popValue(unsigned size);      // value -> R8 (zero-extended), ESP += size
+  void stackAddress(int32_t delta);  // R10D = the stack pointer + delta, wrapped (SS offset)
+  void addToSp(int32_t delta);       // the stack pointer += delta (clobbers R10)
   void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size);  // value -> R8D
   void callHelper(HelperFn fn);      // R10, R9 set by the caller
   void setEip(uint32_t eip);

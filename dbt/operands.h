@@ -21,7 +21,8 @@ bool isHighByte(x86_reg r);
 asmjit::InstId asmjitId(unsigned capstone_id);
 // Segment override prefix of an instruction, or -1.
 int segmentOverride(const cs_x86& x);
-// Operand size of the instruction: 2 with a 0x66 prefix, else 4.
-inline unsigned operandSize(const cs_x86& x) { return x.prefix[2] == 0x66 ? 2 : 4; }
+// Operand size of the instruction in bytes: the code segment's default (2 when CS.D = 0, else
+// 4), the other one with a 0x66 prefix.
+inline unsigned operandSize(const cs_x86& x, bool code16) { return (x.prefix[2] == 0x66) != code16 ? 2 : 4; }
 
 }  // namespace btvm

@@ -109,6 +109,7 @@ struct Dbt::Impl {
 
   void decodeBlock(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, Block& b) {
     insns.clear();
+    decoder.setCode16(key.flags & block_flag::kCode16);
     uint32_t eip = key.eip;
     uint64_t phys = key.phys;
     uint64_t phys2 = ~0ull;

@@ -12,6 +12,8 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/reset.h"
+#include "emu/boot/bios.h"
 #include "emu/boot/firmware.h"
 #include "emu/boot/fw_cfg_boot.h"
 #include "emu/boot/linux.h"
@@ -29,6 +31,20 @@ constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
 // fraction of a millisecond of host time.
 constexpr int64_t kHostSliceInsns = 200000;
 }  // namespace
+
+// The i440FX's PAM registers, as far as they change anything: over the ROM's window below 1 MiB
+// (PhysMemory::setShadow; elsewhere 0xC0000-0xFFFFF is RAM whatever they say).
+static void applyPam(Machine::Impl& vm, const uint8_t* pam) {
+  bool changed = vm.mem.setShadow(0xf0000, 0x10000, pam[0] & 0x10, pam[0] & 0x20);
+  for (unsigned k = 0; k < 12; ++k) {  // PAM1..6, low nibble first: 16 KiB each from 0xC0000
+    unsigned nibble = pam[1 + k / 2] >> (4 * (k % 2));
+    changed |= vm.mem.setShadow(0xc0000 + k * 0x4000, 0x4000, nibble & 1, nibble & 2);
+  }
+  // Write tags and host pointers follow the new rights; code translated from bytes that no
+  // longer show is dropped, and the writing instruction ends its block.
+  vm.mmu.flushAll();
+  if (changed && vm.dbt->invalidate(0xc0000, 0x40000)) vm.cpu.exit_after_insn = true;
+}
 
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys) {
   Machine::Impl& vm = vmOf(cpu);
@@ -66,8 +82,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
   platform.attach(io, mmio);
-  // The local APIC as a BIOS leaves it (virtual wire: the 8259 through LINT0), owning its MSR.
-  platform.lapic.biosSetup();
+  // The local APIC owns its MSR.
   model.apic_base_read = [this] { return platform.lapic.baseMsr(); };
   model.advertise_apic = c.cpuid_apic;
   model.apic_base_write = [this](uint64_t v) { return platform.setApicBase(v); };
@@ -77,6 +92,15 @@ Machine::Impl::Impl(const MachineConfig& c)
     if (c.debugcon_fd == c.serial_out_fd) debugcon->before_write = [this] { console.flush(); };
     debugcon->attach(io, c.debugcon_port);
   }
+  platform.pci.on_pam = [this](const uint8_t* pam) { applyPam(*this, pam); };
+  platform.on_a20 = [this](bool on) {
+    if (on == mmu.a20()) return;
+    mmu.setA20(on);
+    // Blocks are found by physical address, but chained jumps and the jump cache go by linear
+    // address: drop every translation once the writing instruction is done.
+    flush_code = true;
+    cpu.exit_after_insn = true;
+  };
   // isa-debug-exit: a write of v ends the run with status (v << 1) | 1.
   io.add(0xf4, 4, nullptr, [this](uint16_t, unsigned, uint32_t v) {
     stopRun(*this, ExitKind::DebugExit, int(((v << 1) | 1) & 0xff), "");
@@ -160,6 +184,17 @@ void Machine::loadKernel(const std::string& path) {
   c.eip = e.entry;
 }
 
+void Machine::loadBios(const std::string& path) {
+  loadBiosImage(path, impl_->mem);
+  resetCpu(impl_->cpu, impl_->model.signature());
+  impl_->mmu.flushAll();
+  // The board is not set up as a BIOS leaves it: here the BIOS runs. The PICs start with every
+  // line masked, so the free-running PIT reaches no vector before the ROM programs them (under
+  // QEMU none does either: the local APIC keeps LINT0 masked until software sets it up).
+  impl_->platform.pic.master().imr = 0xff;
+  impl_->platform.pic.slave().imr = 0xff;
+}
+
 uint64_t Machine::stateHash() {
   Impl& vm = *impl_;
   const CpuState& c = vm.cpu;
@@ -187,6 +222,9 @@ namespace {
 uint32_t modeFlags(const Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   uint32_t f = c.cpl & block_flag::kCplMask;
+  if (!(c.cr0 & 1)) f |= block_flag::kRealMode;
+  if (!(c.seg[CS].attr & attr::kDB)) f |= block_flag::kCode16;
+  if (!(c.seg[SS].attr & attr::kDB)) f |= block_flag::kStack16;
   for (int s = 0; s < 6; ++s) {
     if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
     if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
@@ -297,7 +335,7 @@ void accountInsns(Machine::Impl& vm) {
 RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
-  static thread_local uint32_t last_mode;
+  static thread_local uint32_t last_mode, last_cs_base;
   vm.budget_start = c.icount_budget;
   last_mode = ~0u;
   int why = setjmp(vm.jmp);
@@ -351,10 +389,16 @@ RunResult Machine::run() {
       return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
                        fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
     }
+    if (vm.flush_code) {
+      vm.flush_code = false;
+      vm.dbt->flushAll();
+    }
     BlockKey key = currentKey(vm);
-    if (key.flags != last_mode) {
+    // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
+    if (key.flags != last_mode || key.cs_base != last_cs_base) {
       vm.dbt->flushJumpCache();
       last_mode = key.flags;
+      last_cs_base = key.cs_base;
     }
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after;

@@ -79,6 +79,11 @@ class Machine {
   // Loads a kernel of any kind btvm knows (a Linux bzImage, else Multiboot) with the configured
   // -initrd and -append, and sets its entry state. Throws ImageError.
   void loadKernel(const std::string& path);
+  // -bios: maps a firmware ROM image (emu/boot/bios.h) and puts the CPU in its RESET state, so
+  // the run starts at the reset vector in real mode. No firmware tables are written and the
+  // devices are not set up as a BIOS leaves them (the PICs start fully masked): the ROM is the
+  // firmware. Throws ImageError.
+  void loadBios(const std::string& path);
 
   CpuState& cpu();
   uint8_t* ram();            // guest physical address 0

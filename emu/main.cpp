@@ -23,12 +23,19 @@ using namespace btvm;
 namespace {
 
 const char* const kUsage = R"(usage: btvm [options] KERNEL
+       btvm [options] -bios ROM
        btvm trace-diff TRACE_A TRACE_B
 Runs a Linux bzImage or a Multiboot v1 ELF32 kernel on an emulated IA-32 PC (a Pentium II
-class CPU) by dynamic binary translation.
+class CPU) by dynamic binary translation, or a firmware ROM from the reset vector.
 
 Options:
-  -kernel FILE        the kernel (or give it as the last argument)
+  -kernel FILE        the kernel (or give it as the last argument); it starts in protected
+                      mode, as a boot loader leaves it, with firmware tables btvm writes
+  -bios FILE          a firmware ROM (a multiple of 64 KiB, at most 16 MiB) instead of a
+                      kernel: mapped read-only so that it ends at 4 GiB, its last 128 KiB (all
+                      of a 64 KiB one) also so that it ends at 0xFFFFF, as QEMU's pc maps it;
+                      the CPU starts in its RESET state, in real mode at F000:FFF0 (linear
+                      0xFFFFFFF0), and nothing else is set up (no firmware tables)
   -m SIZE             guest RAM: a number of MiB, or with a suffix K, M, G (default 128M)
   -initrd FILE        initial RAM disk for a Linux kernel; for a Multiboot kernel, its
                       modules as QEMU takes them: "FILE [ARGS],FILE2 [ARGS]" (',,' is a comma)
@@ -72,9 +79,10 @@ v ends the run with exit status (v << 1) | 1, like QEMU's isa-debug-exit); 8259 
 ACPI PM block at 0x600 (PM1 event/control, PM timer; SCI on IRQ 9); the local APIC (0xfee00000,
 enabled in virtual-wire mode: the 8259 through LINT0) and the I/O APIC (0xfec00000, IRQ0 on
 pin 2); the HPET (0xfed00000, 100 MHz, 3 timers); QEMU's fw_cfg (0x510/0x511) and, with
--debugcon, isa-debugcon (0xe9); reset through the i8042, port 0x92 or 0xcf9. Firmware as a
-BIOS leaves it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5,
-MADT, HPET), SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot memory map.
+-debugcon, isa-debugcon (0xe9); reset through the i8042, port 0x92 or 0xcf9; the A20 gate on
+port 0x92 bit 1 and the i8042's output port. Unless -bios is given, firmware as a BIOS leaves
+it: BIOS data area, EBDA, ACPI 1.0 tables (RSDP, RSDT, FADT, FACS, DSDT with \_S5, MADT, HPET),
+SMBIOS 2.8 tables, and the E820 memory map (Linux) or Multiboot memory map.
 
 Console: with a terminal on stdin, it is put in raw mode (restored at exit) and keys go to the
 guest (Ctrl-C too). Ctrl-A x quits (exit status 0, as QEMU), Ctrl-A h lists the keys, Ctrl-A
@@ -154,7 +162,7 @@ int main(int argc, char** argv) {
     return r == 2 ? exit_status::kUsage : r;
   }
   MachineConfig cfg;
-  std::string kernel;
+  std::string kernel, bios;
   bool state_hash = false;
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
@@ -202,6 +210,8 @@ int main(int argc, char** argv) {
       cfg.initrd = value();
     } else if (a == "-kernel") {
       kernel = value();
+    } else if (a == "-bios") {
+      bios = value();
     } else if (a == "--stats") {
       cfg.stats = true;
     } else if (a == "--state-hash") {
@@ -264,7 +274,9 @@ int main(int argc, char** argv) {
       usageError(fmt::format("more than one kernel given ('{}' and '{}')", kernel, a));
     }
   }
-  if (kernel.empty()) usageError("no kernel given");
+  if (!bios.empty() && (!kernel.empty() || !cfg.initrd.empty() || !cfg.append.empty()))
+    usageError("-bios runs the ROM alone: -kernel, -initrd and -append need a kernel started by btvm");
+  if (kernel.empty() && bios.empty()) usageError("no kernel (or -bios ROM) given");
 
   bool terminal = false;
   if (serial == "stdio") {
@@ -306,7 +318,8 @@ int main(int argc, char** argv) {
     }
     Machine& m = *holder;
     try {
-      m.loadKernel(kernel);
+      if (!bios.empty()) m.loadBios(bios);
+      else m.loadKernel(kernel);
     } catch (const ImageError& e) {
       fmt::print(stderr, "btvm: {}\n", e.what());
       return exit_status::kUsage;

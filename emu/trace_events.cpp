@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "emu/vm.h"
+#include "mmu/segments.h"
 
 namespace btvm {
 
@@ -62,19 +63,26 @@ std::string diff(const TraceSnapshot& a, const TraceSnapshot& b, const OpenTrace
   return o;
 }
 
-// The instruction's bytes and mnemonic, decoded again from guest memory (tracing is the slow path).
-void describe(Machine::Impl& vm, uint32_t eip, std::string* bytes, std::string* mnemonic) {
-  static csh h = [] {
+// The instruction's bytes and mnemonic, decoded again from guest memory (tracing is the slow
+// path), with the CS base and code size it ran with (a far transfer changes them).
+void describe(Machine::Impl& vm, const OpenTraceEvent& ev, std::string* bytes, std::string* mnemonic) {
+  static csh handles[2] = {[] {
     csh x;
     cs_open(CS_ARCH_X86, CS_MODE_32, &x);
     return x;
-  }();
+  }(), [] {
+    csh x;
+    cs_open(CS_ARCH_X86, CS_MODE_16, &x);
+    return x;
+  }()};
+  csh h = handles[ev.code16 ? 1 : 0];
+  uint32_t eip = ev.eip;
   uint8_t buf[15];
   size_t n = 0;
   for (; n < 15; ++n) {
     uint64_t phys;
     uint32_t err;
-    uint32_t lin = vm.cpu.seg[CS].base + eip + uint32_t(n);
+    uint32_t lin = ev.cs_base + eip + uint32_t(n);
     if (!vm.mmu.translate(lin, Access::Exec, vm.cpu.cpl == 3, &phys, &err)) break;
     buf[n] = vm.mem.read8(phys);
   }
@@ -96,6 +104,8 @@ void traceBegin(Machine::Impl& vm, HelperId h, Handling how) {
   ev.helper = h;
   ev.how = how;
   ev.eip = vm.cpu.eip;
+  ev.cs_base = vm.cpu.seg[CS].base;
+  ev.code16 = !(vm.cpu.seg[CS].attr & attr::kDB);
   ev.before = snapshot(vm.cpu);
   if (vm.depriv_saved_cpl >= 0) ev.before.cpl = uint8_t(vm.depriv_saved_cpl);
   ev.writes.clear();
@@ -112,7 +122,7 @@ void traceEnd(Machine::Impl& vm, const char* fault) {
   e.cpl = ev.before.cpl;
   bool deprivileged = vm.config.mode != VirtMode::Translate;
   e.real_cpl = e.cpl == 3 ? 3 : (deprivileged ? 3 : 1);
-  describe(vm, ev.eip, &e.bytes, &e.mnemonic);
+  describe(vm, ev, &e.bytes, &e.mnemonic);
   e.cls = (helperClass(ev.helper) & cls::kPrivileged) ? "privileged" : "sensitive";
   e.handling = ev.how;
   TraceSnapshot after = snapshot(vm.cpu);

@@ -68,6 +68,8 @@ struct OpenTraceEvent {
   HelperId helper;
   Handling how;
   uint32_t eip;
+  uint32_t cs_base;  // CS as the instruction ran: where its bytes are and how they decode
+  bool code16;
   TraceSnapshot before;
   std::vector<std::pair<uint32_t, uint32_t>> writes;  // (linear, value) stored by the helper
   std::vector<unsigned> write_sizes;
@@ -123,6 +125,7 @@ struct Machine::Impl {
   uint64_t host_start_ns = 0;  // --clock host: host monotonic time at power-on
   uint64_t idle_ns = 0;        // virtual time skipped while the guest sat in HLT
   uint64_t idle_wakeups = 0;   // HLTs ended by a device interrupt
+  bool flush_code = false;     // the A20 gate moved: drop every translation at the dispatcher
   bool shadow_pending = false; // STI / MOV SS / POP SS: no interrupt before the next instruction
   uint32_t shadow_eip = 0;     // ... which starts here
   bool nmi_pending = false;    // an NMI was raised (APIC) and not yet delivered

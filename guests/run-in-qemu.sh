@@ -10,5 +10,8 @@
 name=${1:?usage: run-in-qemu.sh NAME [BUILD_DIR] [QEMU ARGS...]}
 build=${2:-$(dirname "$0")/../build}
 shift; [ $# -gt 0 ] && shift
-exec qemu-system-i386 -cpu "${QEMU_CPU:-pentium2}" -kernel "$build/guests/$name.elf" -display none -no-reboot \
+# A ROM guest (build/guests/NAME.bin, e.g. rom) is run from the reset vector with -bios.
+if [ -f "$build/guests/$name.bin" ]; then set -- -bios "$build/guests/$name.bin" "$@"
+else set -- -kernel "$build/guests/$name.elf" "$@"; fi
+exec qemu-system-i386 -cpu "${QEMU_CPU:-pentium2}" -display none -no-reboot \
   -serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 32 "$@"

@@ -19,7 +19,7 @@ Mmu::Mmu(CpuState& cpu, PhysMemory& mem, unsigned shadow_capacity)
 // faults and A/D bits are exactly those of the guest's tables.
 bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uint32_t* pf_error) {
   if (!(cpu_.cr0 & kCr0PG)) {
-    *phys = linear;
+    *phys = linear & a20_mask_;
     return true;
   }
   bool write = kind == Access::Write;
@@ -72,14 +72,14 @@ void Mmu::remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd
 bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error) {
   ++stats.page_walks;
   uint32_t err_base = (write ? 2u : 0u) | (user ? 4u : 0u);
-  uint64_t pde_addr = (cpu_.cr3 & 0xfffff000u) + ((linear >> 22) << 2);
+  uint64_t pde_addr = ((cpu_.cr3 & 0xfffff000u) + ((linear >> 22) << 2)) & a20_mask_;
   uint32_t pde = mem_.read32(pde_addr);
   if (!(pde & kPteP)) { *pf_error = err_base; return false; }
   bool big = (pde & kPtePS) && (cpu_.cr4 & kCr4PSE);
   uint32_t pte = pde;
   uint64_t pte_addr = 0;
   if (!big) {
-    pte_addr = (pde & 0xfffff000u) + (((linear >> 12) & 0x3ff) << 2);
+    pte_addr = ((pde & 0xfffff000u) + (((linear >> 12) & 0x3ff) << 2)) & a20_mask_;
     pte = mem_.read32(pte_addr);
     if (!(pte & kPteP)) { *pf_error = err_base; return false; }
   } else if (pde & 0x003fe000u) {  // reserved bits 13..21 of a 4 MiB PDE (no PSE-36)
@@ -102,6 +102,7 @@ bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t*
     dirty = npte & kPteD;
     *phys = (pte & 0xfffff000u) | (linear & 0xfffu);
   }
+  *phys &= a20_mask_;
   ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
   remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
@@ -116,6 +117,13 @@ void Mmu::pagingModeChanged() {
   shadow_.dropAll();
   space_valid_ = false;
   flushAll();
+}
+
+void Mmu::setA20(bool enabled) {
+  uint64_t mask = enabled ? ~0ull : ~uint64_t(1u << 20);
+  if (mask == a20_mask_) return;
+  a20_mask_ = mask;
+  pagingModeChanged();
 }
 
 void Mmu::invlpg(uint32_t linear) {

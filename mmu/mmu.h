@@ -49,6 +49,10 @@ class Mmu {
   void cr3Written();               // selects the shadow tables cached for the new CR3
   void pagingModeChanged();        // CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
+  // The A20 gate (port 0x92, the i8042's output port). Closed, physical address bit 20 reads 0
+  // for every access, page-table reads included. Drops every cached translation when it changes.
+  void setA20(bool enabled);
+  bool a20() const { return a20_mask_ & (1u << 20); }
   // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage).
   void tableWritten(uint64_t paddr, uint32_t len);
 
@@ -83,6 +87,7 @@ class Mmu {
   static constexpr uint32_t kFilledMax = 512;
   uint16_t filled_[kFilledMax];
   uint32_t filled_count_ = kFilledMax + 1;  // unknown contents: the first flush clears everything
+  uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
 };
 
 }  // namespace btvm

@@ -34,7 +34,7 @@ uint64_t read64(PhysMemory& m, uint64_t a) { return m.read32(a) | uint64_t(m.rea
 }  // namespace
 
 bool Mmu::loadPdptes(uint32_t cr3) {
-  uint64_t pdpt = cr3 & 0xffffffe0u;
+  uint64_t pdpt = cr3 & 0xffffffe0u & a20_mask_;
   uint64_t e[4];
   for (int i = 0; i < 4; ++i) {
     e[i] = read64(mem_, pdpt + 8 * i);
@@ -53,14 +53,14 @@ bool Mmu::walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32
   uint32_t err = (write ? kErrW : 0u) | (user ? kErrU : 0u);
   uint64_t pdpte = cpu_.pdpte[linear >> 30];
   if (!(pdpte & kP)) { *pf_error = err; return false; }  // reserved bits were checked at load
-  uint64_t pde_addr = (pdpte & kAddr4K) + ((linear >> 21) & 0x1ff) * 8;
+  uint64_t pde_addr = ((pdpte & kAddr4K) + ((linear >> 21) & 0x1ff) * 8) & a20_mask_;
   uint64_t pde = read64(mem_, pde_addr);
   if (!(pde & kP)) { *pf_error = err; return false; }
   bool big = pde & kPS;
   if (pde & (big ? kRsvdBigPde : kRsvdPde)) { *pf_error = err | kErrP | kErrRsvd; return false; }
   uint64_t pte = pde, pte_addr = 0;
   if (!big) {
-    pte_addr = (pde & kAddr4K) + ((linear >> 12) & 0x1ff) * 8;
+    pte_addr = ((pde & kAddr4K) + ((linear >> 12) & 0x1ff) * 8) & a20_mask_;
     pte = read64(mem_, pte_addr);
     if (!(pte & kP)) { *pf_error = err; return false; }
     if (pte & kRsvdPte) { *pf_error = err | kErrP | kErrRsvd; return false; }
@@ -81,6 +81,7 @@ bool Mmu::walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32
     dirty = npte & kD;
     *phys = (pte & kAddr4K) | (linear & 0xfffu);
   }
+  *phys &= a20_mask_;
   ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
   remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;

@@ -30,6 +30,54 @@ PhysMemory::~PhysMemory() {
   if (swap_) std::fclose(swap_);
 }
 
+void PhysMemory::mapRom(const std::vector<uint8_t>& image) {
+  uint64_t n = image.size();
+  if (n == 0 || n > kMaxRomBytes || (n % kShadowUnit)) throw std::invalid_argument("bad ROM size");
+  rom_ = image;
+  rom_start_ = (1ull << 32) - n;
+  uint64_t low = std::min<uint64_t>(n, 128u << 10);
+  uint64_t start = kIsaRomEnd - low;
+  if (!contains(start, low)) return;  // RAM ends below it: nothing to cover
+  under_.resize(low);
+  for (uint64_t off = 0; off < low; off += kPageSize) std::memcpy(under_.data() + off, host(start + off), kPageSize);
+  copyIn(start, image.data() + (n - low), low);
+  ro_start_ = start;
+  ro_len_ = low;
+  shadow_.assign(low / kShadowUnit, 0);
+}
+
+bool PhysMemory::setShadow(uint64_t start, uint64_t len, bool read_ram, bool write_ram) {
+  bool changed = false;
+  uint8_t want = uint8_t((read_ram ? kReadRam : 0) | (write_ram ? kWriteRam : 0));
+  for (uint64_t a = start; a < start + len; a += kShadowUnit) {
+    uint64_t off = a - ro_start_;
+    if (off >= ro_len_) continue;
+    uint8_t& s = shadow_[off / kShadowUnit];
+    if ((s & kReadRam) != (want & kReadRam)) {
+      // Swap what shows: the RAM comes back from aside, or goes aside for the ROM's bytes.
+      const uint8_t* rom = rom_.data() + (rom_.size() - ro_len_) + off;
+      for (uint64_t p = 0; p < kShadowUnit; p += kPageSize) {
+        uint8_t* shown = host(a + p);
+        uint8_t* aside = under_.data() + off + p;
+        if (read_ram) {
+          std::memcpy(shown, aside, kPageSize);
+        } else {
+          std::memcpy(aside, shown, kPageSize);
+          std::memcpy(shown, rom + p, kPageSize);
+        }
+      }
+      changed = true;
+    }
+    s = want;
+  }
+  return changed;
+}
+
+void PhysMemory::writeHidden(uint64_t paddr, uint8_t v) {
+  uint64_t off = paddr - ro_start_;
+  if (shadow_[off / kShadowUnit] == kWriteRam) under_[off] = v;  // the ROM shows, RAM takes writes
+}
+
 uint32_t PhysMemory::read32(uint64_t paddr) {
   if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
     touch(paddr);
@@ -43,7 +91,7 @@ uint32_t PhysMemory::read32(uint64_t paddr) {
 }
 
 void PhysMemory::write32(uint64_t paddr, uint32_t v) {
-  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4) {
+  if (contains(paddr, 4) && (paddr & kPageMask) <= kPageSize - 4 && !isReadOnly(paddr)) {
     touch(paddr);
     std::memcpy(ram_ + paddr, &v, 4);
     return;

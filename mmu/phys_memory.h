@@ -3,6 +3,13 @@
 // resident host memory (--host-mem), least recently used real pages are written to a swap file
 // and brought back on their next touch, without the guest noticing.
 // Addresses outside RAM read all-ones and drop writes, as an unassigned bus does.
+// A firmware ROM (-bios) can be mapped read-only so that it ends at 4 GiB, with its last 128 KiB
+// (or all of it, if smaller) also at the top of the first MiB, over RAM there: QEMU's pc does
+// the same ("isa-bios"), read-only too. The chipset's PAM registers (setShadow) then choose, per
+// 16 KiB, whether that window shows the ROM or the RAM beneath it, and whether writes reach
+// that RAM, so a BIOS can shadow itself as on an i440FX. Elsewhere in 0xC0000-0xFFFFF btvm has
+// RAM whatever PAM says. The window is kept in RAM's own host memory: the bytes reads should
+// see are there (the ROM's, or the RAM's), and the hidden ones are kept aside (`under_`).
 // Each page also carries watch counts: translated blocks built from it (code) and shadow page
 // tables derived from it (page table): writes to watched pages must reach the VMM.
 #pragma once
@@ -42,15 +49,20 @@ class PhysMemory {
     return ram_ + paddr;
   }
 
-  // Accesses for the VMM (devices, loaders, page walks): outside RAM reads 0xff, drops writes.
+  // Accesses for the VMM (devices, loaders, page walks): outside RAM reads the ROM or 0xff and
+  // drops writes; writes to the ROM's copy below 1 MiB are dropped too.
   uint8_t read8(uint64_t paddr) {
-    if (paddr >= size_) return 0xff;
+    if (paddr >= size_) return romByte(paddr);
     touch(paddr);
     return ram_[paddr];
   }
   uint32_t read32(uint64_t paddr);
   void write8(uint64_t paddr, uint8_t v) {
     if (paddr >= size_) return;
+    if (isReadOnly(paddr)) {
+      writeHidden(paddr, v);
+      return;
+    }
     touch(paddr);
     ram_[paddr] = v;
   }
@@ -67,7 +79,34 @@ class PhysMemory {
   void clearCodePages();
   bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
   void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }
-  bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr); }
+  // Read-only pages are watched too, so that no write reaches them through a host pointer.
+  // (Every write to them goes through write8/write32.)
+  bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr) || isReadOnly(paddr); }
+
+  // The firmware ROM: `image` (a multiple of 16 KiB, at most kMaxRomBytes) at 4 GiB - its
+  // size, its last 128 KiB showing below 1 MiB, read-only (PAM all 0). Call once, before the
+  // guest runs.
+  static constexpr uint64_t kMaxRomBytes = 16ull << 20;
+  static constexpr uint64_t kIsaRomEnd = 1ull << 20;
+  static constexpr uint64_t kShadowUnit = 16u << 10;  // PAM's granularity
+  void mapRom(const std::vector<uint8_t>& image);
+  // PAM for [start, start+len) (whole 16 KiB units; only the ROM's window below 1 MiB takes
+  // it): reads see the RAM beneath (`read_ram`) or the ROM; writes go to that RAM (`write_ram`)
+  // or are dropped. Returns true if what reads see there changed (translated code and host
+  // pointers to it are stale then; the caller drops them).
+  bool setShadow(uint64_t start, uint64_t len, bool read_ram, bool write_ram);
+  // A RAM address whose writes do not land in RAM as usual: the ROM's window below 1 MiB where
+  // PAM does not give read/write RAM (the write is dropped, or goes to the RAM hidden under the
+  // ROM).
+  bool isReadOnly(uint64_t paddr) const {
+    uint64_t off = paddr - ro_start_;
+    return off < ro_len_ && shadow_[off / kShadowUnit] != (kReadRam | kWriteRam);
+  }
+  // A byte outside RAM: the ROM's, or 0xff where nothing answers.
+  uint8_t romByte(uint64_t paddr) const {
+    uint64_t off = paddr - rom_start_;
+    return off < rom_.size() ? rom_[off] : 0xff;
+  }
 
   // Called before a page leaves host memory, so that no host pointer to it stays cached.
   void setEvictionHook(std::function<void(uint64_t paddr)> hook) { on_evict_ = std::move(hook); }
@@ -84,6 +123,9 @@ class PhysMemory {
   void makeResident(uint32_t page);
   void evictOne();
 
+  void writeHidden(uint64_t paddr, uint8_t v);
+  static constexpr uint8_t kReadRam = 1, kWriteRam = 2;  // shadow_ bits: PAM's RE and WE
+
   uint8_t* ram_;
   uint64_t size_;
   std::vector<uint32_t> code_count_;
@@ -98,6 +140,11 @@ class PhysMemory {
   std::FILE* swap_ = nullptr;
   std::function<void(uint64_t)> on_evict_;
   RealMemoryStats stats_;
+  std::vector<uint8_t> rom_;      // the ROM at rom_start_ .. 4 GiB
+  uint64_t rom_start_ = 0;
+  uint64_t ro_start_ = 0, ro_len_ = 0;  // its window in RAM below 1 MiB
+  std::vector<uint8_t> shadow_;   // per 16 KiB of the window: kReadRam | kWriteRam
+  std::vector<uint8_t> under_;    // the RAM beneath the window where the ROM shows
 };
 
 }  // namespace btvm

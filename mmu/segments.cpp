@@ -60,6 +60,11 @@ bool segmentAccessOk(const Segment& s, uint32_t off, uint32_t size, bool write) 
   } else if ((a & attr::kCode) && !(a & attr::kRW)) {
     return false;
   }
+  return segmentLimitOk(s, off, size);
+}
+
+bool segmentLimitOk(const Segment& s, uint32_t off, uint32_t size) {
+  uint32_t a = s.attr;
   uint64_t last = uint64_t(off) + size - 1;
   bool expand_down = !(a & attr::kCode) && (a & attr::kDC);
   if (expand_down) {
@@ -67,6 +72,16 @@ bool segmentAccessOk(const Segment& s, uint32_t off, uint32_t size, bool write) 
     return off > s.limit && last <= upper;
   }
   return last <= s.limit;
+}
+
+void loadRealModeSegment(Segment& s, uint16_t selector) {
+  if (!s.valid) {
+    s.limit = 0xffff;
+    s.attr = attr::kP | attr::kS | attr::kRW | attr::kAccessed;
+  }
+  s.selector = selector;
+  s.base = uint32_t(selector) << 4;
+  s.valid = true;
 }
 
 bool segmentIsFlat(const Segment& s, bool for_write) {

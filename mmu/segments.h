@@ -34,6 +34,15 @@ SegFault checkCodeSegmentTransfer(uint16_t sel, const Segment& d, uint8_t cpl);
 
 // True when [off, off+size) is inside the segment and the access kind is allowed.
 bool segmentAccessOk(const Segment& s, uint32_t off, uint32_t size, bool write);
+// Only the limit (expand-up or expand-down, as the cached attributes say): real mode checks
+// nothing else, so a write through CS works and whatever protected mode left cached stays usable.
+bool segmentLimitOk(const Segment& s, uint32_t off, uint32_t size);
+
+// A segment register loaded in real mode: base = selector << 4; the cached limit and attributes
+// stay as they were (so a 4 GiB limit set in protected mode survives: "unreal mode"). A register
+// left unusable by protected mode (a null selector) gets a real-mode data segment's limit and
+// attributes back.
+void loadRealModeSegment(Segment& s, uint16_t selector);
 
 // A segment the translator may access without any check: base 0, 4 GiB expand-up limit,
 // writable data (or readable code for reads).

@@ -52,6 +52,8 @@ CpuModel::CpuModel() {
   msrs_[msr::kMtrrDefType] = 0xc06;                      // enabled, fixed enabled, WB
 }
 
+uint32_t CpuModel::signature() const { return kSignature; }
+
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
   uint32_t apic = advertise_apic && apic_base_read && (apic_base_read() & (1u << 11)) ? kApic : 0;

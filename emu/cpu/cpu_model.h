@@ -28,6 +28,7 @@ class CpuModel {
   bool wrmsr(uint32_t index, uint64_t now, uint64_t value);
   uint64_t tsc(uint64_t now) const { return now + tsc_offset_; }
   uint32_t features() const;  // CPUID.1:EDX
+  uint32_t signature() const; // CPUID.1:EAX, also EDX after RESET
   // The CR4 bits a MOV to CR4 may set: those of the features the model has (others #GP).
   uint32_t cr4WritableMask() const;
 

@@ -88,4 +88,7 @@ struct CpuState {
   JumpCacheEntry jcache[kJumpCacheSize];
 };
 
+// Real-address mode: CR0.PE clear (virtual-8086 mode is not implemented).
+inline bool inRealMode(const CpuState& c) { return !(c.cr0 & 1); }
+
 }  // namespace btvm

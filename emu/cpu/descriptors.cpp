@@ -29,6 +29,10 @@ void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi) {
 
 void loadSegment(Machine::Impl& vm, int seg, uint16_t sel) {
   CpuState& c = vm.cpu;
+  if (inRealMode(c)) {
+    loadRealModeSegment(c.seg[seg], sel);
+    return;
+  }
   if ((sel & 0xfffc) == 0) {
     if (seg == SS) raiseException(vm, kVecGP, 0, true);
     c.seg[seg] = Segment{sel, 0, 0, 0, false};
@@ -50,6 +54,13 @@ void setCs(Machine::Impl& vm, uint16_t sel, const Segment& desc, uint8_t cpl) {
   s.attr |= attr::kAccessed;
   vm.cpu.seg[CS] = s;
   vm.cpu.cpl = cpl;
+}
+
+void realModeJump(Machine::Impl& vm, uint16_t sel, uint32_t eip) {
+  CpuState& c = vm.cpu;
+  if (eip > c.seg[CS].limit) raiseException(vm, kVecGP, 0, true);
+  loadRealModeSegment(c.seg[CS], sel);
+  c.eip = eip;
 }
 
 Segment flatSegment(uint16_t sel, bool code, uint8_t dpl) {

@@ -338,6 +338,15 @@ void resetState(CpuState& c) {
   initState(c.fpu);
 }
 
+// FCW 0x0040: every exception unmasked, 24-bit precision, round to nearest; every tag "zero"
+// (the registers are +0); no exception pending.
+void powerOnState(CpuState& c) {
+  std::memset(c.fpu, 0, kImageSize);
+  put32(c.fpu, kFcw, 0xffff0040);
+  put32(c.fpu, kFsw, 0xffff0000);
+  put32(c.fpu, kFtw, 0xffff5555);
+}
+
 }  // namespace btvm::fpu
 
 namespace btvm {

@@ -30,5 +30,7 @@ Op decode(uint8_t opcode, uint8_t modrm);
 // 24-bit precision, all tags "zero"): so the FPU is as a PC BIOS leaves it, which runs FNINIT
 // when it probes for the coprocessor. QEMU starts there too. Registers +0.
 void resetState(CpuState& c);
+// The state after RESET (SDM vol. 3 table 9-1), for a machine started at the reset vector (-bios).
+void powerOnState(CpuState& c);
 
 }  // namespace btvm::fpu

@@ -48,6 +48,15 @@ bool isMmio(const Machine::Impl& vm, uint64_t phys, unsigned size) {
 void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) {
   if (vm.mmio.write(phys, size, value)) requestDispatcher(vm);
 }
+// Up to 4 bytes within one page: a device register's value if a device claims them, else what
+// PhysMemory reads there (RAM, the ROM, or all-ones).
+uint32_t readPhysBus(Machine::Impl& vm, uint64_t phys, unsigned size) {
+  uint32_t v = 0;
+  if (isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v)) return v;
+  v = 0;
+  for (unsigned j = 0; j < size; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * j);
+  return v;
+}
 }  // namespace
 
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
@@ -57,9 +66,12 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
     mmioWrite(vm, paddr, len, v);
     return;
   }
-  if (vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
+  // The ROM's window (callers write within one page): write8 drops the bytes or puts them in
+  // the RAM hidden under the ROM; what reads see does not change.
+  bool shown = !vm.mem.isReadOnly(paddr);
+  if (shown && vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
   for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
-  if (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1))
+  if (shown && (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1)))
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
 }
 
@@ -70,14 +82,7 @@ uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user
     uint64_t phys = translateOrFault(vm, a, Access::Read, user);
     unsigned n = 4096 - (a & 4095);
     if (n > size - i) n = size - i;
-    if (isMmio(vm, phys, n)) {
-      uint32_t part;
-      vm.mmio.read(phys, n, &part);
-      v |= part << (8 * i);
-      i += n;
-      continue;
-    }
-    for (unsigned j = 0; j < n; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * (i + j));
+    v |= readPhysBus(vm, phys, n) << (8 * i);
     i += n;
   }
   return v;
@@ -104,8 +109,13 @@ static void segFault(Machine::Impl& vm, int seg) {
   raiseException(vm, seg == SS ? kVecSS : kVecGP, 0, true);
 }
 
+bool segmentAllows(const CpuState& c, int seg, uint32_t off, uint32_t size, bool write) {
+  const Segment& s = c.seg[seg];
+  return inRealMode(c) ? segmentLimitOk(s, off, size) : segmentAccessOk(s, off, size, write);
+}
+
 void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
-  if (!segmentAccessOk(vm.cpu.seg[seg], off, size, write)) segFault(vm, seg);
+  if (!segmentAllows(vm.cpu, seg, off, size, write)) segFault(vm, seg);
 }
 
 void probeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write) {
@@ -129,14 +139,13 @@ void writeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, uint32_t 
 }
 
 void push(Machine::Impl& vm, unsigned size, uint32_t value) {
-  uint32_t esp = vm.cpu.regs[ESP] - size;
-  writeSeg(vm, SS, esp, size, value);
-  vm.cpu.regs[ESP] = esp;
+  writeSeg(vm, SS, stackOffset(vm.cpu, -int32_t(size)), size, value);
+  addToStackPointer(vm.cpu, -int32_t(size));
 }
 
 uint32_t pop(Machine::Impl& vm, unsigned size) {
-  uint32_t v = readSeg(vm, SS, vm.cpu.regs[ESP], size);
-  vm.cpu.regs[ESP] += size;
+  uint32_t v = readSeg(vm, SS, stackOffset(vm.cpu, 0), size);
+  addToStackPointer(vm.cpu, int32_t(size));
   return v;
 }
 
@@ -169,16 +178,20 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     return reinterpret_cast<uint64_t>(b.data);
   }
   uint64_t phys = translateOrFault(vm, linear, kind, user);
-  if (!vm.mem.contains(phys, size)) {
-    // Outside RAM: a device register or the unassigned bus (all-ones, writes dropped). Writes
-    // read first too, for read-modify-write instructions; no register here has read effects.
+  if (!vm.mem.contains(phys, size) || (write && vm.mem.isReadOnly(phys))) {
+    // Outside RAM: a device register, the ROM or the unassigned bus (all-ones, writes dropped);
+    // or a write to the ROM's window below 1 MiB, which write8 drops or puts in the RAM hidden
+    // under the ROM. Writes read first too, for read-modify-write instructions; no register
+    // here has read effects.
     BouncedWrite& b = vm.bounce;
-    std::memset(b.data, 0xff, sizeof b.data);
-    uint32_t v;
-    bool mmio = isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v);
-    if (mmio) std::memcpy(b.data, &v, size);
-    b.pending = write && mmio;
-    b.mmio = true;
+    b.mmio = isMmio(vm, phys, size);
+    if (b.mmio) {
+      uint32_t v = readPhysBus(vm, phys, size);
+      std::memcpy(b.data, &v, size);
+    } else {
+      for (unsigned i = 0; i < size; ++i) b.data[i] = vm.mem.read8(phys + i);
+    }
+    b.pending = write;
     b.phys[0] = phys;
     b.len[0] = size;
     b.len[1] = 0;

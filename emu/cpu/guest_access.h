@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "emu/vm.h"
+#include "mmu/segments.h"
 
 namespace btvm {
 
@@ -12,6 +13,10 @@ namespace btvm {
 // are supervisor accesses whatever the CPL).
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user);
 void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t value, bool user);
+
+// Whether an access through segment register `seg` is allowed: limit and rights in protected
+// mode, the limit alone in real mode.
+bool segmentAllows(const CpuState& c, int seg, uint32_t off, uint32_t size, bool write);
 
 // Segmented accesses at the current CPL: limit and rights checked (#GP(0), or #SS(0) for SS).
 uint32_t readSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size);
@@ -21,7 +26,18 @@ void checkSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool writ
 // The same and every page of the range too, for accesses wider than 4 bytes (x87 operands).
 void probeSeg(Machine::Impl& vm, int seg, uint32_t off, unsigned size, bool write);
 
-// Stack helpers on SS:ESP at the current CPL (32- or 16-bit slots).
+// The stack pointer as SS's B bit makes it: ESP (B=1), or SP (B=0: offsets wrap at 64 KiB and
+// ESP[31:16] never changes). stackOffset gives the SS offset `delta` bytes from it.
+inline uint32_t stackMask(const Segment& ss) { return (ss.attr & attr::kDB) ? 0xffffffffu : 0xffffu; }
+inline uint32_t stackOffset(const CpuState& c, int32_t delta) {
+  return (c.regs[ESP] + uint32_t(delta)) & stackMask(c.seg[SS]);
+}
+inline void addToStackPointer(CpuState& c, int32_t delta) {
+  uint32_t m = stackMask(c.seg[SS]);
+  c.regs[ESP] = (c.regs[ESP] & ~m) | ((c.regs[ESP] + uint32_t(delta)) & m);
+}
+
+// Stack helpers on SS:ESP (SS:SP) at the current CPL (32- or 16-bit slots).
 void push(Machine::Impl& vm, unsigned size, uint32_t value);
 uint32_t pop(Machine::Impl& vm, unsigned size);
 

@@ -38,6 +38,10 @@ void writeRm(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, int reg, uns
   else setReg(vm.cpu, reg, size, v);
 }
 
+void requireProtectedMode(Machine::Impl& vm) {
+  if (inRealMode(vm.cpu)) raiseException(vm, 6, 0, false);
+}
+
 uint32_t szpFlags(uint32_t v, unsigned size) {
   uint32_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffu;
   v &= mask;
@@ -151,6 +155,9 @@ uint16_t helperClass(HelperId h) { return gClass[size_t(h)]; }
 // the block (maybe stale) does not run.
 uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling how) {
   CpuState* cpu = &vm.cpu;
+  // --mode trap has no deprivileged semantics for real mode (a VMM would run it in virtual-8086
+  // mode, which btvm does not model): there every instruction is emulated as if it trapped.
+  if (how == Handling::Missed && inRealMode(*cpu)) how = Handling::Trapped;
   if (how != Handling::None && vm.trace) traceBegin(vm, h, how);
   bool if_before = cpu->eflags & flag::IF;
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);

@@ -149,6 +149,7 @@ HelperResult hBound(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
 
 // ARPL r/m16, r16: raise the destination selector's RPL to the source's.
 HelperResult hArpl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireProtectedMode(vm);
   CpuState& c = vm.cpu;
   int src_reg = i.rm_is_mem ? i.reg : i.rm;
   uint32_t dst = readRm(vm, i, arg, i.reg, 2);
@@ -200,21 +201,25 @@ HelperResult hEnter(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   unsigned size = i.size;
   uint32_t alloc = i.imm;
   uint32_t level = i.imm2 & 31;
+  // On a 16-bit stack (SS.B = 0) SP and BP move, wrapping, and ESP/EBP[31:16] stay; the frame
+  // pointer loaded into EBP is ESP after the first push, whole (SDM, ENTER; QEMU agrees).
+  uint32_t m = stackMask(c.seg[SS]);
+  auto minus = [m](uint32_t r, uint32_t n) { return (r & ~m) | ((r - n) & m); };
   uint32_t esp = c.regs[ESP], ebp = c.regs[EBP];
-  esp -= size;
-  writeSeg(vm, SS, esp, size, ebp);
+  esp = minus(esp, size);
+  writeSeg(vm, SS, esp & m, size, ebp);
   uint32_t frame = esp;
   if (level > 0) {
     for (uint32_t l = 1; l < level; ++l) {
-      ebp -= size;
-      uint32_t v = readSeg(vm, SS, ebp, size);
-      esp -= size;
-      writeSeg(vm, SS, esp, size, v);
+      ebp = minus(ebp, size);
+      uint32_t v = readSeg(vm, SS, ebp & m, size);
+      esp = minus(esp, size);
+      writeSeg(vm, SS, esp & m, size, v);
     }
-    esp -= size;
-    writeSeg(vm, SS, esp, size, frame);
+    esp = minus(esp, size);
+    writeSeg(vm, SS, esp & m, size, frame);
   }
-  esp -= alloc;
+  esp = minus(esp, alloc);
   if (size == 4) c.regs[EBP] = frame;
   else setReg(c, EBP, 2, frame);
   c.regs[ESP] = esp;

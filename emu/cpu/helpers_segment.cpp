@@ -1,6 +1,7 @@
 // Segment-register instructions, descriptor queries (LAR, LSL, VERR, VERW), far transfers,
 // software interrupts and IRET. All of them are among the sensitive instructions: their outcome
-// depends on the CPL and on descriptors.
+// depends on the CPL and on descriptors. In real mode there are no descriptors: segment loads
+// and far transfers take selector << 4 as the base, and the descriptor queries are #UD.
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 
@@ -36,10 +37,14 @@ HelperResult hPushSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 HelperResult hPopSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  uint16_t sel = uint16_t(readSeg(vm, SS, vm.cpu.regs[ESP], i.size));
+  CpuState& c = vm.cpu;
+  uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, 0), i.size));
+  // The increment follows the stack size before the load (POP SS may change SS.B).
+  uint32_t m = stackMask(c.seg[SS]);
+  uint32_t esp = (c.regs[ESP] & ~m) | ((c.regs[ESP] + i.size) & m);
   loadSegment(vm, i.reg, sel);
-  vm.cpu.regs[ESP] += i.size;
-  if (i.reg == SS) inhibitInterrupts(vm, nextEip(vm.cpu, i));
+  c.regs[ESP] = esp;
+  if (i.reg == SS) inhibitInterrupts(vm, nextEip(c, i));
   return kNext;
 }
 
@@ -78,6 +83,7 @@ uint16_t selectorOperand(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, 
 }
 
 HelperResult larLsl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool lar) {
+  requireProtectedMode(vm);
   CpuState& c = vm.cpu;
   uint16_t sel = selectorOperand(vm, i, arg, true);
   Segment d;
@@ -105,6 +111,7 @@ HelperResult hLar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { retur
 HelperResult hLsl(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return larLsl(vm, i, arg, false); }
 
 HelperResult verify(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool write) {
+  requireProtectedMode(vm);
   CpuState& c = vm.cpu;
   uint16_t sel = selectorOperand(vm, i, arg, false);
   Segment d;
@@ -154,6 +161,10 @@ HelperResult hJmpFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   uint16_t sel;
   uint32_t off;
   farOperand(vm, i, arg, &sel, &off);
+  if (inRealMode(vm.cpu)) {
+    realModeJump(vm, sel, off);
+    return kEipSet;
+  }
   Segment d = farTarget(vm, sel, off);
   setCs(vm, sel, d, vm.cpu.cpl);
   vm.cpu.eip = off;
@@ -165,13 +176,16 @@ HelperResult hCallFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   uint16_t sel;
   uint32_t off;
   farOperand(vm, i, arg, &sel, &off);
-  Segment d = farTarget(vm, sel, off);
-  unsigned s = i.size;
-  uint32_t esp = c.regs[ESP];
-  writeSeg(vm, SS, esp - s, s, c.seg[CS].selector);
-  writeSeg(vm, SS, esp - 2 * s, s, nextEip(c, i));
-  c.regs[ESP] = esp - 2 * s;
-  setCs(vm, sel, d, c.cpl);
+  bool real = inRealMode(c);
+  Segment d{};
+  if (!real) d = farTarget(vm, sel, off);
+  else if (off > c.seg[CS].limit) raiseException(vm, kVecGP, 0, true);
+  int32_t s = int32_t(i.size);
+  writeSeg(vm, SS, stackOffset(c, -s), s, c.seg[CS].selector);
+  writeSeg(vm, SS, stackOffset(c, -2 * s), s, nextEip(c, i));
+  addToStackPointer(c, -2 * s);
+  if (real) loadRealModeSegment(c.seg[CS], sel);
+  else setCs(vm, sel, d, c.cpl);
   c.eip = off;
   return kEipSet;
 }
@@ -216,24 +230,28 @@ void returnToOuterStack(Machine::Impl& vm, uint16_t ss_sel, uint32_t esp, uint8_
 
 HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
-  unsigned s = i.size;
-  uint32_t esp = c.regs[ESP];
-  uint32_t eip = readSeg(vm, SS, esp, s);
-  uint16_t sel = uint16_t(readSeg(vm, SS, esp + s, s));
+  int32_t s = int32_t(i.size);
+  uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
+  uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));
   if (s == 2) eip &= 0xffff;
+  int32_t pop_extra = i.has_imm ? i.imm : 0;
+  if (inRealMode(c)) {
+    realModeJump(vm, sel, eip);
+    addToStackPointer(c, 2 * s + pop_extra);
+    return kEipSet;
+  }
   Segment d = returnTarget(vm, sel);
   uint8_t rpl = sel & 3;
-  uint32_t pop_extra = i.has_imm ? i.imm : 0;
   if (rpl > c.cpl) {
-    uint32_t new_esp = readSeg(vm, SS, esp + 2 * s + pop_extra, s);
-    uint16_t new_ss = uint16_t(readSeg(vm, SS, esp + 3 * s + pop_extra, s));
+    uint32_t new_esp = readSeg(vm, SS, stackOffset(c, 2 * s + pop_extra), s);
+    uint16_t new_ss = uint16_t(readSeg(vm, SS, stackOffset(c, 3 * s + pop_extra), s));
     if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
     returnToOuterStack(vm, new_ss, new_esp + pop_extra, rpl);
     setCs(vm, sel, d, rpl);
     dropInaccessibleSegments(c);
   } else {
     if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
-    c.regs[ESP] = esp + 2 * s + pop_extra;
+    addToStackPointer(c, 2 * s + pop_extra);
     setCs(vm, sel, d, c.cpl);
   }
   c.eip = eip;
@@ -273,15 +291,32 @@ HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
           "IRET with EFLAGS.NT: hardware task switching is not implemented");
 }
 
+// IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM
+// (and VIF/VIP, which a P6 does not have) may change (SDM, IRET: real-address mode).
+HelperResult realModeIret(Machine::Impl& vm, int32_t s) {
+  CpuState& c = vm.cpu;
+  uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
+  uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));
+  uint32_t fl = readSeg(vm, SS, stackOffset(c, 2 * s), s);
+  if (s == 2) eip &= 0xffff;
+  realModeJump(vm, sel, eip);
+  addToStackPointer(c, 3 * s);
+  uint32_t mask = flag::kArith | flag::TF | flag::IF | flag::DF | flag::IOPL | flag::NT;
+  if (s == 4) mask |= flag::RF | flag::AC | flag::ID;
+  c.eflags = (c.eflags & ~mask) | (fl & mask);
+  c.eflags &= ~flag::RF;  // as in protected mode below: no instruction breakpoints yet
+  return kEipSet;
+}
+
 HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
   vm.nmi_blocked = false;  // any IRET ends NMI blocking, even one that then faults (as QEMU)
+  if (inRealMode(c)) return realModeIret(vm, int32_t(i.size));
   if (c.eflags & flag::NT) taskReturnChecks(vm);
-  unsigned s = i.size;
-  uint32_t esp = c.regs[ESP];
-  uint32_t eip = readSeg(vm, SS, esp, s);
-  uint16_t sel = uint16_t(readSeg(vm, SS, esp + s, s));
-  uint32_t fl = readSeg(vm, SS, esp + 2 * s, s);
+  int32_t s = int32_t(i.size);
+  uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
+  uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));
+  uint32_t fl = readSeg(vm, SS, stackOffset(c, 2 * s), s);
   if (s == 4 && (fl & flag::VM) && c.cpl == 0)
     stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "IRET to virtual-8086 mode is not implemented");
   Segment d = returnTarget(vm, sel);
@@ -292,14 +327,14 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   if (s == 2) mask &= 0xffff;
   if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
   if (rpl > c.cpl) {
-    uint32_t new_esp = readSeg(vm, SS, esp + 3 * s, s);
-    uint16_t new_ss = uint16_t(readSeg(vm, SS, esp + 4 * s, s));
+    uint32_t new_esp = readSeg(vm, SS, stackOffset(c, 3 * s), s);
+    uint16_t new_ss = uint16_t(readSeg(vm, SS, stackOffset(c, 4 * s), s));
     returnToOuterStack(vm, new_ss, new_esp, rpl);
     c.eflags = (c.eflags & ~mask) | (fl & mask);
     setCs(vm, sel, d, rpl);
     dropInaccessibleSegments(c);
   } else {
-    c.regs[ESP] = esp + 3 * s;
+    addToStackPointer(c, 3 * s);
     c.eflags = (c.eflags & ~mask) | (fl & mask);
     setCs(vm, sel, d, c.cpl);
   }

@@ -55,7 +55,7 @@ struct PageCursor {
 uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigned size, bool write) {
   const CpuState& c = vm.cpu;
   const Segment& s = c.seg[seg];
-  if (!segmentAccessOk(s, off, size, write)) return nullptr;
+  if (!segmentAllows(c, seg, off, size, write)) return nullptr;
   uint32_t lin = s.base + off;
   if ((lin & kPageMask) + size > kPageSize) return nullptr;
   if ((lin & ~kPageMask) == k.page) return k.host + (lin & kPageMask);

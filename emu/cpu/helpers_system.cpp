@@ -95,8 +95,16 @@ void storeSelectorLike(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, ui
   else setReg(vm.cpu, i.reg, i.size, i.size == 2 ? v & 0xffff : v);
 }
 
-HelperResult hSldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeSelectorLike(vm, i, arg, vm.cpu.ldtr.selector); return kNext; }
-HelperResult hStr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { storeSelectorLike(vm, i, arg, vm.cpu.tr.selector); return kNext; }
+HelperResult hSldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireProtectedMode(vm);
+  storeSelectorLike(vm, i, arg, vm.cpu.ldtr.selector);
+  return kNext;
+}
+HelperResult hStr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireProtectedMode(vm);
+  storeSelectorLike(vm, i, arg, vm.cpu.tr.selector);
+  return kNext;
+}
 HelperResult hSmsw(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   storeSelectorLike(vm, i, arg, i.rm_is_mem ? vm.cpu.cr0 & 0xffff : vm.cpu.cr0);
   return kNext;
@@ -115,6 +123,7 @@ Segment systemDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t want_mask, ui
 }
 
 HelperResult hLldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireProtectedMode(vm);
   requireCpl0(vm);
   uint16_t sel = uint16_t(readRm(vm, i, arg, i.reg, 2));
   if ((sel & 0xfffc) == 0) {
@@ -127,6 +136,7 @@ HelperResult hLldt(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
 }
 
 HelperResult hLtr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
+  requireProtectedMode(vm);
   requireCpl0(vm);
   uint16_t sel = uint16_t(readRm(vm, i, arg, i.reg, 2));
   if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
@@ -142,9 +152,8 @@ void setCr0(Machine::Impl& vm, uint32_t v) {
   CpuState& c = vm.cpu;
   v |= 0x10;  // ET is hardwired on P6
   if ((v & kCr0PG) && !(v & kCr0PE)) raiseException(vm, kVecGP, 0, true);
-  if (!(v & kCr0PE))
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
-            "the guest left protected mode (CR0.PE=0): real mode is not implemented");
+  // PE may change either way: segment registers keep their cached descriptors until the next
+  // load, which is done the new mode's way (the block ends here, and the mode is in its key).
   uint32_t changed = c.cr0 ^ v;
   bool reload = paePaging(v, c.cr4) && (changed & (kCr0PG | kCr0CD | kCr0NW));
   if (reload) loadPdptesOrFault(vm, c.cr3);

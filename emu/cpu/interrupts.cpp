@@ -1,6 +1,7 @@
 // Exceptions and interrupts: raising them from anywhere in the VMM, and delivering them through
 // the guest IDT (32-bit and 16-bit interrupt and trap gates, with a stack switch through the TSS
-// when the privilege level changes). Faults during delivery escalate to #DF, then triple fault.
+// when the privilege level changes) or, in real mode, the IVT. Faults during delivery escalate
+// to #DF, then triple fault.
 #include <fmt/core.h>
 
 #include "emu/cpu/descriptors.h"
@@ -23,6 +24,40 @@ std::string registerDump(const CpuState& c) {
       c.regs[EAX], c.regs[EBX], c.regs[ECX], c.regs[EDX], c.regs[ESI], c.regs[EDI], c.regs[EBP],
       c.regs[ESP], c.eip, eflagsOf(c), c.cpl, c.seg[CS].selector, c.seg[SS].selector,
       c.seg[DS].selector, c.cr0, c.cr2, c.cr3, c.gdtr.base, c.gdtr.limit, c.idtr.base, c.idtr.limit);
+}
+
+// The frame's return address: the next instruction for traps and software interrupts, the
+// faulting one for faults. Until the frame is written CpuState::eip stays at the instruction,
+// so a fault in delivery (bad gate, stack fault) reports the INT n itself.
+uint32_t returnEip(const CpuState& c, const PendingException& p) { return p.trap ? p.return_eip : c.eip; }
+
+void delivered(Machine::Impl& vm) {
+  vm.cpu.halted = false;
+  vm.delivering = -1;
+  // A delivery counts as a step of the instruction clock, so that --max-insns also ends a guest
+  // caught in a loop of faults that never retires an instruction.
+  ++vm.executed;
+}
+
+// Real mode (SDM vol. 3 20.1.4): the IVT at IDTR.base holds a CS:IP (4 bytes) per vector; the
+// frame is FLAGS, CS, IP, 16 bits each whatever the operand size, and no error code; IF, TF,
+// AC (and RF) are cleared. A vector beyond the IDTR limit is #GP (then #DF, then shutdown), a
+// frame beyond the SS limit #SS.
+void deliverRealMode(Machine::Impl& vm, const PendingException& p) {
+  CpuState& c = vm.cpu;
+  if (uint32_t(p.vector) * 4 + 3 > c.idtr.limit) raiseException(vm, kVecGP, 0, true);
+  uint32_t vec = readLinear(vm, c.idtr.base + p.vector * 4, 4, false);
+  uint32_t frame[3] = {eflagsOf(c) & 0xffff, c.seg[CS].selector, returnEip(c, p) & 0xffff};
+  for (int i = 0; i < 3; ++i) {
+    uint32_t off = stackOffset(c, -2 * (i + 1));
+    if (!segmentLimitOk(c.seg[SS], off, 2)) raiseException(vm, kVecSS, 0, true);
+    writeLinear(vm, c.seg[SS].base + off, 2, frame[i], false);
+  }
+  addToStackPointer(c, -6);
+  loadRealModeSegment(c.seg[CS], uint16_t(vec >> 16));
+  c.eip = vec & 0xffff;
+  c.eflags &= ~(flag::IF | flag::TF | flag::AC | flag::RF);
+  delivered(vm);
 }
 
 }  // namespace
@@ -88,9 +123,10 @@ void deliverPending(Machine::Impl& vm) {
   vm.delivering = p.vector;
   uint32_t ext = p.software ? 0 : 1;
   uint32_t gate_err = uint32_t(p.vector) * 8 + 2 + ext;
-  if (!(c.cr0 & 1))
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
-            fmt::format("interrupt {} in real mode: real mode is not implemented", p.vector));
+  if (inRealMode(c)) {
+    deliverRealMode(vm, p);
+    return;
+  }
   if (uint32_t(p.vector) * 8 + 7 > c.idtr.limit) raiseException(vm, kVecGP, gate_err, true);
   uint32_t lo = readLinear(vm, c.idtr.base + p.vector * 8, 4, false);
   uint32_t hi = readLinear(vm, c.idtr.base + p.vector * 8 + 4, 4, false);
@@ -146,28 +182,23 @@ void deliverPending(Machine::Impl& vm) {
   if (is_fault) old_eflags |= flag::RF;
   frame[n++] = old_eflags;
   frame[n++] = c.seg[CS].selector;
-  // Until the frame is written CpuState::eip stays at the instruction, so a fault in delivery
-  // (bad gate, stack fault) reports the INT n itself.
-  frame[n++] = p.trap ? p.return_eip : c.eip;
+  frame[n++] = returnEip(c, p);
   if (p.has_error) frame[n++] = p.error;
   // Write the frame before changing any register, so a fault here leaves the old state intact.
-  uint32_t top = esp - slot * n;
+  // A 16-bit stack segment (SS.B = 0) takes the frame below SP, wrapping, and keeps ESP[31:16].
+  uint32_t m = stackMask(ss);
   for (int i = 0; i < n; ++i) {
-    uint32_t off = esp - slot * (i + 1);
+    uint32_t off = (esp - slot * (i + 1)) & m;
     if (!segmentAccessOk(ss, off, slot, true)) raiseException(vm, kVecSS, 0, true);
     writeLinear(vm, ss.base + off, slot, frame[i], new_cpl == 3);
   }
   if (new_cpl < c.cpl) c.seg[SS] = ss;
-  c.regs[ESP] = top;
+  c.regs[ESP] = (esp & ~m) | ((esp - slot * n) & m);
   setCs(vm, sel, cs, new_cpl);
   c.eip = offset;
   c.eflags &= ~(flag::TF | flag::NT | flag::RF | flag::VM);
   if (!trap_gate) c.eflags &= ~flag::IF;
-  c.halted = false;
-  vm.delivering = -1;
-  // A delivery counts as a step of the instruction clock, so that --max-insns also ends a guest
-  // caught in a loop of faults that never retires an instruction.
-  ++vm.executed;
+  delivered(vm);
 }
 
 bool takeExternalInterrupt(Machine::Impl& vm) {

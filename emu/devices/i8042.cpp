@@ -56,6 +56,7 @@ uint8_t I8042::readData() {
 
 void I8042::writeOutputPort(uint8_t v) {
   out_port_ = v;
+  if (on_a20_) on_a20_(v & 0x02);
   if (!(v & 0x01)) on_reset_("keyboard controller output port (reset line)");
 }
 
@@ -84,8 +85,8 @@ void I8042::writeCommand(uint8_t v) {
       break;
     }
     case 0xd1: case 0xd2: case 0xd3: case 0xd4: pending_ = v; break;
-    case 0xdd: out_port_ &= uint8_t(~0x02); break;  // A20 off (recorded only)
-    case 0xdf: out_port_ |= 0x02; break;            // A20 on
+    case 0xdd: writeOutputPort(out_port_ & uint8_t(~0x02)); break;  // A20 off
+    case 0xdf: writeOutputPort(out_port_ | 0x02); break;            // A20 on
     default:
       // 0xf0-0xff pulse the output port bits whose mask bit is 0; bit 0 is the reset line.
       if (v >= 0xf0 && !(v & 0x01)) on_reset_("keyboard controller command 0xfe");

@@ -4,8 +4,8 @@
 // what an OS needs to find them. Written from the 8042 and PS/2 descriptions (IBM PS/2
 // Technical Reference); QEMU's hw/input/pckbd.c and ps2.c were read for what it reports.
 //
-// Output port bit 0 low resets the CPU (command 0xd1 or a 0xf0-0xff pulse, e.g. 0xfe); A20
-// (output port bit 1) is recorded, but btvm keeps A20 always on.
+// Output port bit 0 low resets the CPU (command 0xd1 or a 0xf0-0xff pulse, e.g. 0xfe); bit 1
+// drives the A20 gate (0xd1, and the 0xdd / 0xdf shortcuts QEMU and many chipsets accept).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -34,6 +34,8 @@ class I8042 {
   void writeData(uint8_t v);
   uint8_t commandByte() const { return ram_[0]; }
   bool a20() const { return out_port_ & 0x02; }
+  // Called with the A20 line's new level whenever the output port is written.
+  void setA20Handler(std::function<void(bool)> f) { on_a20_ = std::move(f); }
 
  private:
   struct Byte {
@@ -48,6 +50,7 @@ class I8042 {
 
   Pic8259& pic_;
   std::function<void(const char*)> on_reset_;
+  std::function<void(bool)> on_a20_;
   std::deque<Byte> out_;         // the output buffer and the bytes the devices queue behind it
   uint8_t ram_[32] = {};         // controller RAM; byte 0 is the command byte
   uint8_t status_ = kUnlocked;   // SYS and CMD bits; OBF/AUX_OBF come from out_

@@ -50,11 +50,13 @@ void PcPlatform::attach(IoBus& bus, MmioBus& mmio) {
   uart.attach(bus, 0x3f8);
   i8042.attach(bus);
   acpi.attach(bus, acpi_io::kPmBase);
-  // System control port A: bit 1 gates A20 (always on here), a rising bit 0 resets the CPU.
+  i8042.setA20Handler([this](bool on) { setA20(on); });
+  // System control port A ("fast A20"): bit 1 gates A20, a rising bit 0 resets the CPU.
   bus.add(0x92, 1, [this](uint16_t, unsigned) -> uint32_t { return port92_; },
           [this](uint16_t, unsigned, uint32_t v) {
             bool reset = (v & 1) && !(port92_ & 1);
-            port92_ = uint8_t((v & 0xfe) | 0x02);
+            port92_ = uint8_t(v & 0xfe);
+            setA20(v & 0x02);
             if (reset) on_reset_("port 0x92 bit 0");
           });
   // Port 0xF0: the math coprocessor's "clear busy" latch (see fpu_ignne).
@@ -69,7 +71,10 @@ void PcPlatform::attach(IoBus& bus, MmioBus& mmio) {
   pci.attach(bus);  // after 0xcf9: the bus gives the byte port to its first owner
 }
 
-void PcPlatform::biosSetup() { pic.slave().elcr |= uint8_t(1u << (acpi_io::kSciIrq - 8)); }
+void PcPlatform::biosSetup() {
+  pic.slave().elcr |= uint8_t(1u << (acpi_io::kSciIrq - 8));
+  lapic.biosSetup();
+}
 
 bool PcPlatform::setApicBase(uint64_t v) {
   if (!lapic.setBaseMsr(v)) return false;

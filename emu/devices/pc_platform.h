@@ -40,8 +40,10 @@ class PcPlatform {
              int64_t rtc_epoch = CmosRtc::kDefaultEpoch, std::function<void()> on_nmi = [] {});
   void attach(IoBus& bus, MmioBus& mmio);
   // What the BIOS programs before it hands over to a loaded kernel: the SCI (IRQ 9) set
-  // level-triggered in the ELCR, as ACPI requires of a PIC-mode SCI. (Linux rewrites the ELCR
-  // with a warning, "ACPI: setting ELCR to 0200", if it finds anything else.)
+  // level-triggered in the ELCR, as ACPI requires of a PIC-mode SCI (Linux rewrites the ELCR
+  // with a warning, "ACPI: setting ELCR to 0200", if it finds anything else); the local APIC
+  // software-enabled in virtual-wire mode (the 8259 through LINT0, NMI on LINT1). Under -bios
+  // the ROM does this itself: the APIC stays as RESET leaves it, LINT0 masked.
   void biosSetup();
   // IA32_APIC_BASE was written: the local APIC's registers move or leave the bus.
   bool setApicBase(uint64_t v);
@@ -84,6 +86,9 @@ class PcPlatform {
   LocalApic lapic;
   IoApic ioapic;
   Hpet hpet;
+  // The A20 gate's line, driven by port 0x92 bit 1 and by the i8042's output port bit 1: as in
+  // QEMU, the last write of either sets it. Called with the new level (the CPU masks bit 20).
+  std::function<void(bool)> on_a20;
 
  private:
   void updateAt(uint64_t ns) {
@@ -98,6 +103,7 @@ class PcPlatform {
   size_t lapic_range_ = 0;
   NowFn now_;
   std::function<void(const char*)> on_reset_;
+  void setA20(bool on) { if (on_a20) on_a20(on); }
   uint8_t port92_ = 0x02;  // A20 on
 };
 

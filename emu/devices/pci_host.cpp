@@ -18,7 +18,7 @@ struct FunctionSpec {
 const std::vector<FunctionSpec>& specs() {
   static const std::vector<FunctionSpec> table = {
       // 82441FX host bridge: memory and bus master on; its chipset registers (PAM, DRAM rows,
-      // SMRAM ... at 0x50-0x7f) are kept but change nothing: btvm's memory map is fixed.
+      // SMRAM ... at 0x50-0x7f) are kept; of them only PAM changes anything (on_pam).
       {0x00, 0x8086, 0x1237, 0x0006, 0x0280, 0x02, 0x00, 0x00, 0x06, 0x00, {{0x0d, 0x0d, 0xf8}, {0x50, 0x7f, 0xff}}},
       // 82371SB PIIX3 function 0, PCI-to-ISA bridge; multi-function (header type bit 7). Its
       // registers (IRQ routing 0x60-0x63 reset to 0x80 = disabled, top of memory, misc) are
@@ -76,11 +76,15 @@ uint32_t PciHost::configRead(unsigned bus, unsigned devfn, unsigned offset, unsi
 void PciHost::configWrite(unsigned bus, unsigned devfn, unsigned offset, unsigned size, uint32_t value) {
   auto* f = const_cast<Function*>(find(bus, devfn));
   if (!f) return;  // nobody claims the cycle: master abort, the write goes nowhere
+  bool pam = false;
   for (unsigned i = 0; i < size && offset + i < 256; ++i) {
     unsigned at = offset + i;
     uint8_t m = f->writable[at];
-    f->config[at] = uint8_t((f->config[at] & ~m) | (uint8_t(value >> (8 * i)) & m));
+    uint8_t old = f->config[at];
+    f->config[at] = uint8_t((old & ~m) | (uint8_t(value >> (8 * i)) & m));
+    pam |= f->devfn == 0 && at >= kPam0 && at < kPam0 + 7 && f->config[at] != old;
   }
+  if (pam && on_pam) on_pam(&f->config[kPam0]);
 }
 
 void PciHost::attach(IoBus& bus) {

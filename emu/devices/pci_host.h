@@ -7,6 +7,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "emu/devices/devices.h"
@@ -23,6 +24,12 @@ class PciHost {
   uint32_t configRead(unsigned bus, unsigned devfn, unsigned offset, unsigned size) const;
   void configWrite(unsigned bus, unsigned devfn, unsigned offset, unsigned size, uint32_t value);
   uint32_t address() const { return address_; }
+
+  // The host bridge's PAM registers (0x59-0x5f): for 0xF0000-0xFFFFF (PAM0 bits 5:4) and each
+  // 16 KiB of 0xC0000-0xEFFFF (the nibbles of PAM1-6), bit 0 sends reads to RAM and bit 1
+  // writes. Called with the seven registers after a write that changed one of them.
+  std::function<void(const uint8_t* pam)> on_pam;
+  static constexpr unsigned kPam0 = 0x59;
 
  private:
   struct Function {

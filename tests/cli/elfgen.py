@@ -22,7 +22,8 @@ CODE_EXIT33 = bytes([0xB0, 0x10, 0xE6, 0xF4, 0xF4])             # mov al,0x10; o
 CODE_HLT = bytes([0xFA, 0xF4])                                  # cli; hlt
 CODE_LOOP = bytes([0xEB, 0xFE])                                 # jmp $
 CODE_TRIPLE = bytes([0xCC])                                     # int3 with an empty IDT
-CODE_REALMODE = bytes([0x0F, 0x20, 0xC0, 0x24, 0xFE, 0x0F, 0x22, 0xC0])  # mov eax,cr0; and al,~1; mov cr0,eax
+# mov eax,cr0; and al,~1; mov cr0,eax; then real mode, CS still a 32-bit segment: exit 33
+CODE_REALMODE = bytes([0x0F, 0x20, 0xC0, 0x24, 0xFE, 0x0F, 0x22, 0xC0]) + CODE_EXIT33
 CODE_UD = bytes([0x0F, 0x0B])                                   # ud2 with an empty IDT: triple fault
 
 

@@ -107,6 +107,12 @@ IMAGES = {
     "random": rnd(1, 4096),
     "random-big": rnd(2, 65536),
     "random-after-magic": b"\x7fELF" + rnd(3, 8192),
+    # -bios images: 64 KiB of HLT with "mov al,0x10; out 0xf4,al" at the reset vector (F000:FFF0,
+    # real mode), 128 KiB of the same, and sizes QEMU refuses as well.
+    "rom": bytes([0xF4] * 0xFFF0) + E.CODE_EXIT33 + bytes([0xF4] * 11),
+    "rom-128k": bytes([0xF4] * 0x1FFF0) + E.CODE_EXIT33 + bytes([0xF4] * 11),
+    "rom-odd": bytes([0xF4] * 1000),
+    "rom-32m": bytes(32 << 20),
 }
 
 
@@ -135,7 +141,8 @@ IMAGES.update({
     "ab-triple": E.build(SERIAL_AB + E.CODE_UD),
     "ab-reset": E.build(SERIAL_AB + bytes.fromhex("66baf90c" "b006ee") + E.CODE_HLT),  # out 0xcf9, 6
     "ab-poweroff": E.build(SERIAL_AB + bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),
-    "ab-realmode": E.build(SERIAL_AB + E.CODE_REALMODE + bytes.fromhex("cd10")),  # then an interrupt
+    # IRETD to virtual-8086 mode: GS FS DS ES SS ESP, EFLAGS with VM, CS EIP.
+    "ab-v86": E.build(SERIAL_AB + bytes.fromhex("6a00" * 6 + "6802000200" + "6a00" * 2 + "cf")),
     # 'a' on COM1, 'X' and 'Y' on the debug console at 0xe9 and 0x402, 'c' on COM1; exit 33 when
     # port 0xe9 reads back 0xe9 (a debug console there), else 35.
     "debugcon": E.build(bytes.fromhex("66baf803" "b061ee" "b058e6e9" "66ba0204" "b059ee" "66baf803" "b063ee")
@@ -165,7 +172,9 @@ CASES = [
     C("cli; hlt", ["@hlt"], 6, r"halted"),
     C("jmp $ with --max-insns", ["--max-insns", "1000", "@loop"], 8, r"instruction limit"),
     C("int3, empty IDT: triple fault", ["@triple"], 4, r"triple fault"),
-    C("leaves protected mode", ["@realmode"], 10, r"real mode"),
+    C("leaves protected mode, runs on in real mode", ["@realmode"], 33),
+    C("-bios: the reset vector", ["-bios", "@rom"], 33),
+    C("-bios: a 128 KiB ROM, --mode patch", ["--mode", "patch", "-bios", "@rom-128k"], 33),
     C("kernel at 16 MiB, -m 32M", ["-m", "32M", "@at16m"], 33),
     C("--mode trap", ["--mode", "trap", "@good"], 33),
     C("--mode patch", ["--mode", "patch", "@good"], 33),
@@ -245,7 +254,7 @@ CASES = [
     C("/dev/null", ["/dev/null"], 2, r"not a regular file"),
 
     # Bad arguments.
-    C("no arguments", [], 2, r"no kernel given", USAGE),
+    C("no arguments", [], 2, r"no kernel \(or -bios ROM\) given", USAGE),
     C("-m 0", ["-m", "0", "@good"], 2, r"-m 0.*between", USAGE),
     C("-m -1", ["-m", "-1", "@good"], 2, r"bad -m value '-1'", USAGE),
     C("-m abc", ["-m", "abc", "@good"], 2, r"bad -m value 'abc'", USAGE),
@@ -258,6 +267,14 @@ CASES = [
     C("-m missing value", ["@good", "-m"], 2, r"option -m needs a value", USAGE),
     C("-append missing value", ["@good", "-append"], 2, r"option -append needs a value", USAGE),
     C("-kernel missing value", ["-kernel"], 2, r"option -kernel needs a value", USAGE),
+    C("-bios missing value", ["-bios"], 2, r"option -bios needs a value", USAGE),
+    C("-bios and a kernel", ["-bios", "@rom", "@good"], 2, r"-bios runs the ROM alone", USAGE),
+    C("-bios and -append", ["-append", "x", "-bios", "@rom"], 2, r"-bios runs the ROM alone", USAGE),
+    C("-bios: size not a multiple of 64 KiB", ["-bios", "@rom-odd"], 2, r"multiple of 64 KiB"),
+    C("-bios: 32 MiB", ["-bios", "@rom-32m"], 2, r"at most 16 MiB"),
+    C("-bios: empty file", ["-bios", "@empty"], 2, r"empty file"),
+    C("-bios: missing file", ["-bios", "@missing"], 2, r"cannot open"),
+    C("-bios: a directory", ["-bios", "@dir"], 2, r"is a directory, not a BIOS image"),
     C("-d missing value", ["@good", "-d"], 2, r"option -d needs a value", USAGE),
     C("--max-insns missing value", ["@good", "--max-insns"], 2, r"option --max-insns needs a value", USAGE),
     C("--mode missing value", ["@good", "--mode"], 2, r"option --mode needs a value", USAGE),
@@ -308,7 +325,7 @@ CASES = [
     C("partial line, triple fault", ["@ab-triple"], 4, r"triple fault", stdout="ab"),
     C("partial line, reset", ["@ab-reset"], 14, r"reset", stdout="ab"),
     C("partial line, power-off", ["@ab-poweroff"], 0, r"powered off", stdout="ab"),
-    C("partial line, unsupported", ["@ab-realmode"], 10, r"real mode", stdout="ab"),
+    C("partial line, unsupported", ["@ab-v86"], 10, r"virtual-8086", stdout="ab"),
     # isa-debugcon.
     C("-debugcon stdio, moved port too", ["-debugcon", "stdio", "@debugcon"], 33, stdout="aXc"),
     C("-debugcon stdio, -global isa-debugcon.iobase=0x402", ["-debugcon", "stdio", "-global",

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Run one self-checking guest kernel under btvm and judge the result.
 
-usage: run_guest.py [--want-status N] [--debugcon TEXT] BTVM ELF [extra btvm args...]
+usage: run_guest.py [--want-status N] [--debugcon TEXT] [--bios] BTVM ELF [extra btvm args...]
 
-Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port), or N if
+With --bios, ELF is a ROM image run from the reset vector (btvm ... -bios ROM). Passes when btvm exits with status 33 (the guest wrote 0x10 to the debug-exit port), or N if
 given (0 for a guest that passes by powering off), and a line starting with "PASS:" appears on
 stdout. With --debugcon, btvm also gets -debugcon file:TMP and what the guest wrote to the debug
 console must be TEXT exactly. Otherwise prints the output and the status. The extra arguments
@@ -22,7 +22,11 @@ def main() -> int:
     args = sys.argv[1:]
     want = PASS_STATUS
     debugcon = None
-    while args[:1] in (["--want-status"], ["--debugcon"]) and len(args) >= 2:
+    bios = False
+    while args[:1] in (["--want-status"], ["--debugcon"], ["--bios"]) and len(args) >= 2:
+        if args[0] == "--bios":
+            bios, args = True, args[1:]
+            continue
         if args[0] == "--want-status":
             want = int(args[1])
         else:
@@ -32,7 +36,7 @@ def main() -> int:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     btvm, elf, extra = args[0], args[1], args[2:]
-    cmd = [btvm, *extra, elf]
+    cmd = [btvm, *extra, "-bios", elf] if bios else [btvm, *extra, elf]
     dc_path = None
     if debugcon is not None:
         fd, dc_path = tempfile.mkstemp(prefix="btvm-debugcon-")
