@@ -35,6 +35,10 @@ struct MachineConfig {
   int serial_out_fd = 1;           // where COM1's output goes (-1: discarded)
   bool serial_interactive = false; // serial_in_fd is a raw-mode terminal: Ctrl-A keys
   bool host_clock = false;         // guest time is host monotonic time (else virtual, deterministic)
+  // The gdb stub (emu/debug/gdbstub.h): where it listens (-gdb, -s: tcp::1234; empty: no stub)
+  // and whether the guest waits for gdb before its first instruction (-S).
+  std::string gdb_listen;
+  bool gdb_wait = false;
 };
 
 enum class ExitKind {

@@ -58,6 +58,11 @@ Options:
                       or auto (default: host when stdin is a terminal, else virtual).
                       -rtc clock=host and -rtc clock=vm are taken as host and virtual
   -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
+  -gdb DEV            wait for a gdb connection on DEV: tcp::PORT (every interface),
+                      tcp:HOST:PORT, or PORT; port 0 picks a free one (printed with -S)
+  -s                  shorthand for -gdb tcp::1234
+  -S                  do not start the guest: wait for gdb before the first instruction
+                      (gdb: target remote :1234; see README, Debugging)
   -h, --help          this help
   --version           print the version
 
@@ -220,6 +225,12 @@ int main(int argc, char** argv) {
       else if (v == "host") clock = Clock::Host;
       else if (v == "auto") clock = Clock::Auto;
       else usageError(fmt::format("unknown --clock '{}' (virtual, host or auto)", v));
+    } else if (a == "-s") {
+      cfg.gdb_listen = "tcp::1234";
+    } else if (a == "-S") {
+      cfg.gdb_wait = true;
+    } else if (a == "-gdb") {
+      cfg.gdb_listen = value();
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -242,6 +253,7 @@ int main(int argc, char** argv) {
     }
   }
   if (kernel.empty()) usageError("no kernel given");
+  if (cfg.gdb_wait && cfg.gdb_listen.empty()) cfg.gdb_listen = "tcp::1234";  // -S alone: as QEMU's -s -S
 
   bool terminal = false;
   if (serial == "stdio") {
