@@ -93,7 +93,7 @@ void GdbStub::atBoundary(bool before_block) {
     if (wait_first_ || pollDue()) {
       if (conn_->accept(wait_first_)) {
         wait_first_ = false;
-        stop(stopReply(kSigTrap));
+        stop(stopReply(kSigTrap), false);  // gdb asks with '?' when it is ready
       }
     }
   } else if (step_ran_) {
@@ -118,11 +118,12 @@ void GdbStub::atBoundary(bool before_block) {
   if (before_block && stepping_ && !vm_.cpu.halted) step_ran_ = true;
 }
 
-void GdbStub::stop(const std::string& reply) {
+void GdbStub::stop(const std::string& reply, bool announce) {
   stepping_ = step_ran_ = false;
   hits_.clear();
   vm_.console.flush();
-  conn_->send(reply);
+  last_stop_ = reply;
+  if (announce) conn_->send(reply);
   for (;;) {
     std::optional<gdb::Event> e = conn_->next();
     if (!e) {  // gdb went away: as after a detach, the guest runs on
@@ -150,7 +151,7 @@ bool GdbStub::handle(const std::string& p, std::string& reply) {
   if (p.empty()) return false;
   std::string args = p.substr(1);
   switch (p[0]) {
-    case '?': reply = stopReply(kSigTrap); return false;
+    case '?': reply = last_stop_; return false;
     case 'g': reply = readRegisters(); return false;
     case 'G': reply = writeRegisters(args) ? "OK" : "E22"; return false;
     case 'p': {

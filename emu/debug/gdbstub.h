@@ -71,7 +71,9 @@ class GdbStub {
     int type;
   };
 
-  void stop(const std::string& reply);   // report, then serve gdb until it resumes
+  // Reports the stop (unless gdb just attached: it asks with '?'), then serves gdb until it
+  // resumes.
+  void stop(const std::string& reply, bool announce = true);
   bool pollDue();
   std::string stopReply(int signal, const std::string& extra = {}) const;
   // One packet; returns true when the guest resumes.
@@ -100,6 +102,7 @@ class GdbStub {
   bool skip_valid_ = false;          // resuming at a breakpoint: do not stop there again at once
   uint32_t skip_ = 0;
   uint64_t visits_ = 0, last_poll_ns_ = 0;
+  std::string last_stop_;            // the answer to '?'
 };
 
 }  // namespace btvm
