@@ -105,6 +105,12 @@ void GdbStub::atBoundary(bool before_block) {
     stop(stopReply(kSigTrap, fmt::format("{}:{:08x};", name, h.addr)));
   } else if (before_block && !skip_here && breaks_.count(linearEip())) {
     stop(stopReply(kSigTrap, swbreak_ ? "swbreak:;" : ""));
+    // Resuming here runs the instruction first, as EFLAGS.RF does for a hardware breakpoint
+    // (gdb itself steps over its breakpoints; a plain 'c' from another client needs this).
+    if (conn_->connected() && !stepping_) {
+      skip_valid_ = true;
+      skip_ = linearEip();
+    }
   } else if (pollDue()) {
     while (auto e = conn_->poll()) {
       if (e->kind == gdb::Event::Interrupt) {
@@ -184,7 +190,8 @@ bool GdbStub::handle(const std::string& p, std::string& reply) {
       conn_->send("OK");
       detach();
       return true;
-    case 'k':
+    case 'k':  // gdb expects no reply
+      conn_->close();
       stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
     case 'H': case 'T': reply = "OK"; return false;
     case 'q': case 'Q': reply = query(p); return false;
@@ -202,16 +209,17 @@ bool GdbStub::resume(bool step, const std::string& addr) {
     if (auto a = parseHexNumber(addr)) vm_.cpu.eip = uint32_t(*a);
   }
   stepping_ = step;
-  skip_valid_ = true;
-  skip_ = linearEip();
   return true;
 }
 
 std::string GdbStub::vCont(const std::string& p, bool& resumed) {
   if (p == "vCont?") return "vCont;c;C;s;S";
   if (p == "vMustReplyEmpty") return "";
-  if (p == "vKill" || p.rfind("vKill;", 0) == 0)
+  if (p == "vKill" || p.rfind("vKill;", 0) == 0) {
+    conn_->send("OK");
+    conn_->close();
     stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
+  }
   if (p.rfind("vCont;", 0) != 0) return "";
   // One CPU: the first action that names it (or no thread) decides.
   std::string_view rest = std::string_view(p).substr(6);

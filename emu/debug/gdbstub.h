@@ -99,7 +99,7 @@ class GdbStub {
   std::set<uint32_t> clean_;         // breakpoints whose blocks cannot be chained into now
   std::vector<Watch> watches_;
   std::vector<Hit> hits_;
-  bool skip_valid_ = false;          // resuming at a breakpoint: do not stop there again at once
+  bool skip_valid_ = false;          // stopped at a breakpoint: do not stop there again at once
   uint32_t skip_ = 0;
   uint64_t visits_ = 0, last_poll_ns_ = 0;
   std::string last_stop_;            // the answer to '?'
