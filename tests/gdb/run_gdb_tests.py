@@ -78,8 +78,10 @@ def case_gdb_session(btvm, guest, _demo):
         'info registers eip', 'p/x $eax',
         'stepi', 'info registers eip',
         'x/2xw $esp',
-        'watch *(int*)&gdb_counter', 'continue', 'delete 2',
+        'watch *(int*)&gdb_counter', 'continue', 'continue', 'delete',
         'set var *(int*)&gdb_patch = 4321',
+        'rwatch *(int*)&gdb_patch', 'continue', 'delete',
+        'break printf_s', 'continue', 'continue', 'delete',
         'break gdb_probe', 'break gdb_probe_ret', 'continue', 'continue',
         'p/x $eax', 'set $eax = 42', 'delete',
         'detach',
@@ -89,11 +91,16 @@ def case_gdb_session(btvm, guest, _demo):
     t.expect('EAX holds the multiboot magic', '0x2badb002' in log, log)
     t.expect('stepi moves to kmain+N', re.search(r'eip\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <kmain\+\d+>', log) is not None, log)
     t.expect('x/2xw $esp reads the stack', re.search(r'0x[0-9a-f]+:\s+0x[0-9a-f]{8}\s+0x[0-9a-f]{8}', log) is not None, log)
-    t.expect('write watchpoint: old 0, new 3',
-             re.search(r'Hardware watchpoint 2: \*\(int\*\)&gdb_counter\s+Old value = 0\s+New value = 3', log) is not None, log)
+    t.expect('write watchpoint: old 0, new 3, then 6',
+             re.search(r'Hardware watchpoint 2: \*\(int\*\)&gdb_counter\s+Old value = 0\s+New value = 3', log) is not None and
+             re.search(r'Old value = 3\s+New value = 6', log) is not None, log)
+    t.expect('read watchpoint sees the value gdb wrote',
+             re.search(r'Hardware read watchpoint \d+: \*\(int\*\)&gdb_patch\s+Value = 4321', log) is not None, log)
+    t.expect('a breakpoint hit twice in a row',
+             len(re.findall(r'Breakpoint \d+, 0x[0-9a-f]+ in printf_s \(\)', log)) == 2, log)
     t.expect('stops at gdb_probe and gdb_probe_ret',
-             re.search(r'Breakpoint 3, 0x[0-9a-f]+ in gdb_probe \(\)', log) is not None and
-             re.search(r'Breakpoint 4, 0x[0-9a-f]+ in gdb_probe_ret \(\)', log) is not None, log)
+             re.search(r'Breakpoint \d+, 0x[0-9a-f]+ in gdb_probe \(\)', log) is not None and
+             re.search(r'Breakpoint \d+, 0x[0-9a-f]+ in gdb_probe_ret \(\)', log) is not None, log)
     t.expect('EAX is 7 at gdb_probe_ret', '$2 = 0x7' in log, log)
     t.expect('detached', 'Inferior 1 (Remote target) detached' in log or 'detached' in log, log)
     t.expect('guest saw the watchpoint loop finish', 'counter 15' in out, out)
