@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The gdb stub against real gdb and against a raw protocol client.
 
-    run_gdb_tests.py BTVM GDB_GUEST_ELF DEMO_ELF PAGING_ELF
+    run_gdb_tests.py BTVM GDB_GUEST_ELF DEMO_ELF PAGING_ELF TIMER_ELF
 
 Each case starts btvm with -S on a free port (-gdb tcp:127.0.0.1:0; btvm prints the port), so
 cases and other tests run in parallel. Cases:
@@ -12,6 +12,9 @@ cases and other tests run in parallel. Cases:
   demo-symbols  gdb on the demo guest: break kmain, info registers, x87 and control registers.
   protocol      a raw client: qSupported, target.xml, g/p sizes, m/M, X, Ctrl-C (0x03) while
                 the guest spins, vCont;s, an error for memory above 4 GiB, D; the run then ends.
+  determinism   the 'timer' guest (interrupts, 10^8 instructions) under gdb with a
+                breakpoint, steps and a watchpoint ends with the same state hash as without
+                gdb: a session that only looks changes nothing the guest computes.
   paging        a raw client on the 'paging' guest once it has turned paging on: mapped
                 memory reads, an unmapped page answers E14 (no #PF reaches the guest, which
                 then passes all its checks, accessed/dirty bits included).
@@ -228,14 +231,29 @@ def case_paging(btvm, paging):
              f'{status}\n{out[-2000:]}\n{err}')
 
 
+def case_determinism(btvm, timer):
+    t = Checker('determinism')
+    plain = subprocess.run([btvm, '--state-hash', timer], capture_output=True, text=True, timeout=120)
+    want = re.search(r'state hash \w+ after \d+ instructions', plain.stderr)
+    vm = Btvm(btvm, timer, '--state-hash')
+    log = run_gdb(timer, vm.port, ['break kmain', 'continue', 'info registers', 'x/16x $esp', 'stepi', 'stepi',
+                                   'watch -l *(int*)($esp - 64)', 'continue', 'continue', 'delete', 'continue'])
+    status, out, err = vm.finish(120)
+    got = re.search(r'state hash \w+ after \d+ instructions', err)
+    t.expect('the watchpoint on the stack was hit', 'Hardware watchpoint 2' in log and 'New value' in log, log)
+    t.expect('same final state and instruction count as without gdb',
+             want is not None and got is not None and want.group(0) == got.group(0) and status == plain.returncode,
+             f'without: {plain.stderr}\nwith: {err}')
+
+
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 6:
         print(__doc__)
         return 2
     if shutil.which('gdb') is None:
         print('SKIP: gdb is not installed (dev.sh installs it)')
         return SKIP
-    btvm, guest, demo, paging = sys.argv[1:]
+    btvm, guest, demo, paging, timer = sys.argv[1:]
     global FAILURES
     for case in (case_gdb_session, case_demo_symbols, case_protocol):
         try:
@@ -243,11 +261,12 @@ def main():
         except Exception as e:  # a hung or crashed side: report and go on
             print(f'FAIL {case.__name__}: {type(e).__name__}: {e}')
             FAILURES += 1
-    try:
-        case_paging(btvm, paging)
-    except Exception as e:
-        print(f'FAIL case_paging: {type(e).__name__}: {e}')
-        FAILURES += 1
+    for case, elf in ((case_paging, paging), (case_determinism, timer)):
+        try:
+            case(btvm, elf)
+        except Exception as e:
+            print(f'FAIL {case.__name__}: {type(e).__name__}: {e}')
+            FAILURES += 1
     for p in STARTED:  # a case that failed half-way leaves its btvm behind
         if p.poll() is None:
             p.kill()
