@@ -230,7 +230,14 @@ int main(int argc, char** argv) {
     } else if (a == "-S") {
       cfg.gdb_wait = true;
     } else if (a == "-gdb") {
-      cfg.gdb_listen = value();
+      std::string_view v = value();
+      // tcp::PORT, tcp:HOST:PORT or PORT: the port is what follows the last ':' (the host is
+      // checked when btvm listens).
+      std::string_view port = v.substr(v.rfind(':') == std::string_view::npos ? 0 : v.rfind(':') + 1);
+      auto n = parseCount(port);
+      if ((v.find(':') != std::string_view::npos && v.rfind("tcp:", 0) != 0) || !n || *n > 65535 || port.size() > 5)
+        usageError(fmt::format("bad -gdb '{}' (use tcp::PORT or tcp:HOST:PORT)", v));
+      cfg.gdb_listen = v;
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
