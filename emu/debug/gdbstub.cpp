@@ -120,6 +120,8 @@ void GdbStub::atBoundary(bool before_block) {
     }
     if (!conn_->connected()) detach();
   }
+  // Ends the run from here, where no frame below holds anything the longjmp would skip.
+  if (killed_) stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
   // The block about to run is the step's one instruction.
   if (before_block && stepping_ && !vm_.cpu.halted) step_ran_ = true;
 }
@@ -192,7 +194,8 @@ bool GdbStub::handle(const std::string& p, std::string& reply) {
       return true;
     case 'k':  // gdb expects no reply
       conn_->close();
-      stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
+      killed_ = true;
+      return true;
     case 'H': case 'T': reply = "OK"; return false;
     case 'q': case 'Q': reply = query(p); return false;
     case 'v': {
@@ -218,7 +221,9 @@ std::string GdbStub::vCont(const std::string& p, bool& resumed) {
   if (p == "vKill" || p.rfind("vKill;", 0) == 0) {
     conn_->send("OK");
     conn_->close();
-    stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
+    killed_ = true;
+    resumed = true;
+    return "";
   }
   if (p.rfind("vCont;", 0) != 0) return "";
   // One CPU: the first action that names it (or no thread) decides.

@@ -103,6 +103,7 @@ class GdbStub {
   uint32_t skip_ = 0;
   uint64_t visits_ = 0, last_poll_ns_ = 0;
   std::string last_stop_;            // the answer to '?'
+  bool killed_ = false;              // gdb sent k: the run ends once the stop is unwound
 };
 
 }  // namespace btvm
