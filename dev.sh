@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential meson ninja-build cmake pkg-config nasm gcc-multilib g++-multilib
           libcapstone-dev libasmjit-dev libfmt-dev doctest-dev libunicorn-dev python3
-          qemu-system-x86 qemu-user acpica-tools)
+          qemu-system-x86 qemu-user acpica-tools gdb)
 
 install_missing() {
   local missing=()

@@ -18,6 +18,7 @@
 #include "emu/boot/fw_cfg_boot.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
+#include "emu/debug/gdbstub.h"
 #include "emu/vm.h"
 #include "mmu/segments.h"
 
@@ -112,6 +113,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   dc.mode = c.mode;
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
+  if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);
 }
 
 Machine::Machine(const MachineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -350,10 +352,15 @@ RunResult Machine::run() {
   }
   vm.in_single_insn = false;
   vm.in_trap = false;
+  // Every way out of the run tells an attached gdb that the guest has exited.
+  auto finish = [&vm](RunResult r) {
+    vm.console.flush();
+    if (vm.gdb) vm.gdb->guestExited(r.status);
+    return r;
+  };
   switch (why) {
     case kJumpStop:
-      vm.console.flush();
-      return vm.result;
+      return finish(vm.result);
     case kJumpException:
       ++vm.stats.exits_exception;
       deliverPending(vm);  // may longjmp back here with a new exception
@@ -369,7 +376,8 @@ RunResult Machine::run() {
   int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
   uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
-    if (takeExternalInterrupt(vm)) idle_spins = 0;
+    if (vm.gdb) vm.gdb->atBoundary(false);
+    if (!(vm.gdb && vm.gdb->holdsInterrupts()) && takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
       std::string why = sleepUntilInterrupt(vm);
       int status = exit_status::kHalted;
@@ -379,20 +387,19 @@ RunResult Machine::run() {
         status = exit_status::kInternal;
       }
       if (why.empty()) continue;
-      vm.console.flush();
-      return RunResult{ExitKind::Halted, status, why};
+      return finish(RunResult{ExitKind::Halted, status, why});
     }
     int64_t remaining = vm.config.max_insns ? int64_t(vm.config.max_insns) - int64_t(vm.executed) : kSliceInsns;
     if (remaining > kSliceInsns) remaining = kSliceInsns;
     if (remaining <= 0) {
-      vm.console.flush();
-      return RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
-                       fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)};
+      return finish(RunResult{ExitKind::InsnLimit, exit_status::kInsnLimit,
+                              fmt::format("instruction limit reached ({} instructions) at eip {:08x}", vm.executed, c.eip)});
     }
     if (vm.flush_code) {
       vm.flush_code = false;
       vm.dbt->flushAll();
     }
+    if (vm.gdb) vm.gdb->atBoundary(true);  // a breakpoint here, or gdb's single step
     BlockKey key = currentKey(vm);
     // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
     if (key.flags != last_mode || key.cs_base != last_cs_base) {
@@ -401,7 +408,7 @@ RunResult Machine::run() {
       last_cs_base = key.cs_base;
     }
     bool trap_after = c.eflags & flag::TF;
-    bool single = vm.single_insn_next || trap_after;
+    bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());
     Block* b;
     if (single) {
       vm.single_insn_next = false;
@@ -416,6 +423,9 @@ RunResult Machine::run() {
       }
       if (int64_t(b->guest_insns) > remaining) {
         b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(remaining), false);
+      } else if (vm.gdb && vm.gdb->breakpointIn(key.cs_base + key.eip, b->guest_bytes)) {
+        // Never chained to: one instruction at a time, so the dispatcher sees the breakpoint.
+        b = vm.dbt->translate(key, c.seg[CS].limit, 1, false);
       } else if (!vm.config.log.exec) {
         if (c.last_exit) vm.dbt->chainLastExit(b);
         else vm.dbt->fillJumpCache(c.eip, b);
@@ -436,6 +446,8 @@ RunResult Machine::run() {
         }
       }
     }
+    // With a gdb stub, come back often enough to see gdb's Ctrl-C.
+    if (vm.gdb) budget = std::min(budget, std::max(GdbStub::kSliceInsns, int64_t(b->guest_insns)));
     if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
       uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
       if (next != PcPlatform::kNever) {

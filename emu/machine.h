@@ -41,6 +41,10 @@ struct MachineConfig {
   uint16_t debugcon_port = 0xe9;   // -global isa-debugcon.iobase=PORT
   // CPUID.1:EDX.APIC advertised (the local APIC is there either way, enabled in IA32_APIC_BASE).
   bool cpuid_apic = true;
+  // The gdb stub (emu/debug/gdbstub.h): where it listens (-gdb, -s: tcp::1234; empty: no stub)
+  // and whether the guest waits for gdb before its first instruction (-S).
+  std::string gdb_listen;
+  bool gdb_wait = false;
 };
 
 enum class ExitKind {

@@ -69,6 +69,11 @@ Options:
                       or auto (default: host when stdin is a terminal, else virtual).
                       -rtc clock=host and -rtc clock=vm are taken as host and virtual
   -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
+  -gdb DEV            wait for a gdb connection on DEV: tcp::PORT (every interface),
+                      tcp:HOST:PORT, or PORT; port 0 picks a free one (printed with -S)
+  -s                  shorthand for -gdb tcp::1234
+  -S                  do not start the guest: wait for gdb before the first instruction
+                      (gdb: target remote :1234; see README, Debugging)
   -h, --help          this help
   --version           print the version
 
@@ -253,6 +258,19 @@ int main(int argc, char** argv) {
       else if (v == "host") clock = Clock::Host;
       else if (v == "auto") clock = Clock::Auto;
       else usageError(fmt::format("unknown --clock '{}' (virtual, host or auto)", v));
+    } else if (a == "-s") {
+      cfg.gdb_listen = "tcp::1234";
+    } else if (a == "-S") {
+      cfg.gdb_wait = true;
+    } else if (a == "-gdb") {
+      std::string_view v = value();
+      // tcp::PORT, tcp:HOST:PORT or PORT: the port is what follows the last ':' (the host is
+      // checked when btvm listens).
+      std::string_view port = v.substr(v.rfind(':') == std::string_view::npos ? 0 : v.rfind(':') + 1);
+      auto n = parseCount(port);
+      if ((v.find(':') != std::string_view::npos && v.rfind("tcp:", 0) != 0) || !n || *n > 65535 || port.size() > 5)
+        usageError(fmt::format("bad -gdb '{}' (use tcp::PORT or tcp:HOST:PORT)", v));
+      cfg.gdb_listen = v;
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -277,6 +295,7 @@ int main(int argc, char** argv) {
   if (!bios.empty() && (!kernel.empty() || !cfg.initrd.empty() || !cfg.append.empty()))
     usageError("-bios runs the ROM alone: -kernel, -initrd and -append need a kernel started by btvm");
   if (kernel.empty() && bios.empty()) usageError("no kernel (or -bios ROM) given");
+  if (cfg.gdb_wait && cfg.gdb_listen.empty()) cfg.gdb_listen = "tcp::1234";  // -S alone: as QEMU's -s -S
 
   bool terminal = false;
   if (serial == "stdio") {

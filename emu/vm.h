@@ -85,6 +85,8 @@ struct BouncedWrite {
   alignas(8) uint8_t data[16];
 };
 
+class GdbStub;
+
 struct Machine::Impl {
   explicit Impl(const MachineConfig& c);
 
@@ -99,6 +101,7 @@ struct Machine::Impl {
   PcPlatform platform;
   CpuModel model;
   std::unique_ptr<Dbt> dbt;
+  std::unique_ptr<GdbStub> gdb;  // null without -s/-gdb: every hook is one null test
 
   std::jmp_buf jmp;
   bool jmp_armed = false;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "dbt/helper_info.h"
+#include "emu/debug/gdbstub.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -75,6 +76,13 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
 }
 
+// A gdb watchpoint hit by a VMM helper's access: the access goes ahead and the instruction
+// ends its block, so the dispatcher reports the hit right after it.
+void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
+  if (vm.gdb && vm.gdb->watching() && vm.gdb->accessHits(linear, size, write, true))
+    vm.cpu.exit_after_insn = true;
+}
+
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
   uint32_t v = 0;
   for (unsigned i = 0; i < size;) {
@@ -85,6 +93,7 @@ uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user
     v |= readPhysBus(vm, phys, n) << (8 * i);
     i += n;
   }
+  checkWatch(vm, linear, size, false);
   return v;
 }
 
@@ -94,6 +103,7 @@ void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t val
   bool crosses = (linear & 4095) + size > 4096;
   uint64_t p1 = translateOrFault(vm, linear, Access::Write, user);
   uint64_t p2 = crosses ? translateOrFault(vm, second, Access::Write, user) : 0;
+  checkWatch(vm, linear, size, true);
   if (vm.trace_event.open) {
     vm.trace_event.writes.emplace_back(linear, value);
     vm.trace_event.write_sizes.push_back(size);
@@ -159,6 +169,10 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
   bool write = kind_bits != 0;
   Access kind = write ? Access::Write : Access::Read;
   bool user = userAccess(vm);
+  // A gdb watchpoint: translated code re-runs the instruction alone, which records the hit.
+  if (vm.gdb && vm.gdb->watching() && vm.gdb->accessHits(linear, size, write, vm.in_single_insn) &&
+      !vm.in_single_insn)
+    leaveToDispatcher(vm, kJumpRetrySingle);
   uint32_t off = linear & 4095;
   if (off + size > 4096) {
     uint32_t second = (linear & ~4095u) + 4096;
@@ -202,7 +216,7 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     guardWatchedWrite(vm, phys, size);
     if (vm.mem.isWatched(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
   }
-  vm.mmu.fill(linear, phys, kind, user);
+  if (!(vm.gdb && vm.gdb->watchesPage(linear))) vm.mmu.fill(linear, phys, kind, user);
   return reinterpret_cast<uint64_t>(vm.mem.host(phys));
 }
 
