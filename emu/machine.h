@@ -16,6 +16,8 @@ struct LogFlags {
   bool out_asm = false;  // host code of each translated block
   bool exec = false;     // each block executed
   bool intr = false;     // each exception or interrupt delivered
+  bool unimp = false;    // accesses nothing answers (unassigned ports and memory), #UD for
+                         // instructions btvm lacks
 };
 
 struct MachineConfig {

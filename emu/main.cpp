@@ -63,12 +63,14 @@ Options:
   --no-cpuid-apic     hide the local APIC from CPUID (it stays enabled in IA32_APIC_BASE)
   -nographic          accepted for QEMU command lines (btvm has no display; the serial
                       console is on stdio anyway); so are -display none, -monitor none
-                      and -no-reboot (btvm never reboots)
   --clock MODE        the guest's time: virtual (deterministic, see below), host (the
                       host's clock: a guest's 'sleep 2' takes 2 s, an idle guest sleeps),
                       or auto (default: host when stdin is a terminal, else virtual).
                       -rtc clock=host and -rtc clock=vm are taken as host and virtual
-  -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int
+  -no-reboot          a guest reset or triple fault ends the run (exit status 14 or 4)
+                      instead of booting the machine again (the ROM, or the kernel)
+  -d ITEMS            log to stderr, comma-separated: in_asm, out_asm, exec, int, unimp
+                      (accesses to unassigned ports and memory, #UD for what btvm lacks)
   -gdb DEV            wait for a gdb connection on DEV: tcp::PORT (every interface),
                       tcp:HOST:PORT, or PORT; port 0 picks a free one (printed with -S)
   -s                  shorthand for -gdb tcp::1234
@@ -105,12 +107,12 @@ Exit statuses: odd values come from the guest's debug exit port; btvm's own are 
   0  the guest powered off (ACPI S5 through PM1a_CNT, as QEMU exits 0); --help / --version;
      Ctrl-A x at the console
   2  bad command line or kernel image (nothing was run)
-  4  guest triple fault (register dump on stderr)
+  4  guest triple fault, with -no-reboot (register dump on stderr; without it: a reboot)
   6  guest halted with nothing to wake it (IF=0, or no unmasked device interrupt)
   8  instruction limit (--max-insns) reached
  10  the guest needs something btvm does not implement (the message says what)
  12  internal error in btvm
- 14  the guest reset the machine (btvm does not reboot, like QEMU's -no-reboot)
+ 14  the guest reset the machine, with -no-reboot (without it the machine boots again)
 )";
 
 [[noreturn]] void usageError(const std::string& msg) {
@@ -152,7 +154,8 @@ void parseLog(std::string_view items, LogFlags& log) {
     else if (it == "out_asm") log.out_asm = true;
     else if (it == "exec") log.exec = true;
     else if (it == "int") log.intr = true;
-    else usageError(fmt::format("unknown -d item '{}' (known: in_asm, out_asm, exec, int)", it));
+    else if (it == "unimp") log.unimp = true;
+    else usageError(fmt::format("unknown -d item '{}' (known: in_asm, out_asm, exec, int, unimp)", it));
     if (comma == std::string_view::npos) break;
     items.remove_prefix(comma + 1);
   }
@@ -169,6 +172,7 @@ int main(int argc, char** argv) {
   MachineConfig cfg;
   std::string kernel, bios;
   bool state_hash = false;
+  bool reboot = true;  // a reset (or triple fault) boots the machine again, as QEMU without -no-reboot
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
   std::string debugcon;  // empty: no debug console
@@ -243,7 +247,9 @@ int main(int argc, char** argv) {
       cfg.debugcon_port = uint16_t(port);
     } else if (a == "--no-cpuid-apic") {
       cfg.cpuid_apic = false;
-    } else if (a == "-nographic" || a == "-no-reboot") {
+    } else if (a == "-no-reboot") {
+      reboot = false;
+    } else if (a == "-nographic") {
     } else if (a == "-display" || a == "-monitor") {
       std::string_view v = value();
       if (v != "none") usageError(fmt::format("unsupported {} '{}' (only none)", a, v));
@@ -329,27 +335,52 @@ int main(int argc, char** argv) {
 
   try {
     std::optional<Machine> holder;
-    try {
-      holder.emplace(cfg);
-    } catch (const std::runtime_error& e) {
-      fmt::print(stderr, "btvm: {}\n", e.what());
-      return exit_status::kUsage;
-    }
-    Machine& m = *holder;
-    try {
-      if (!bios.empty()) m.loadBios(bios);
-      else m.loadKernel(kernel);
-    } catch (const ImageError& e) {
-      fmt::print(stderr, "btvm: {}\n", e.what());
-      return exit_status::kUsage;
-    }
+    // Power-on: a fresh machine with the ROM or the kernel loaded, as at every reboot.
+    auto powerOn = [&]() -> int {
+      holder.reset();
+      try {
+        holder.emplace(cfg);
+      } catch (const std::runtime_error& e) {
+        fmt::print(stderr, "btvm: {}\n", e.what());
+        return exit_status::kUsage;
+      }
+      try {
+        if (!bios.empty()) holder->loadBios(bios);
+        else holder->loadKernel(kernel);
+      } catch (const ImageError& e) {
+        fmt::print(stderr, "btvm: {}\n", e.what());
+        return exit_status::kUsage;
+      }
+      return exit_status::kOk;
+    };
+    if (int st = powerOn(); st != exit_status::kOk) return st;
     // Raw mode only now: errors before this point print on a terminal in its normal mode.
     if (terminal) enterRawMode(0);
-    RunResult r = m.run();
-    if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
-    if (cfg.stats) m.printStats();
-    if (state_hash) fmt::print(stderr, "btvm: state hash {:016x} after {} instructions\n", m.stateHash(), m.instructionsExecuted());
-    return r.status;
+    for (;;) {
+      Machine& m = *holder;
+      RunResult r = m.run();
+      if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
+      bool reset = r.kind == ExitKind::Reset || r.kind == ExitKind::TripleFault;
+      // A reboot is a new power-on (RAM, devices and the CPU as at start; the console and
+      // its input go on). Under gdb the connection would not survive it: the run ends.
+      bool again = reset && reboot && cfg.gdb_listen.empty();
+      if (again && cfg.max_insns && m.instructionsExecuted() >= cfg.max_insns) {
+        again = false;
+        r.status = exit_status::kInsnLimit;
+        fmt::print(stderr, "btvm: instruction limit reached at the reset\n");
+      }
+      if (reset && reboot && !again && !cfg.gdb_listen.empty())
+        fmt::print(stderr, "btvm: not rebooting under gdb (-s/-gdb): the run ends here\n");
+      if (!again) {
+        if (cfg.stats) m.printStats();
+        if (state_hash)
+          fmt::print(stderr, "btvm: state hash {:016x} after {} instructions\n", m.stateHash(), m.instructionsExecuted());
+        return r.status;
+      }
+      fmt::print(stderr, "btvm: rebooting (-no-reboot ends the run at a reset instead)\n");
+      if (cfg.max_insns) cfg.max_insns -= m.instructionsExecuted();
+      if (int st = powerOn(); st != exit_status::kOk) return st;
+    }
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "btvm: cannot allocate {} MiB of guest RAM\n", cfg.ram_bytes >> 20);
     return exit_status::kUsage;

@@ -79,6 +79,10 @@ void Machine::printStats() const {
   fmt::print(o, "  serial bytes written / read   {} / {}\n", vm.platform.uart.bytesTransmitted(),
              vm.platform.uart.bytesReceived());
   fmt::print(o, "  unassigned port accesses      {}\n", vm.stats.unassigned_io);
+  fmt::print(o, "  unassigned memory (reads all-ones, writes dropped){}\n", vm.stats.unassigned_mem.empty() ? ": none" : "");
+  for (const auto& [region, u] : vm.stats.unassigned_mem)
+    fmt::print(o, "    {:#010x}-{:#010x}       {} reads, {} writes\n", uint64_t(region) << 16,
+               (uint64_t(region) << 16) + 0xffff, u.reads, u.writes);
   const PcPlatform& pc = vm.platform;
   fmt::print(o, "  timer (PIT) / RTC interrupts raised  {} / {}\n", pc.pit.irqsRaised(), pc.rtc.irqsRaised());
   std::string irqs;

@@ -50,6 +50,10 @@ struct VmStats {
   uint64_t dispatcher_lookups = 0, jcache_misses = 0;
   std::map<std::string, uint64_t> unimplemented_ud;  // #UD raised because btvm lacks it
   uint64_t unassigned_io = 0;
+  // Accesses to physical memory that nothing backs (no RAM, ROM or device), by 64 KiB region:
+  // reads, writes. They read all-ones and drop writes, as on a PC.
+  struct Unassigned { uint64_t reads = 0, writes = 0; };
+  std::map<uint32_t, Unassigned> unassigned_mem;
   uint64_t sensitive[2][5] = {};  // [0 privileged, 1 sensitive][Handling]
   uint64_t traps = 0;             // full exits to the VMM (--mode trap/patch)
   uint64_t trap_ns = 0;           // time the dispatcher spent emulating them

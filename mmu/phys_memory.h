@@ -102,6 +102,7 @@ class PhysMemory {
     uint64_t off = paddr - ro_start_;
     return off < ro_len_ && shadow_[off / kShadowUnit] != (kReadRam | kWriteRam);
   }
+  bool isRom(uint64_t paddr) const { return paddr - rom_start_ < rom_.size(); }
   // A byte outside RAM: the ROM's, or 0xff where nothing answers.
   uint8_t romByte(uint64_t paddr) const {
     uint64_t off = paddr - rom_start_;

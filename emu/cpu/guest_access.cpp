@@ -1,5 +1,7 @@
 #include "emu/cpu/guest_access.h"
 
+#include <fmt/core.h>
+
 #include <cstring>
 
 #include "dbt/helper_info.h"
@@ -46,14 +48,26 @@ namespace {
 bool isMmio(const Machine::Impl& vm, uint64_t phys, unsigned size) {
   return !vm.mem.contains(phys, size) && (size == 1 || size == 2 || size == 4);
 }
+// Counted by region for --stats, logged under -d unimp.
+void noteUnassigned(Machine::Impl& vm, uint64_t phys, unsigned size, bool write) {
+  if (vm.mem.isRom(phys)) return;  // the ROM answers reads; writes to it vanish as on a PC
+  VmStats::Unassigned& u = vm.stats.unassigned_mem[uint32_t(phys >> 16)];
+  ++(write ? u.writes : u.reads);
+  if (vm.config.log.unimp)
+    fmt::print(stderr, "btvm: unassigned memory {} of {} bytes at {:#010x} (eip {:#010x})\n", write ? "write" : "read",
+               size, phys, vm.cpu.eip);
+}
 void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) {
   if (vm.mmio.write(phys, size, value)) requestDispatcher(vm);
+  else noteUnassigned(vm, phys, size, true);
 }
 // Up to 4 bytes within one page: a device register's value if a device claims them, else what
-// PhysMemory reads there (RAM, the ROM, or all-ones).
-uint32_t readPhysBus(Machine::Impl& vm, uint64_t phys, unsigned size) {
+// PhysMemory reads there (RAM, the ROM, or all-ones). `for_write`: the read half of a write
+// (read-modify-write through the bounce buffer), not counted as a read of unassigned memory.
+uint32_t readPhysBus(Machine::Impl& vm, uint64_t phys, unsigned size, bool for_write = false) {
   uint32_t v = 0;
   if (isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v)) return v;
+  if (!for_write && !vm.mem.contains(phys, size)) noteUnassigned(vm, phys, size, false);
   v = 0;
   for (unsigned j = 0; j < size; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * j);
   return v;
@@ -200,9 +214,10 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     BouncedWrite& b = vm.bounce;
     b.mmio = isMmio(vm, phys, size);
     if (b.mmio) {
-      uint32_t v = readPhysBus(vm, phys, size);
+      uint32_t v = readPhysBus(vm, phys, size, write);
       std::memcpy(b.data, &v, size);
     } else {
+      if (!vm.mem.contains(phys, size)) noteUnassigned(vm, phys, size, write);
       for (unsigned i = 0; i < size; ++i) b.data[i] = vm.mem.read8(phys + i);
     }
     b.pending = write;

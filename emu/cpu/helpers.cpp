@@ -2,6 +2,7 @@
 #include "emu/cpu/helpers.h"
 
 #include <capstone/capstone.h>
+#include <fmt/core.h>
 
 #include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
@@ -95,6 +96,9 @@ uint64_t raiseUd(CpuState* cpu, uint64_t capstone_id, uint64_t) {
     }();
     const char* n = cs_insn_name(names, unsigned(capstone_id));
     ++vm.stats.unimplemented_ud[n ? n : "(unknown)"];
+    if (vm.config.log.unimp)
+      fmt::print(stderr, "btvm: #UD for {}, which btvm does not implement (eip {:#010x})\n", n ? n : "(unknown)",
+                 vm.cpu.eip);
   }
   raiseException(vm, 6, 0, false);
 }

@@ -33,14 +33,22 @@ void checkIoPrivilege(Machine::Impl& vm) {
   if (c.cpl > iopl) raiseException(vm, 13, 0, true);
 }
 
+// A port no device claims: counted for --stats, logged under -d unimp.
+static void noteUnassignedPort(Machine::Impl& vm, uint16_t port, unsigned size, bool write) {
+  ++vm.stats.unassigned_io;
+  if (vm.config.log.unimp)
+    fmt::print(stderr, "btvm: unassigned port {} of {} bytes at {:#06x} (eip {:#010x})\n", write ? "write" : "read", size,
+               port, vm.cpu.eip);
+}
+
 uint32_t portIn(Machine::Impl& vm, uint16_t port, unsigned size) {
   uint32_t v;
-  if (!vm.io.read(port, size, &v)) ++vm.stats.unassigned_io;
+  if (!vm.io.read(port, size, &v)) noteUnassignedPort(vm, port, size, false);
   return v;
 }
 
 void portOut(Machine::Impl& vm, uint16_t port, unsigned size, uint32_t v) {
-  if (!vm.io.write(port, size, v)) ++vm.stats.unassigned_io;
+  if (!vm.io.write(port, size, v)) noteUnassignedPort(vm, port, size, true);
 }
 
 // Host pointers for the elements of a string instruction, one page at a time: an element in

@@ -36,7 +36,8 @@ def main() -> int:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     btvm, elf, extra = args[0], args[1], args[2:]
-    cmd = [btvm, *extra, "-bios", elf] if bios else [btvm, *extra, elf]
+    # -no-reboot: a guest that resets or triple-faults has failed; it must not boot again.
+    cmd = [btvm, "-no-reboot", *extra, "-bios", elf] if bios else [btvm, "-no-reboot", *extra, elf]
     dc_path = None
     if debugcon is not None:
         fd, dc_path = tempfile.mkstemp(prefix="btvm-debugcon-")
