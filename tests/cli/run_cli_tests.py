@@ -31,7 +31,7 @@ import elfgen as E  # noqa: E402
 
 USAGE, IMAGE, RUN, HELP = "usage", "image", "run", "help"
 HINT = "(try 'btvm --help')"
-TIMEOUT_S = 20
+TIMEOUT_S = 20 * float(os.environ.get("BTVM_TIMEOUT_SCALE", "1"))  # dev.sh scales it for sanitizer builds
 
 
 def rnd(seed, n):
