@@ -5,6 +5,7 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
+#include "emu/cpu/v86.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -45,6 +46,7 @@ HelperResult hSti(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 HelperResult hPushf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  requireV86Iopl3(vm);
   uint32_t f = eflagsOf(vm.cpu) & ~(flag::VM | flag::RF);
   push(vm, i.size, i.size == 2 ? f & 0xffff : f);
   return kNext;
@@ -53,6 +55,7 @@ HelperResult hPushf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 // POPF: what may change depends on CPL and IOPL; the rest is silently kept (SDM, POPF).
 HelperResult hPopf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
+  requireV86Iopl3(vm);  // then CPL 3 = IOPL: IF may change, IOPL not (VM never does)
   uint32_t v = pop(vm, i.size);
   uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::AC | flag::ID;
   if (c.cpl == 0) mask |= flag::IOPL | flag::IF;

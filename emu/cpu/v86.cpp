@@ -1,0 +1,63 @@
+// Virtual-8086 mode: see v86.h.
+#include "emu/cpu/v86.h"
+
+#include "emu/cpu/guest_access.h"
+#include "mmu/segments.h"
+
+namespace btvm {
+
+Segment v86Segment(uint16_t selector) {
+  uint32_t attrs = attr::kP | attr::kS | attr::kRW | attr::kAccessed | (3u << 5);
+  return Segment{selector, uint32_t(selector) << 4, 0xffff, attrs, true};
+}
+
+void iretToV86(Machine::Impl& vm, uint32_t eip, uint16_t cs, uint32_t eflags) {
+  CpuState& c = vm.cpu;
+  // SDM, IRET (RETURN-TO-VIRTUAL-8086-MODE): "IF EIP not within CS limit THEN #GP(0)", the
+  // limit being the v8086 one (Bochs checks 0xffff as well; QEMU truncates EIP instead).
+  if (eip > 0xffff) raiseException(vm, kVecGP, 0, true);
+  uint32_t slot[6];  // ESP, SS, ES, DS, FS, GS: selectors are popped as dwords, high words dropped
+  for (int k = 0; k < 6; ++k) slot[k] = readSeg(vm, SS, stackOffset(c, 12 + 4 * k), 4);
+  // EFLAGS is loaded whole: VM, IOPL and IF included. VIF and VIP (bits 19, 20) need CR4.VME,
+  // which this CPU does not have, so they stay 0 like the other reserved bits.
+  uint32_t defined = flag::kArith | flag::TF | flag::IF | flag::DF | flag::IOPL | flag::NT |
+                     flag::RF | flag::VM | flag::AC | flag::ID;
+  c.eflags = (eflags & defined) | flag::kFixed1;
+  c.eflags &= ~flag::RF;  // no instruction breakpoints yet, as for every other IRET
+  c.regs[ESP] = slot[0];
+  const int order[5] = {SS, ES, DS, FS, GS};
+  for (int k = 0; k < 5; ++k) c.seg[order[k]] = v86Segment(uint16_t(slot[k + 1]));
+  c.seg[CS] = v86Segment(cs);
+  c.cpl = 3;
+  c.eip = eip;
+}
+
+void requireV86Iopl3(Machine::Impl& vm) {
+  const CpuState& c = vm.cpu;
+  if (inV86Mode(c) && (c.eflags & flag::IOPL) != flag::IOPL) raiseException(vm, kVecGP, 0, true);
+}
+
+void checkV86PortAccess(Machine::Impl& vm) {
+  if (inV86Mode(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+}
+
+void checkV86Handler(Machine::Impl& vm, const Segment& handler_cs, uint32_t sel_err) {
+  bool conforming = handler_cs.attr & attr::kDC;
+  if (conforming || attr::dpl(handler_cs.attr) != 0) raiseException(vm, kVecGP, sel_err, true);
+}
+
+int v86SegmentSlots(const CpuState& c, uint32_t* frame) {
+  frame[0] = c.seg[GS].selector;
+  frame[1] = c.seg[FS].selector;
+  frame[2] = c.seg[DS].selector;
+  frame[3] = c.seg[ES].selector;
+  return 4;
+}
+
+void nullDataSegments(CpuState& c) {
+  for (int s : {ES, DS, FS, GS}) c.seg[s] = Segment{0, 0, 0, 0, false};
+}
+
+bool v86RunsUntrapped(HelperId h) { return h == HelperId::Sgdt || h == HelperId::Sidt || h == HelperId::Smsw; }
+
+}  // namespace btvm
