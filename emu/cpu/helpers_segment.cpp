@@ -9,6 +9,7 @@
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
 #include "emu/cpu/v86.h"
+#include "emu/cpu/vme.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -260,7 +261,9 @@ HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 HelperResult hInt(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  requireV86Iopl3(vm);  // INT n only: INT3, INTO and INT1 go to the IDT at any IOPL
+  // v8086 mode, INT n only (INT3, INTO and INT1 go to the IDT at any IOPL): #GP(0) below IOPL 3,
+  // or the program's IVT under CR4.VME.
+  if (v86SoftwareInterrupt(vm, uint8_t(i.imm), nextEip(vm.cpu, i))) return kEipSet;
   raiseSoftwareInterrupt(vm, uint8_t(i.imm), nextEip(vm.cpu, i));
 }
 
@@ -317,7 +320,7 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   vm.nmi_blocked = false;  // any IRET ends NMI blocking, even one that then faults (as QEMU)
   if (inRealMode(c)) return realModeIret(vm, int32_t(i.size));
   if (inV86Mode(c)) {
-    requireV86Iopl3(vm);
+    if (v86Iret(vm, i.size)) return kEipSet;  // below IOPL 3: VIF under CR4.VME, or #GP(0)
     return realModeIret(vm, int32_t(i.size));
   }
   if (c.eflags & flag::NT) taskReturnChecks(vm);
@@ -332,7 +335,7 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   Segment d = returnTarget(vm, sel);
   uint8_t rpl = sel & 3;
   uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID;
-  if (c.cpl == 0) mask |= flag::IOPL | flag::IF;
+  if (c.cpl == 0) mask |= flag::IOPL | flag::IF | flag::VIF | flag::VIP;
   else if (c.cpl <= ((c.eflags >> 12) & 3)) mask |= flag::IF;
   if (s == 2) mask &= 0xffff;
   if (eip > d.limit) raiseException(vm, kVecGP, 0, true);

@@ -2,6 +2,7 @@
 #include "emu/cpu/v86.h"
 
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/vme.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -18,10 +19,9 @@ void iretToV86(Machine::Impl& vm, uint32_t eip, uint16_t cs, uint32_t eflags) {
   if (eip > 0xffff) raiseException(vm, kVecGP, 0, true);
   uint32_t slot[6];  // ESP, SS, ES, DS, FS, GS: selectors are popped as dwords, high words dropped
   for (int k = 0; k < 6; ++k) slot[k] = readSeg(vm, SS, stackOffset(c, 12 + 4 * k), 4);
-  // EFLAGS is loaded whole: VM, IOPL and IF included. VIF and VIP (bits 19, 20) need CR4.VME,
-  // which this CPU does not have, so they stay 0 like the other reserved bits.
+  // EFLAGS is loaded whole: VM, IOPL, IF, VIF and VIP included (emu/cpu/vme.h).
   uint32_t defined = flag::kArith | flag::TF | flag::IF | flag::DF | flag::IOPL | flag::NT |
-                     flag::RF | flag::VM | flag::AC | flag::ID;
+                     flag::RF | flag::VM | flag::AC | flag::VIF | flag::VIP | flag::ID;
   c.eflags = (eflags & defined) | flag::kFixed1;
   c.eflags &= ~flag::RF;  // no instruction breakpoints yet, as for every other IRET
   c.regs[ESP] = slot[0];

@@ -3,8 +3,8 @@
 // exception, which goes to a ring-0 handler through the IDT. The rest of the VMM asks these
 // functions at the points where v8086 mode differs from protected mode; everything else
 // (16-bit code, segment arithmetic, user-mode paging) is the real-mode and CPL-3 machinery.
-// Not modelled: CR4.VME/PVI (the CPU model does not advertise VME), the TSS I/O permission
-// bitmap (every port access from v8086 mode raises #GP(0)).
+// CR4.VME and CR4.PVI are in emu/cpu/vme.h. Not modelled: the TSS I/O permission bitmap
+// (every port access from v8086 mode raises #GP(0)).
 #pragma once
 #include <cstdint>
 
@@ -23,7 +23,7 @@ Segment v86Segment(uint16_t selector);
 void iretToV86(Machine::Impl& vm, uint32_t eip, uint16_t cs, uint32_t eflags);
 
 // The IOPL-sensitive instructions of v8086 mode (CLI, STI, PUSHF, POPF, INT n, IRET) raise
-// #GP(0) below IOPL 3. No-op outside v8086 mode.
+// #GP(0) below IOPL 3 (unless CR4.VME virtualizes them: vme.h). No-op outside v8086 mode.
 void requireV86Iopl3(Machine::Impl& vm);
 
 // Port I/O (IN, OUT, INS, OUTS) in v8086 mode is decided by the TSS I/O permission bitmap

@@ -6,6 +6,7 @@ void v86_run(struct v86_regs *r); /* v86_code.asm */
 void v86_resume(void);
 
 volatile struct v86_trap v86_log[V86_TRAPS];
+uint32_t *v86_esp0 = &tss[1];
 volatile uint32_t v86_traps, v86_exit_eflags, v86_vif, v86_emulated;
 struct v86_regs v86_out;
 int (*volatile v86_hook)(struct v86_frame *f);
@@ -74,6 +75,20 @@ int v86_go(const void *prog, uint32_t eflags, uint16_t ds, uint16_t es, uint16_t
     memset(&v86_out, 0, sizeof v86_out);
     v86_run(&r);
     return ended_by_hlt;
+}
+
+/* A program whose instruction at `insn` traps once: vector, error code, and the fault's frame. */
+void v86_expect_fault(const char *name, const void *prog, const void *insn, uint32_t eflags,
+                      uint32_t vector, uint32_t err) {
+    v86_hook = 0;
+    int hlt = v86_go(prog, eflags, 0x2000, 0x2000, 0x2000, 0x2000, 0);
+    expect(cat(name, "stopped before its HLT"), !hlt);
+    expect_eq(cat(name, "one trap"), v86_traps, 1);
+    expect_eq(cat(name, "vector"), v86_log[0].vector, vector);
+    expect_eq(cat(name, "error code"), v86_log[0].error_code, err);
+    expect_eq(cat(name, "saved ip: the instruction"), v86_log[0].eip, v86_off(insn));
+    expect_eq(cat(name, "saved cs"), v86_log[0].cs, V86_CODE_SEG);
+    expect_eq(cat(name, "saved eflags: VM, IOPL"), v86_log[0].eflags & ~FL_RF, eflags | FL_VM | 2);
 }
 
 /* The v8086 program's stack, as the monitor pushes and pops it (SP wraps at 64 KiB). */

@@ -12,6 +12,8 @@
 
 #define FL_IOPL3 0x3000u
 #define FL_VM 0x20000u
+#define FL_VIF 0x80000u
+#define FL_VIP 0x100000u
 
 #define V86_CODE_SEG 0x1000u  /* the blob of v86_code.asm, copied to linear 0x10000 */
 #define V86_STACK_SEG 0x2000u /* SS:SP = 0x2000:0x1000 at every entry */
@@ -43,6 +45,7 @@ extern volatile uint32_t v86_traps;         /* traps taken by the last v86_go (n
 extern struct v86_regs v86_out;             /* the registers at the program's HLT */
 extern volatile uint32_t v86_exit_eflags;   /* EFLAGS at that HLT, as pushed */
 extern int (*volatile v86_hook)(struct v86_frame *f);
+extern uint32_t *v86_esp0;                  /* ESP0 of the TSS in TR: v86_run's stack goes there */
 
 /* Program `prog` (a label of v86_code.asm) at CS = V86_CODE_SEG with the given EFLAGS (VM is
  * added) and data segments; EAX..EDI from `in` if not null (else 0). Returns 1 if it ended
@@ -50,6 +53,10 @@ extern int (*volatile v86_hook)(struct v86_frame *f);
 int v86_go(const void *prog, uint32_t eflags, uint16_t ds, uint16_t es, uint16_t fs, uint16_t gs,
            const struct v86_regs *in);
 uint16_t v86_off(const void *label);       /* the label's offset in the blob (IP) */
+/* Runs `prog` (DS = ES = FS = GS = 0x2000, no hook); its instruction at `insn` must trap once
+ * with this vector and error code, saving that instruction's CS:IP and the EFLAGS it ran with. */
+void v86_expect_fault(const char *name, const void *prog, const void *insn, uint32_t eflags,
+                      uint32_t vector, uint32_t err);
 void v86_monitor_install(void);            /* copies the blob, installs the trap handlers */
 
 /* The BIOS-call monitor: reflects INT n into the v8086 program's IVT, emulates IRET, CLI and

@@ -15,7 +15,8 @@
  * - INT n through a DPL-3 gate at IOPL 3 reaches ring 0; a gate to a DPL-3 code segment is
  *   #GP(selector); #DE and #PF are emulated or fixed by the handler, which IRETs back;
  * - a monitor reflects a BIOS-style INT 0x10 through the program's IVT and emulates its CLI and
- *   IRET against a virtual IF. */
+ *   IRET against a virtual IF;
+ * - the virtual-mode extensions, CR4.VME and CR4.PVI (vme.c). */
 #include "monitor.h"
 
 extern uint8_t p_state[], p_compute[], p_limit[], p_limit_insn[];
@@ -29,6 +30,8 @@ extern uint8_t p_bios[], p_bios_next[], bios_int10[];
 #define SUPER_VA 0x40000u /* identity-mapped supervisor page, seg 0x4000 */
 #define REMAP_VA 0x30000u /* user page mapped to remap_page, seg 0x3000 */
 
+void vme_tests(int deprivileged); /* vme.c */
+
 static ptable pd, pt0;
 static uint8_t remap_page[PAGE] __attribute__((aligned(PAGE)));
 static volatile uint32_t ivt_base; /* 0; a variable so that gcc sees no null pointer */
@@ -38,20 +41,6 @@ static int deprivileged;
 
 /* A gate of our IDT, found without SIDT (which a deprivileged kernel sees wrong). */
 static uint8_t *gate(int vector) { return (uint8_t *)(idt_address() + 8 * (uint32_t)vector); }
-
-/* A program whose instruction at `insn` traps once: vector, error code, and the fault's frame. */
-static void expect_v86_fault(const char *name, const void *prog, const void *insn, uint32_t eflags,
-                             uint32_t vector, uint32_t err) {
-    v86_hook = 0;
-    int hlt = v86_go(prog, eflags, 0x2000, 0x2000, 0x2000, 0x2000, 0);
-    expect(cat(name, "stopped before its HLT"), !hlt);
-    expect_eq(cat(name, "one trap"), v86_traps, 1);
-    expect_eq(cat(name, "vector"), v86_log[0].vector, vector);
-    expect_eq(cat(name, "error code"), v86_log[0].error_code, err);
-    expect_eq(cat(name, "saved ip: the instruction"), v86_log[0].eip, v86_off(insn));
-    expect_eq(cat(name, "saved cs"), v86_log[0].cs, V86_CODE_SEG);
-    expect_eq(cat(name, "saved eflags: VM, IOPL"), v86_log[0].eflags & ~FL_RF, eflags | FL_VM | 2);
-}
 
 static void t_entry(void) {
     struct v86_regs in = {.ebx = 0xABCD0000u, .ecx = 0xCAFE1234u, .edx = 0x87654321u,
@@ -92,7 +81,7 @@ static void t_compute(void) {
     check("segment loads: es, fs", v86_out.es == 0x1FFF && v86_out.fs == 0x3000);
 
     const char *gap = qemu_gap(QEMU_NO_LIMITS);
-    expect_v86_fault("offset 0x10000 in v8086", p_limit, p_limit_insn, 0, 13, 0);
+    v86_expect_fault("offset 0x10000 in v8086", p_limit, p_limit_insn, 0, 13, 0);
     qemu_gap(gap);
 }
 
@@ -118,28 +107,28 @@ static void t_frame(void) {
 }
 
 static void t_iopl0(void) {
-    expect_v86_fault("cli at IOPL 0", p_cli, p_cli, FL_IF, 13, 0);
-    expect_v86_fault("sti at IOPL 0", p_sti, p_sti, 0, 13, 0);
-    expect_v86_fault("pushf at IOPL 0", p_pushf, p_pushf, 0, 13, 0);
-    expect_v86_fault("popf at IOPL 0", p_popf, p_popf, 0, 13, 0);
-    expect_v86_fault("int 0x30 at IOPL 0", p_int30, p_int30, 0, 13, 0);
-    expect_v86_fault("iret at IOPL 0", p_iret, p_iret, 0, 13, 0);
-    expect_v86_fault("pushfd at IOPL 0", p_pushfd, p_pushfd, 0, 13, 0);
-    expect_v86_fault("popfd at IOPL 0", p_popfd, p_popfd, 0, 13, 0);
-    expect_v86_fault("iretd at IOPL 0", p_iretd, p_iretd, 0, 13, 0);
+    v86_expect_fault("cli at IOPL 0", p_cli, p_cli, FL_IF, 13, 0);
+    v86_expect_fault("sti at IOPL 0", p_sti, p_sti, 0, 13, 0);
+    v86_expect_fault("pushf at IOPL 0", p_pushf, p_pushf, 0, 13, 0);
+    v86_expect_fault("popf at IOPL 0", p_popf, p_popf, 0, 13, 0);
+    v86_expect_fault("int 0x30 at IOPL 0", p_int30, p_int30, 0, 13, 0);
+    v86_expect_fault("iret at IOPL 0", p_iret, p_iret, 0, 13, 0);
+    v86_expect_fault("pushfd at IOPL 0", p_pushfd, p_pushfd, 0, 13, 0);
+    v86_expect_fault("popfd at IOPL 0", p_popfd, p_popfd, 0, 13, 0);
+    v86_expect_fault("iretd at IOPL 0", p_iretd, p_iretd, 0, 13, 0);
     /* INT3 is not IOPL-sensitive: it goes to the IDT, where the gate's DPL 0 < CPL 3. */
-    expect_v86_fault("int3 at IOPL 0: gate DPL", p_int3, p_int3, 0, 13, 3 * 8 + 2);
+    v86_expect_fault("int3 at IOPL 0: gate DPL", p_int3, p_int3, 0, 13, 3 * 8 + 2);
 }
 
 static void t_not_in_v86(void) {
     /* The TSS's I/O map base lies beyond its limit: every port faults whatever IOPL is. */
-    expect_v86_fault("in at IOPL 3 without an I/O bitmap", p_in, p_in, FL_IOPL3, 13, 0);
-    expect_v86_fault("out at IOPL 3 without an I/O bitmap", p_out, p_out, FL_IOPL3, 13, 0);
-    expect_v86_fault("mov eax, cr0", p_mov_cr0, p_mov_cr0, FL_IOPL3, 13, 0);
-    expect_v86_fault("lgdt", p_lgdt, p_lgdt, FL_IOPL3, 13, 0);
-    expect_v86_fault("sldt is #UD", p_sldt, p_sldt, FL_IOPL3, 6, 0);
-    expect_v86_fault("lar is #UD", p_lar, p_lar, FL_IOPL3, 6, 0);
-    expect_v86_fault("arpl is #UD", p_arpl, p_arpl, FL_IOPL3, 6, 0);
+    v86_expect_fault("in at IOPL 3 without an I/O bitmap", p_in, p_in, FL_IOPL3, 13, 0);
+    v86_expect_fault("out at IOPL 3 without an I/O bitmap", p_out, p_out, FL_IOPL3, 13, 0);
+    v86_expect_fault("mov eax, cr0", p_mov_cr0, p_mov_cr0, FL_IOPL3, 13, 0);
+    v86_expect_fault("lgdt", p_lgdt, p_lgdt, FL_IOPL3, 13, 0);
+    v86_expect_fault("sldt is #UD", p_sldt, p_sldt, FL_IOPL3, 6, 0);
+    v86_expect_fault("lar is #UD", p_lar, p_lar, FL_IOPL3, 6, 0);
+    v86_expect_fault("arpl is #UD", p_arpl, p_arpl, FL_IOPL3, 6, 0);
 }
 
 static void t_iopl3(void) {
@@ -176,8 +165,8 @@ static void t_int_n(void) {
     check_eq("int 0x31 at IOPL 3: saved eflags", v86_log[0].eflags, FL_VM | FL_IOPL3 | 2);
     check_eq("int 0x31 at IOPL 3: the handler's eax", v86_out.eax, 0xC0DE);
     check_eq("int 0x31 at IOPL 3: frame ends at TSS.ESP0", v86_log[0].frame_end, tss[1]);
-    expect_v86_fault("int 0x30 at IOPL 3: DPL-0 gate", p_int30, p_int30, FL_IOPL3, 13, 0x30 * 8 + 2);
-    expect_v86_fault("int 0x32 at IOPL 3: DPL-3 handler", p_int32, p_int32, FL_IOPL3, 13, USER_CS & 0xFFFC);
+    v86_expect_fault("int 0x30 at IOPL 3: DPL-0 gate", p_int30, p_int30, FL_IOPL3, 13, 0x30 * 8 + 2);
+    v86_expect_fault("int 0x32 at IOPL 3: DPL-3 handler", p_int32, p_int32, FL_IOPL3, 13, USER_CS & 0xFFFC);
 }
 
 static int fix_hook(struct v86_frame *f) {
@@ -258,5 +247,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_int_n();
     t_exceptions();
     t_bios_call();
+    vme_tests(deprivileged);
     expect_finish("v86");
 }

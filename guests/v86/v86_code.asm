@@ -4,7 +4,7 @@
 ; constant, and every program ends with HLT: #GP(0) in v8086 mode at any IOPL, which the
 ; kernel's monitor takes as "program done" (v86.c). Programs start with SS:SP = 0x2000:0x1000.
 
-extern tss
+extern v86_esp0
 global v86_run
 global v86_resume
 
@@ -28,7 +28,8 @@ v86_run:
     push edi
     pushfd
     mov [v86_saved_esp], esp
-    mov [tss + 4], esp
+    mov eax, [v86_esp0]                 ; ESP0 of the current TSS
+    mov [eax], esp
     mov eax, [esp + 24]
     push dword [eax + 60]               ; GS, FS, DS, ES, SS, ESP, EFLAGS, CS, EIP
     push dword [eax + 56]
@@ -70,6 +71,7 @@ global p_in, p_out, p_int3, p_mov_cr0, p_lgdt, p_sldt, p_lar, p_arpl
 global p_iopl3, p_int31, p_int32
 global p_div, p_div_insn, p_pf, p_pf_insn
 global p_bios, p_bios_next, bios_int10
+global p_vme, p_vme_next, p_vme5, vme_int10
 align 16
 v86_blob:
 
@@ -228,6 +230,40 @@ bios_int10:                             ; reached through IVT[0x10] = 0x1000:OFF
     inc al
     mov dx, sp                          ; FLAGS, CS, IP pushed by the reflected INT
     mov si, [ss:0x0ffa]                 ; the IP it pushed
+    iret
+
+; CR4.VME at IOPL 0 (entered with IF = 1, VIF = 1): CLI, STI, PUSHF, POPF work on VIF, PUSHF
+; shows IOPL 3, INT 0x10 goes to the IVT (its redirection bit is clear) and IRET comes back.
+p_vme:
+    cli
+    pushf
+    pop ax                              ; IF = VIF = 0, IOPL 3
+    sti
+    pushf
+    pop bx                              ; IF = VIF = 1
+    push word 0x0001
+    popf                                ; CF = 1, VIF = 0
+    pushf
+    pop cx
+    sti
+    int 0x10                            ; method 6: FLAGS with IF = VIF, CS, IP; VIF = 0
+p_vme_next:
+    pushf
+    pop di                              ; the handler's IRET put the image's IF in VIF
+    hlt
+
+; CR4.VME at IOPL 3 (IF = 1): INT 0x10 to the IVT, clearing IF (method 5).
+p_vme5:
+    int 0x10
+    pushf
+    pop di
+    hlt
+
+vme_int10:                              ; IVT[0x10] for the VME programs
+    pushf
+    pop dx                              ; FLAGS inside the handler
+    mov si, sp
+    mov si, [ss:si + 4]                 ; the FLAGS image the INT pushed
     iret
 
 v86_blob_end:
