@@ -141,4 +141,5 @@ void v86_monitor_install(void) {
         idt_set_handler(v, v86_trap_handler);
     for (int v = 0x30; v <= 0x32; v++)
         idt_set_handler(v, v86_trap_handler);
+    idt_set_handler(V86_IRQ0_VECTOR, v86_trap_handler);
 }

@@ -18,6 +18,7 @@
 #define V86_CODE_SEG 0x1000u  /* the blob of v86_code.asm, copied to linear 0x10000 */
 #define V86_STACK_SEG 0x2000u /* SS:SP = 0x2000:0x1000 at every entry */
 #define V86_STACK_TOP 0x1000u
+#define V86_IRQ0_VECTOR 0x20u /* the master 8259's base, for the timer check */
 
 /* The registers of a v8086 program, in and out (v86_run's layout). */
 struct v86_regs {

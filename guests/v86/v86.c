@@ -16,6 +16,7 @@
  *   #GP(selector); #DE and #PF are emulated or fixed by the handler, which IRETs back;
  * - a monitor reflects a BIOS-style INT 0x10 through the program's IVT and emulates its CLI and
  *   IRET against a virtual IF;
+ * - a timer interrupt taken in v8086 mode reaches ring 0 and returns;
  * - the virtual-mode extensions, CR4.VME and CR4.PVI (vme.c). */
 #include "monitor.h"
 
@@ -23,7 +24,7 @@ extern uint8_t p_state[], p_compute[], p_limit[], p_limit_insn[];
 extern uint8_t p_cli[], p_sti[], p_pushf[], p_popf[], p_int30[], p_iret[], p_pushfd[], p_popfd[], p_iretd[];
 extern uint8_t p_in[], p_out[], p_int3[], p_mov_cr0[], p_lgdt[], p_sldt[], p_lar[], p_arpl[];
 extern uint8_t p_iopl3[], p_int31[], p_int32[], p_div[], p_div_insn[], p_pf[], p_pf_insn[];
-extern uint8_t p_bios[], p_bios_next[], bios_int10[];
+extern uint8_t p_bios[], p_bios_next[], bios_int10[], p_irq[], p_irq_end[];
 
 #define QEMU_NO_LIMITS "QEMU TCG does not check data accesses against segment limits"
 #define QEMU_NO_RF "QEMU TCG pushes RF = 0 for faults"
@@ -221,6 +222,47 @@ static void t_bios_call(void) {
     check_eq("bios call: bx kept", v86_out.ebx & 0xFFFF, 7);
 }
 
+#define IRQ_FLAG_VA (V86_STACK_SEG * 16 + 0x0ff0)
+
+static int timer_hook(struct v86_frame *f) {
+    if (f->t.vector != V86_IRQ0_VECTOR)
+        return 0;
+    outb(0x21, 0xFF); /* one tick is enough */
+    outb(0x20, 0x20); /* EOI */
+    *(volatile uint16_t *)IRQ_FLAG_VA = 1;
+    return 1;
+}
+
+/* A hardware interrupt (the PIT on IRQ 0) while v8086 code runs with IF = 1 goes to ring 0
+ * through the IDT like an exception, and its handler returns into the loop it interrupted. */
+static void t_irq(void) {
+    outb(0x20, 0x11); /* ICW1: edge, cascade, ICW4 */
+    outb(0x21, V86_IRQ0_VECTOR);
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0xA0, 0x11);
+    outb(0xA1, V86_IRQ0_VECTOR + 8);
+    outb(0xA1, 0x02);
+    outb(0xA1, 0x01);
+    outb(0xA1, 0xFF);
+    outb(0x43, 0x34); /* PIT counter 0, mode 2, divisor 1193: 1 kHz */
+    outb(0x40, 1193 & 0xFF);
+    outb(0x40, 1193 >> 8);
+    *(volatile uint16_t *)IRQ_FLAG_VA = 0;
+    outb(0x21, 0xFE); /* IRQ 0 only; the kernel runs with IF = 0, the v8086 program with IF = 1 */
+    v86_hook = timer_hook;
+    int hlt = v86_go(p_irq, FL_IF, 0x2000, 0x2000, 0x2000, 0x2000, 0);
+    volatile struct v86_trap *r = &v86_log[0];
+    check("irq 0 in v8086: taken once, back in the loop", hlt && v86_traps == 1);
+    check_eq("irq 0 in v8086: vector", r->vector, V86_IRQ0_VECTOR);
+    check("irq 0 in v8086: saved cs:ip in the loop",
+          r->cs == V86_CODE_SEG && r->eip >= v86_off(p_irq) && r->eip < v86_off(p_irq_end));
+    check_eq("irq 0 in v8086: saved eflags (no RF: not a fault)", r->eflags & ~FL_ARITH, FL_VM | FL_IF | 2);
+    check("irq 0 in v8086: saved ss:esp", r->ss == V86_STACK_SEG && r->esp == V86_STACK_TOP);
+    check("irq 0 in v8086: handler's data segments null", r->h_ds == 0 && r->h_es == 0 && r->h_fs == 0 && r->h_gs == 0);
+    check_eq("irq 0 in v8086: frame ends at TSS.ESP0", r->frame_end, tss[1]);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)magic;
     (void)mbi;
@@ -247,6 +289,7 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_int_n();
     t_exceptions();
     t_bios_call();
+    t_irq();
     vme_tests(deprivileged);
     expect_finish("v86");
 }

@@ -72,6 +72,7 @@ global p_iopl3, p_int31, p_int32
 global p_div, p_div_insn, p_pf, p_pf_insn
 global p_bios, p_bios_next, bios_int10
 global p_vme, p_vme_next, p_vme5, vme_int10
+global p_irq, p_irq_end
 align 16
 v86_blob:
 
@@ -265,6 +266,13 @@ vme_int10:                              ; IVT[0x10] for the VME programs
     mov si, sp
     mov si, [ss:si + 4]                 ; the FLAGS image the INT pushed
     iret
+
+; Waits at IOPL 0 with IF = 1 until the ring-0 timer handler sets the word at SS:0x0ff0.
+p_irq:
+    cmp word [ss:0x0ff0], 0
+    je p_irq
+    hlt
+p_irq_end:
 
 v86_blob_end:
 
