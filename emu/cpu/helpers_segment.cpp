@@ -296,9 +296,9 @@ HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
           "IRET with EFLAGS.NT: hardware task switching is not implemented");
 }
 
-// IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM
-// (and VIF/VIP, which a P6 does not have) may change (SDM, IRET: real-address mode). The same
-// in v8086 mode at IOPL 3, except that IOPL stays too.
+// IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM,
+// VIF and VIP may change (SDM, IRET: real-address mode). The same in v8086 mode at IOPL 3,
+// except that IOPL stays too.
 HelperResult realModeIret(Machine::Impl& vm, int32_t s) {
   CpuState& c = vm.cpu;
   uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);

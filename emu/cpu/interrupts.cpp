@@ -1,7 +1,7 @@
 // Exceptions and interrupts: raising them from anywhere in the VMM, and delivering them through
 // the guest IDT (32-bit and 16-bit interrupt and trap gates, with a stack switch through the TSS
-// when the privilege level changes; from v8086 mode to ring 0 only) or, in real mode, the IVT. Faults during delivery escalate
-// to #DF, then triple fault.
+// when the privilege level changes; from v8086 mode to ring 0 only) or, in real mode, the IVT.
+// Faults during delivery escalate to #DF, then triple fault.
 #include <fmt/core.h>
 
 #include "emu/cpu/descriptors.h"

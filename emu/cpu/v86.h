@@ -13,13 +13,13 @@
 namespace btvm {
 
 // A segment register loaded in v8086 mode: base = selector << 4, limit 0xffff, a present
-// writable 16-bit data segment of DPL 3 (CS too: v8086 code may write through CS).
+// writable 16-bit data segment of DPL 3 (CS too, as QEMU has it: 8086 programs write through
+// CS overrides; Bochs makes CS execute/read).
 Segment v86Segment(uint16_t selector);
 
 // IRET at CPL 0 whose popped EFLAGS has VM=1 (32-bit operand size): pops EIP, CS, EFLAGS, ESP,
-// SS, ES, DS, FS, GS, loads every segment register v8086-style and sets CPL 3. #GP(0) for an
-// EIP beyond 0xffff, with nothing changed. `eip`, `cs`, `eflags` are the first three slots,
-// already read by the caller.
+// SS, ES, DS, FS, GS, loads every segment register v8086-style and sets CPL 3; EIP keeps its
+// low 16 bits. `eip`, `cs`, `eflags` are the first three slots, already read by the caller.
 void iretToV86(Machine::Impl& vm, uint32_t eip, uint16_t cs, uint32_t eflags);
 
 // The IOPL-sensitive instructions of v8086 mode (CLI, STI, PUSHF, POPF, INT n, IRET) raise

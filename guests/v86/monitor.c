@@ -60,7 +60,7 @@ static void v86_trap_handler(struct trap_frame *t) {
 int v86_go(const void *prog, uint32_t eflags, uint16_t ds, uint16_t es, uint16_t fs, uint16_t gs,
            const struct v86_regs *in) {
     struct v86_regs r = in ? *in : (struct v86_regs){0};
-    r.eip = v86_off(prog);
+    r.eip = (r.eip & 0xFFFF0000u) | v86_off(prog);
     r.eflags = eflags | FL_VM | 2;
     r.cs = V86_CODE_SEG;
     r.ss = V86_STACK_SEG;

@@ -49,8 +49,9 @@ extern int (*volatile v86_hook)(struct v86_frame *f);
 extern uint32_t *v86_esp0;                  /* ESP0 of the TSS in TR: v86_run's stack goes there */
 
 /* Program `prog` (a label of v86_code.asm) at CS = V86_CODE_SEG with the given EFLAGS (VM is
- * added) and data segments; EAX..EDI from `in` if not null (else 0). Returns 1 if it ended
- * with its HLT, 0 if a trap ended it. */
+ * added) and data segments; EAX..EDI from `in` if not null (else 0), and the high half of the
+ * EIP image too (IRET to v8086 mode drops it). Returns 1 if it ended with its HLT, 0 if a trap
+ * ended it. */
 int v86_go(const void *prog, uint32_t eflags, uint16_t ds, uint16_t es, uint16_t fs, uint16_t gs,
            const struct v86_regs *in);
 uint16_t v86_off(const void *label);       /* the label's offset in the blob (IP) */

@@ -45,9 +45,11 @@ static uint8_t *gate(int vector) { return (uint8_t *)(idt_address() + 8 * (uint3
 
 static void t_entry(void) {
     struct v86_regs in = {.ebx = 0xABCD0000u, .ecx = 0xCAFE1234u, .edx = 0x87654321u,
-                          .ebp = 0x5555AAAAu, .esi = 0x01020304u, .edi = 0xFEDCBA98u};
+                          .ebp = 0x5555AAAAu, .esi = 0x01020304u, .edi = 0xFEDCBA98u,
+                          .eip = 0x00050000u}; /* IRET to v8086 mode uses only IP */
     int hlt = v86_go(p_state, FL_IOPL3 | FL_IF, 0x1234, 0x5678, 0x9ABC, 0xDEF0, &in);
     check("iret to v8086: the program ran to its HLT", hlt && v86_traps == 0);
+    check_eq("iret to v8086: EIP's high half dropped", v86_out.eip >> 16, 0);
     check_eq("iret to v8086: pushfd shows IF, IOPL 3, VM = 0", v86_out.eax, FL_IOPL3 | FL_IF | 2);
     check_eq("iret to v8086: sp", v86_out.ebx, 0xABCD0000u | V86_STACK_TOP);
     check_eq("iret to v8086: esp", v86_out.esp, V86_STACK_TOP);
