@@ -12,7 +12,8 @@
  *   I/O bitmap; MOV CR0 and LGDT raise #GP(0), SLDT, LAR, ARPL #UD;
  * - the ring-0 frame holds GS, FS, DS, ES, SS, ESP, EFLAGS (VM = 1), CS, EIP (+ error code), ends
  *   at TSS.ESP0, and the handler runs with null DS, ES, FS, GS and IF = 0;
- * - INT n through a DPL-3 gate at IOPL 3 reaches ring 0; a gate to a DPL-3 code segment is
+ * - INT n through a DPL-3 gate at IOPL 3 reaches ring 0 (a 286 gate pushes the same nine slots
+ *   as words, as the SDM's pseudo-code and QEMU do); a gate to a DPL-3 code segment is
  *   #GP(selector); #DE and #PF are emulated or fixed by the handler, which IRETs back;
  * - a monitor reflects a BIOS-style INT 0x10 through the program's IVT and emulates its CLI and
  *   IRET against a virtual IF;
@@ -24,7 +25,11 @@ extern uint8_t p_state[], p_compute[], p_limit[], p_limit_insn[];
 extern uint8_t p_cli[], p_sti[], p_pushf[], p_popf[], p_int30[], p_iret[], p_pushfd[], p_popfd[], p_iretd[];
 extern uint8_t p_in[], p_out[], p_int3[], p_mov_cr0[], p_lgdt[], p_sldt[], p_lar[], p_arpl[];
 extern uint8_t p_iopl3[], p_int31[], p_int32[], p_div[], p_div_insn[], p_pf[], p_pf_insn[];
-extern uint8_t p_bios[], p_bios_next[], bios_int10[], p_irq[], p_irq_end[];
+extern uint8_t p_bios[], p_bios_next[], bios_int10[], p_irq[], p_irq_end[], p_int33[];
+extern uint8_t gate16_handler[], gate16_handler_end[];
+#define GATE16_VA 0xF000u /* where the 16-bit gate's handler is copied: below 64 KiB */
+extern volatile uint16_t gate16_frame[9];
+extern volatile uint32_t gate16_esp;
 
 #define QEMU_NO_LIMITS "QEMU TCG does not check data accesses against segment limits"
 #define QEMU_NO_RF "QEMU TCG pushes RF = 0 for faults"
@@ -168,6 +173,24 @@ static void t_int_n(void) {
     check_eq("int 0x31 at IOPL 3: saved eflags", v86_log[0].eflags, FL_VM | FL_IOPL3 | 2);
     check_eq("int 0x31 at IOPL 3: the handler's eax", v86_out.eax, 0xC0DE);
     check_eq("int 0x31 at IOPL 3: frame ends at TSS.ESP0", v86_log[0].frame_end, tss[1]);
+    /* A 286 interrupt gate: the SDM's pseudo-code (and QEMU) push 16-bit slots from v8086 mode. */
+    memcpy((void *)GATE16_VA, gate16_handler, (size_t)(gate16_handler_end - gate16_handler));
+    uint8_t *g33 = gate(0x33);
+    g33[0] = GATE16_VA & 0xFF;
+    g33[1] = GATE16_VA >> 8;
+    g33[5] = 0xE6; /* present, DPL 3, 16-bit interrupt gate */
+    g33[6] = g33[7] = 0;
+    v86_hook = 0;
+    int ran = v86_go(p_int33, FL_IOPL3 | FL_IF, 0x2101, 0x2202, 0x2303, 0x2404, 0);
+    check("16-bit gate from v8086: the handler ended the program", !ran && v86_traps == 0);
+    check_eq("16-bit gate: ip, cs", gate16_frame[0] | (uint32_t)gate16_frame[1] << 16,
+             (V86_CODE_SEG << 16) | (uint32_t)(v86_off(p_int33) + 2));
+    check_eq("16-bit gate: flags (low 16 bits)", gate16_frame[2], FL_IOPL3 | FL_IF | 2);
+    check_eq("16-bit gate: sp, ss", gate16_frame[3] | (uint32_t)gate16_frame[4] << 16,
+             (V86_STACK_SEG << 16) | V86_STACK_TOP);
+    check("16-bit gate: es, ds, fs, gs", gate16_frame[5] == 0x2202 && gate16_frame[6] == 0x2101 &&
+                                             gate16_frame[7] == 0x2303 && gate16_frame[8] == 0x2404);
+    check_eq("16-bit gate: 18 bytes below TSS.ESP0", gate16_esp, tss[1] - 18);
     v86_expect_fault("int 0x30 at IOPL 3: DPL-0 gate", p_int30, p_int30, FL_IOPL3, 13, 0x30 * 8 + 2);
     v86_expect_fault("int 0x32 at IOPL 3: DPL-3 handler", p_int32, p_int32, FL_IOPL3, 13, USER_CS & 0xFFFC);
 }

@@ -7,6 +7,7 @@
 extern v86_esp0
 global v86_run
 global v86_resume
+global gate16_handler, gate16_handler_end, gate16_frame, gate16_esp
 
 KERNEL_DS equ 0x10
 V86_CODE_SEG equ 0x1000
@@ -15,6 +16,8 @@ V86_CODE_SEG equ 0x1000
 
 section .bss
 v86_saved_esp: resd 1
+gate16_frame: resw 9                    ; IP, CS, FLAGS, SP, SS, ES, DS, FS, GS
+gate16_esp: resd 1
 
 section .text
 bits 32
@@ -49,6 +52,25 @@ v86_run:
     mov eax, [eax]
     iretd
 
+; Ring 0 through a 16-bit interrupt gate from v8086 mode: the frame is 9 words. Records them
+; and ESP, then ends the program (v86_resume). DS, ES, FS, GS are null here: SS only. A 16-bit
+; gate holds a 16-bit offset, so the kernel copies this below 64 KiB: absolute addresses only.
+gate16_handler:
+    mov eax, [ss:esp]
+    mov [ss:gate16_frame], eax
+    mov eax, [ss:esp + 4]
+    mov [ss:gate16_frame + 4], eax
+    mov eax, [ss:esp + 8]
+    mov [ss:gate16_frame + 8], eax
+    mov eax, [ss:esp + 12]
+    mov [ss:gate16_frame + 12], eax
+    mov ax, [ss:esp + 16]
+    mov [ss:gate16_frame + 16], ax
+    mov [ss:gate16_esp], esp
+    mov eax, v86_resume
+    jmp eax
+gate16_handler_end:
+
 v86_resume:                             ; ring 0, from v86_exit: back to v86_run's caller
     mov esp, [ss:v86_saved_esp]
     mov cx, KERNEL_DS
@@ -72,7 +94,7 @@ global p_iopl3, p_int31, p_int32
 global p_div, p_div_insn, p_pf, p_pf_insn
 global p_bios, p_bios_next, bios_int10
 global p_vme, p_vme_next, p_vme5, vme_int10
-global p_irq, p_irq_end
+global p_irq, p_irq_end, p_int33
 align 16
 v86_blob:
 
@@ -196,6 +218,8 @@ p_iopl3:
 p_int31:  int 0x31                      ; a DPL-3 gate to ring 0: taken at IOPL 3
           hlt
 p_int32:  int 0x32                      ; a DPL-3 gate to a DPL-3 code segment: #GP(sel)
+          hlt
+p_int33:  int 0x33                      ; a DPL-3 16-bit interrupt gate: a frame of words
           hlt
 
 ; #DE: the monitor emulates the division (AX = 0x4242) and resumes after it.
