@@ -1,7 +1,7 @@
 // A translation block and the key that finds it. The guest EIP alone is not enough: the same bytes
 // translate differently under another CS base, CPL, set of flat segments, page mapping, code size
-// (CS.D) or stack size (SS.B), and helpers behave otherwise in real mode, so all of those are part
-// of the key.
+// (CS.D) or stack size (SS.B), and helpers behave otherwise in real and v8086 mode, so all of
+// those are part of the key.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -29,7 +29,10 @@ constexpr uint32_t kBasedShift = 16;
 constexpr uint32_t kBasedWriteShift = 22;
 // Virtual clock and RDTSC allowed (CR4.TSD clear or CPL 0): translate mode reads the TSC inline.
 constexpr uint32_t kInlineTsc = 1u << 28;
-constexpr uint32_t kRealMode = 1u << 29;    // CR0.PE = 0
+// Segment registers are loaded real-mode style (base = selector << 4, no descriptors): real
+// mode (CR0.PE = 0, always CPL 0) or, with CPL 3, virtual-8086 mode (EFLAGS.VM = 1). Every bit
+// is taken, and the pair (this bit, CPL) tells the three apart from protected mode.
+constexpr uint32_t kRealMode = 1u << 29;
 constexpr uint32_t kCode16 = 1u << 30;      // CS.D = 0: 16-bit operands and addresses by default
 constexpr uint32_t kStack16 = 1u << 31;     // SS.B = 0: the stack pointer is SP, wrapping at 64 KiB
 }  // namespace block_flag

@@ -224,7 +224,7 @@ namespace {
 uint32_t modeFlags(const Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   uint32_t f = c.cpl & block_flag::kCplMask;
-  if (!(c.cr0 & 1)) f |= block_flag::kRealMode;
+  if (realStyleSegments(c)) f |= block_flag::kRealMode;  // with CPL 3: v8086 mode
   if (!(c.seg[CS].attr & attr::kDB)) f |= block_flag::kCode16;
   if (!(c.seg[SS].attr & attr::kDB)) f |= block_flag::kStack16;
   for (int s = 0; s < 6; ++s) {

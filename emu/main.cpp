@@ -44,7 +44,8 @@ Options:
                         translate  inline calls to VMM helpers (default, correct and fast)
                         patch      sensitive ones patched into traps, all emulated on exit
                         trap       only privileged ones trap; sensitive ones run as real
-                                   hardware runs them for a deprivileged kernel (wrong)
+                                   hardware runs them for a deprivileged kernel (wrong);
+                                   in virtual-8086 mode all trap but SGDT, SIDT, SMSW
   --trace FILE        write one JSON line per privileged or sensitive instruction executed
   --max-insns N       stop after N guest instructions (exit status 8); each exception or
                       interrupt delivered counts as one, so fault loops end too

@@ -57,12 +57,13 @@ uint32_t CpuModel::signature() const { return kSignature; }
 uint32_t CpuModel::features() const {
   using namespace cpuid_bit;
   uint32_t apic = advertise_apic && apic_base_read && (apic_base_read() & (1u << 11)) ? kApic : 0;
-  return kFpu | kPse | kTsc | kMsr | kPae | kMce | kCx8 | apic | kSep | kMtrr | kPge | kMca | kCmov;
+  return kFpu | kVme | kPse | kTsc | kMsr | kPae | kMce | kCx8 | apic | kSep | kMtrr | kPge | kMca | kCmov;
 }
 
 uint32_t CpuModel::cr4WritableMask() const {
-  constexpr uint32_t kTsd = 1u << 2, kDe = 1u << 3, kPse = 1u << 4, kPae = 1u << 5, kMce = 1u << 6, kPge = 1u << 7;
+  constexpr uint32_t kVmePvi = 3u << 0, kTsd = 1u << 2, kDe = 1u << 3, kPse = 1u << 4, kPae = 1u << 5, kMce = 1u << 6, kPge = 1u << 7;
   uint32_t f = features(), m = kTsd | kDe;  // DR4/DR5 aliasing follows CR4.DE on every P6
+  if (f & cpuid_bit::kVme) m |= kVmePvi;  // CPUID's VME covers both (SDM 2.5)
   if (f & cpuid_bit::kPse) m |= kPse;
   if (f & cpuid_bit::kPae) m |= kPae;
   if (f & cpuid_bit::kMce) m |= kMce;

@@ -13,7 +13,7 @@ struct CpuidResult {
 };
 
 namespace cpuid_bit {  // CPUID.1:EDX
-constexpr uint32_t kFpu = 1u << 0, kDe = 1u << 2, kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kPae = 1u << 6,
+constexpr uint32_t kFpu = 1u << 0, kVme = 1u << 1, kDe = 1u << 2, kPse = 1u << 3, kTsc = 1u << 4, kMsr = 1u << 5, kPae = 1u << 6,
                    kMce = 1u << 7, kCx8 = 1u << 8, kApic = 1u << 9, kMtrr = 1u << 12, kPge = 1u << 13, kSep = 1u << 11, kMca = 1u << 14,
                    kCmov = 1u << 15, kPse36 = 1u << 17;
 constexpr uint32_t kHypervisor = 1u << 31;  // CPUID.1:ECX, as QEMU sets it

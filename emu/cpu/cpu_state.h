@@ -88,7 +88,11 @@ struct CpuState {
   JumpCacheEntry jcache[kJumpCacheSize];
 };
 
-// Real-address mode: CR0.PE clear (virtual-8086 mode is not implemented).
+// Real-address mode: CR0.PE clear.
 inline bool inRealMode(const CpuState& c) { return !(c.cr0 & 1); }
+// Virtual-8086 mode: EFLAGS.VM set (only in protected mode; CPL is then 3). emu/cpu/v86.h.
+inline bool inV86Mode(const CpuState& c) { return (c.eflags & flag::VM) && (c.cr0 & 1); }
+// Segment registers hold selector << 4 as their base, with no descriptor: real or v8086 mode.
+inline bool realStyleSegments(const CpuState& c) { return inRealMode(c) || inV86Mode(c); }
 
 }  // namespace btvm

@@ -1,6 +1,7 @@
 #include "emu/cpu/descriptors.h"
 
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/v86.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -29,8 +30,8 @@ void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi) {
 
 void loadSegment(Machine::Impl& vm, int seg, uint16_t sel) {
   CpuState& c = vm.cpu;
-  if (inRealMode(c)) {
-    loadRealModeSegment(c.seg[seg], sel);
+  if (realStyleSegments(c)) {
+    loadRealStyleSegment(c, seg, sel);
     return;
   }
   if ((sel & 0xfffc) == 0) {
@@ -56,10 +57,15 @@ void setCs(Machine::Impl& vm, uint16_t sel, const Segment& desc, uint8_t cpl) {
   vm.cpu.cpl = cpl;
 }
 
+void loadRealStyleSegment(CpuState& c, int seg, uint16_t sel) {
+  if (inV86Mode(c)) c.seg[seg] = v86Segment(sel);
+  else loadRealModeSegment(c.seg[seg], sel);
+}
+
 void realModeJump(Machine::Impl& vm, uint16_t sel, uint32_t eip) {
   CpuState& c = vm.cpu;
   if (eip > c.seg[CS].limit) raiseException(vm, kVecGP, 0, true);
-  loadRealModeSegment(c.seg[CS], sel);
+  loadRealStyleSegment(c, CS, sel);
   c.eip = eip;
 }
 

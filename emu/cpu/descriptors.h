@@ -16,14 +16,17 @@ uint32_t readDescriptor(Machine::Impl& vm, uint16_t sel, uint32_t* lo, uint32_t*
 void setAccessed(Machine::Impl& vm, uint32_t addr, uint32_t hi);
 
 // MOV/POP/LxS into ES, SS, DS, FS or GS, with every check of the SDM; null selectors allowed
-// for data segments (an access through them faults later), not for SS. In real mode: base =
-// selector << 4, no descriptor (mmu/segments.h, loadRealModeSegment).
+// for data segments (an access through them faults later), not for SS. In real and v8086 mode:
+// base = selector << 4, no descriptor (loadRealStyleSegment).
 void loadSegment(Machine::Impl& vm, int seg, uint16_t sel);
 
 // Loads CS for a far transfer after the caller checked the descriptor; CPL becomes `cpl`.
 void setCs(Machine::Impl& vm, uint16_t sel, const Segment& desc, uint8_t cpl);
-// Far transfers in real mode: CS as any real-mode segment load, then EIP; #GP(0) if EIP is
-// beyond the (kept) CS limit, with CS left unchanged.
+// A segment load in real mode (base = selector << 4, cached limit kept) or v8086 mode (base =
+// selector << 4, limit 0xffff: emu/cpu/v86.h).
+void loadRealStyleSegment(CpuState& c, int seg, uint16_t sel);
+// Far transfers in real and v8086 mode: CS as any segment load of the mode, then EIP; #GP(0) if
+// EIP is beyond the CS limit, with CS left unchanged.
 void realModeJump(Machine::Impl& vm, uint16_t sel, uint32_t eip);
 
 // A flat 32-bit segment as the loader sets it up (base 0, limit 4 GiB).

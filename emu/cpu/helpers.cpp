@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/v86.h"
 #include "mmu/segments.h"
 
 #include <chrono>
@@ -40,7 +41,7 @@ void writeRm(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, int reg, uns
 }
 
 void requireProtectedMode(Machine::Impl& vm) {
-  if (inRealMode(vm.cpu)) raiseException(vm, 6, 0, false);
+  if (realStyleSegments(vm.cpu)) raiseException(vm, 6, 0, false);
 }
 
 uint32_t szpFlags(uint32_t v, unsigned size) {
@@ -160,8 +161,11 @@ uint16_t helperClass(HelperId h) { return gClass[size_t(h)]; }
 uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t arg, Handling how) {
   CpuState* cpu = &vm.cpu;
   // --mode trap has no deprivileged semantics for real mode (a VMM would run it in virtual-8086
-  // mode, which btvm does not model): there every instruction is emulated as if it trapped.
+  // mode; btvm's deprivileged layer models only the guest kernel at CPL 3): there every
+  // instruction is emulated as if it trapped. Guest v8086 code runs in hardware v8086 mode at
+  // IOPL 0 under such a VMM: only SGDT, SIDT and SMSW do not trap there (emu/cpu/v86.h).
   if (how == Handling::Missed && inRealMode(*cpu)) how = Handling::Trapped;
+  if (how == Handling::Missed && inV86Mode(*cpu) && !v86RunsUntrapped(h)) how = Handling::Trapped;
   if (how != Handling::None && vm.trace) traceBegin(vm, h, how);
   bool if_before = cpu->eflags & flag::IF;
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);

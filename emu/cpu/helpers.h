@@ -26,8 +26,8 @@ uint32_t szpFlags(uint32_t value, unsigned size);  // SF, ZF, PF of a result
 
 inline uint32_t nextEip(const CpuState& c, const hinfo::Info& i) { return c.eip + i.length; }
 
-// #UD in real mode, where the processor does not recognize LAR, LSL, VERR, VERW, SLDT, STR,
-// LLDT, LTR and ARPL (SDM vol. 2, their real-address-mode exceptions).
+// #UD in real and v8086 mode, where the processor does not recognize LAR, LSL, VERR, VERW, SLDT,
+// STR, LLDT, LTR and ARPL (SDM vol. 2, their real-address- and virtual-8086-mode exceptions).
 void requireProtectedMode(Machine::Impl& vm);
 
 // The C++ function behind a helper (virtual-state semantics).

@@ -8,6 +8,8 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
+#include "emu/cpu/v86.h"
+#include "emu/cpu/vme.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -161,7 +163,7 @@ HelperResult hJmpFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   uint16_t sel;
   uint32_t off;
   farOperand(vm, i, arg, &sel, &off);
-  if (inRealMode(vm.cpu)) {
+  if (realStyleSegments(vm.cpu)) {
     realModeJump(vm, sel, off);
     return kEipSet;
   }
@@ -176,7 +178,7 @@ HelperResult hCallFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   uint16_t sel;
   uint32_t off;
   farOperand(vm, i, arg, &sel, &off);
-  bool real = inRealMode(c);
+  bool real = realStyleSegments(c);
   Segment d{};
   if (!real) d = farTarget(vm, sel, off);
   else if (off > c.seg[CS].limit) raiseException(vm, kVecGP, 0, true);
@@ -184,7 +186,7 @@ HelperResult hCallFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   writeSeg(vm, SS, stackOffset(c, -s), s, c.seg[CS].selector);
   writeSeg(vm, SS, stackOffset(c, -2 * s), s, nextEip(c, i));
   addToStackPointer(c, -2 * s);
-  if (real) loadRealModeSegment(c.seg[CS], sel);
+  if (real) loadRealStyleSegment(c, CS, sel);
   else setCs(vm, sel, d, c.cpl);
   c.eip = off;
   return kEipSet;
@@ -235,7 +237,7 @@ HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));
   if (s == 2) eip &= 0xffff;
   int32_t pop_extra = i.has_imm ? i.imm : 0;
-  if (inRealMode(c)) {
+  if (realStyleSegments(c)) {
     realModeJump(vm, sel, eip);
     addToStackPointer(c, 2 * s + pop_extra);
     return kEipSet;
@@ -259,6 +261,9 @@ HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 HelperResult hInt(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  // v8086 mode, INT n only (INT3, INTO and INT1 go to the IDT at any IOPL): #GP(0) below IOPL 3,
+  // or the program's IVT under CR4.VME.
+  if (v86SoftwareInterrupt(vm, uint8_t(i.imm), nextEip(vm.cpu, i))) return kEipSet;
   raiseSoftwareInterrupt(vm, uint8_t(i.imm), nextEip(vm.cpu, i));
 }
 
@@ -291,8 +296,9 @@ HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
           "IRET with EFLAGS.NT: hardware task switching is not implemented");
 }
 
-// IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM
-// (and VIF/VIP, which a P6 does not have) may change (SDM, IRET: real-address mode).
+// IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM,
+// VIF and VIP may change (SDM, IRET: real-address mode). The same in v8086 mode at IOPL 3,
+// except that IOPL stays too.
 HelperResult realModeIret(Machine::Impl& vm, int32_t s) {
   CpuState& c = vm.cpu;
   uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
@@ -303,6 +309,7 @@ HelperResult realModeIret(Machine::Impl& vm, int32_t s) {
   addToStackPointer(c, 3 * s);
   uint32_t mask = flag::kArith | flag::TF | flag::IF | flag::DF | flag::IOPL | flag::NT;
   if (s == 4) mask |= flag::RF | flag::AC | flag::ID;
+  if (inV86Mode(c)) mask &= ~flag::IOPL;
   c.eflags = (c.eflags & ~mask) | (fl & mask);
   c.eflags &= ~flag::RF;  // as in protected mode below: no instruction breakpoints yet
   return kEipSet;
@@ -312,17 +319,23 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
   vm.nmi_blocked = false;  // any IRET ends NMI blocking, even one that then faults (as QEMU)
   if (inRealMode(c)) return realModeIret(vm, int32_t(i.size));
+  if (inV86Mode(c)) {
+    if (v86Iret(vm, i.size)) return kEipSet;  // below IOPL 3: VIF under CR4.VME, or #GP(0)
+    return realModeIret(vm, int32_t(i.size));
+  }
   if (c.eflags & flag::NT) taskReturnChecks(vm);
   int32_t s = int32_t(i.size);
   uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
   uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));
   uint32_t fl = readSeg(vm, SS, stackOffset(c, 2 * s), s);
-  if (s == 4 && (fl & flag::VM) && c.cpl == 0)
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported, "IRET to virtual-8086 mode is not implemented");
+  if (s == 4 && (fl & flag::VM) && c.cpl == 0) {
+    iretToV86(vm, eip, sel, fl);
+    return kEipSet;
+  }
   Segment d = returnTarget(vm, sel);
   uint8_t rpl = sel & 3;
   uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::RF | flag::AC | flag::ID;
-  if (c.cpl == 0) mask |= flag::IOPL | flag::IF;
+  if (c.cpl == 0) mask |= flag::IOPL | flag::IF | flag::VIF | flag::VIP;
   else if (c.cpl <= ((c.eflags >> 12) & 3)) mask |= flag::IF;
   if (s == 2) mask &= 0xffff;
   if (eip > d.limit) raiseException(vm, kVecGP, 0, true);

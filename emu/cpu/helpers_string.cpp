@@ -8,6 +8,7 @@
 #include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 #include "emu/cpu/helpers.h"
+#include "emu/cpu/v86.h"
 
 namespace btvm {
 
@@ -29,8 +30,9 @@ uint32_t subFlags(uint32_t a, uint32_t b, unsigned size) {
 void checkIoPrivilege(Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   uint32_t iopl = (c.eflags >> 12) & 3;
-  // No TSS I/O bitmap yet: CPL > IOPL always faults.
+  // No TSS I/O bitmap yet: CPL > IOPL always faults, and v8086 mode always asks the bitmap.
   if (c.cpl > iopl) raiseException(vm, 13, 0, true);
+  checkV86PortAccess(vm);
 }
 
 // A port no device claims: counted for --stats, logged under -d unimp.

@@ -5,6 +5,7 @@
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
+#include "emu/cpu/vme.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -32,19 +33,26 @@ void requireCpl0(Machine::Impl& vm) {
 uint32_t iopl(const CpuState& c) { return (c.eflags >> 12) & 3; }
 
 HelperResult hCli(Machine::Impl& vm, const hinfo::Info&, uint32_t) {
-  if (vm.cpu.cpl > iopl(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+  if (vm.cpu.cpl > iopl(vm.cpu)) {
+    virtualCli(vm);  // VIF under CR4.VME/PVI, else #GP(0)
+    return kNext;
+  }
   vm.cpu.eflags &= ~flag::IF;
   return kNext;
 }
 
 HelperResult hSti(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  if (vm.cpu.cpl > iopl(vm.cpu)) raiseException(vm, kVecGP, 0, true);
+  if (vm.cpu.cpl > iopl(vm.cpu)) {
+    virtualSti(vm);  // VIF under CR4.VME/PVI, else #GP(0)
+    return kNext;
+  }
   if (!(vm.cpu.eflags & flag::IF)) inhibitInterrupts(vm, nextEip(vm.cpu, i));
   vm.cpu.eflags |= flag::IF;
   return kNext;
 }
 
 HelperResult hPushf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
+  if (v86Pushf(vm, i.size)) return kNext;  // v8086 mode below IOPL 3: VME's FLAGS, or #GP(0)
   uint32_t f = eflagsOf(vm.cpu) & ~(flag::VM | flag::RF);
   push(vm, i.size, i.size == 2 ? f & 0xffff : f);
   return kNext;
@@ -53,6 +61,8 @@ HelperResult hPushf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 // POPF: what may change depends on CPL and IOPL; the rest is silently kept (SDM, POPF).
 HelperResult hPopf(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
+  if (v86Popf(vm, i.size)) return kNext;  // v8086 mode below IOPL 3: VIF, or #GP(0)
+  // (in v8086 mode at IOPL 3, CPL 3 = IOPL: IF may change, IOPL not; VM never does)
   uint32_t v = pop(vm, i.size);
   uint32_t mask = flag::kArith | flag::TF | flag::DF | flag::NT | flag::AC | flag::ID;
   if (c.cpl == 0) mask |= flag::IOPL | flag::IF;

@@ -1,11 +1,12 @@
 // Exceptions and interrupts: raising them from anywhere in the VMM, and delivering them through
 // the guest IDT (32-bit and 16-bit interrupt and trap gates, with a stack switch through the TSS
-// when the privilege level changes) or, in real mode, the IVT. Faults during delivery escalate
-// to #DF, then triple fault.
+// when the privilege level changes; from v8086 mode to ring 0 only) or, in real mode, the IVT.
+// Faults during delivery escalate to #DF, then triple fault.
 #include <fmt/core.h>
 
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/v86.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -151,10 +152,12 @@ void deliverPending(Machine::Impl& vm) {
     raiseException(vm, kVecGP, sel_err, true);
   if (!(cs.attr & attr::kP)) raiseException(vm, kVecNP, sel_err, true);
   uint8_t new_cpl = (cs.attr & attr::kDC) ? c.cpl : uint8_t(attr::dpl(cs.attr));
+  bool from_v86 = inV86Mode(c);  // to ring 0 only; the frame also holds GS, FS, DS, ES
+  if (from_v86) checkV86Handler(vm, cs, sel_err);
 
   unsigned slot = gate32 ? 4 : 2;
   uint32_t old_eflags = eflagsOf(c);
-  uint32_t frame[6];
+  uint32_t frame[10];
   int n = 0;
   Segment ss = c.seg[SS];
   uint32_t esp = c.regs[ESP];
@@ -170,6 +173,7 @@ void deliverPending(Machine::Impl& vm) {
     Segment nss = descriptorToSegment(new_ss, slo, shi);
     SegFault f = checkStackSegmentLoad(new_ss, nss, new_cpl);
     if (!f.ok()) raiseException(vm, f.vector == kVecGP ? kVecTS : f.vector, (new_ss & 0xfffc) + ext, true);
+    if (from_v86) n = v86SegmentSlots(c, frame);
     frame[n++] = c.seg[SS].selector;
     frame[n++] = c.regs[ESP];
     ss = nss;
@@ -195,6 +199,7 @@ void deliverPending(Machine::Impl& vm) {
   if (new_cpl < c.cpl) c.seg[SS] = ss;
   c.regs[ESP] = (esp & ~m) | ((esp - slot * n) & m);
   setCs(vm, sel, cs, new_cpl);
+  if (from_v86) nullDataSegments(c);
   c.eip = offset;
   c.eflags &= ~(flag::TF | flag::NT | flag::RF | flag::VM);
   if (!trap_gate) c.eflags &= ~flag::IF;
