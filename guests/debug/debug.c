@@ -102,11 +102,14 @@ void kmain(uint32_t magic, uint32_t mbi) {
     trap_catch(3, 3);
     trap_catch(6, 6);
     trap_catch(0x40, 0x41);
+    trap_catch(13, 13);
+    ring3_setup();
 
     t_registers();
     t_instruction_breakpoints();
     t_data_breakpoints();
     t_single_step();
+    t_user();
     db_reset();
     expect_finish("debug");
 }

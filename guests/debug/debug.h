@@ -2,6 +2,7 @@
  * (vol. 3 ch. 17; vol. 2 MOV DR, INT1/INT3). Shared helpers of its test files. */
 #pragma once
 #include "../exceptions/expect.h"
+#include "../paging/pg.h" /* read_cr4/write_cr4, ring 3 */
 
 #define DR6_FIXED 0xFFFF0FF0u /* reserved bits of DR6 as a P6 reads them */
 #define DR6_BD 0x2000u
@@ -17,8 +18,6 @@
 #define WR_DR(n, v) __asm__ volatile("mov %0, %%dr" #n ::"r"((uint32_t)(v)) : "memory")
 #define RD_DR(n) ({ uint32_t v_; __asm__ volatile("mov %%dr" #n ", %0" : "=r"(v_)::"memory"); v_; })
 
-static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 
 /* What the #DB hook saw at each trap (index as trap_log). */
 extern volatile uint32_t db_dr6[TRAP_LOG], db_dr7[TRAP_LOG];
@@ -41,3 +40,4 @@ void t_registers(void);
 void t_instruction_breakpoints(void);
 void t_data_breakpoints(void);
 void t_single_step(void);
+void t_user(void);

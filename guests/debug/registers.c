@@ -13,6 +13,10 @@ void t_registers(void) {
     check_eq("DR7 written 0: bit 10 reads 1", RD_DR(7), DR7_FIXED);
     WR_DR(7, 0x300); /* LE and GE: no breakpoint */
     check_eq("DR7 LE/GE kept", RD_DR(7), 0x700);
+    WR_DR(7, 0xd800); /* bits 11, 12, 14, 15: reserved, read as 0 */
+    old = qemu_gap("QEMU 7.2 keeps DR7's reserved bits as written");
+    expect_eq("DR7 reserved bits read 0", RD_DR(7), DR7_FIXED);
+    qemu_gap(old);
     WR_DR(7, 0);
     WR_DR(0, 0x12345678);
     WR_DR(1, 0x9abcdef0);
