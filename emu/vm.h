@@ -42,7 +42,7 @@ struct PendingException {
   bool trap;          // the saved EIP is return_eip (traps); faults save CpuState::eip
   uint32_t return_eip;
   bool external = false;  // a device interrupt taken through the PIC (no instruction caused it)
-  bool rf = false;        // push EFLAGS with RF = 1 (#DB: general detect, a REP stopped midway)
+  bool rf = false;        // push EFLAGS with RF = 1 (#DB of general detect, a fault)
 };
 
 struct VmStats {

@@ -211,9 +211,7 @@ bool deliverDebugTrap(Machine::Impl& vm) {
   reportInDr6(c, d.pending);
   enterDebugHandler(vm);
   vm.pending = PendingException{kVecDB, 0, false, false, true, c.eip};
-  vm.pending.rf = d.pending_mid_rep;
   d.pending = 0;
-  d.pending_mid_rep = false;
   deliverPending(vm);
   vm.delivering = -1;
   return true;
@@ -230,7 +228,6 @@ void debugAfterJump(Machine::Impl& vm, int why) {
   if (why == kJumpException) {
     // The instruction did not complete: no trap for it (SDM 17.3.1.4, and data breakpoints).
     vm.debug.pending = 0;
-    vm.debug.pending_mid_rep = false;
     vm.debug.step_armed = false;
   } else if (why == kJumpContinue) {
     finishSingleStep(vm);
@@ -246,7 +243,9 @@ void inhibitDebugTraps(Machine::Impl& vm, uint32_t next_eip) {
 }
 
 void leaveMidRepeat(Machine::Impl& vm) {
-  vm.debug.pending_mid_rep = vm.debug.pending || vm.debug.step_armed;
+  // The instruction is not done: a trap or an interrupt taken now pushes RF = 1 (SDM 17.3.1.1),
+  // and its resumption is no new start, so no instruction breakpoint fires on it.
+  vm.cpu.eflags |= flag::RF;
   leaveToDispatcher(vm, kJumpContinue);
 }
 

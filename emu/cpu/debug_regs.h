@@ -67,8 +67,10 @@ void debugAfterJump(Machine::Impl& vm, int why);
 
 // MOV SS / POP SS: debug traps and instruction breakpoints wait for the next instruction.
 void inhibitDebugTraps(Machine::Impl& vm, uint32_t next_eip);
-// A REP string instruction stops after an iteration that is not its last because a debug trap
-// is due (a data or I/O breakpoint hit, or TF): the #DB frame gets RF = 1. Never returns.
+// A REP string instruction stops after an iteration that is not its last (a debug trap is due,
+// its write hit translated code, or a slice of it is done): EFLAGS.RF is set, so a #DB or an
+// interrupt taken now pushes RF = 1 and no instruction breakpoint fires as it resumes. Never
+// returns.
 [[noreturn]] void leaveMidRepeat(Machine::Impl& vm);
 // A REP string instruction single-steps by iteration.
 inline bool stepsByIteration(const CpuState& c) { return c.eflags & flag::TF; }

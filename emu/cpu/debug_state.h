@@ -19,8 +19,6 @@ struct GuestDebugState {
   // DR6 bits (B0-B3, BS) of debug traps raised by the instruction running now, delivered as one
   // #DB after it completes (dropped if it faults).
   uint32_t pending = 0;
-  // ...after an iteration of a REP string instruction that is not the last: the frame's RF is 1.
-  bool pending_mid_rep = false;
   // RF was set when the instruction at rf_eip started: a re-run of that instruction alone
   // (kJumpRetrySingle) starts with it again, so its breakpoint stays suppressed.
   bool rf_taken = false;

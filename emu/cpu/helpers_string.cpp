@@ -142,7 +142,7 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   bool bulk = i.rep && !i.addr16 && !(c.eflags & flag::DF) && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos) &&
               !stepsByIteration(c);
   for (uint32_t done = 0;; ++done) {
-    if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveToDispatcher(vm, kJumpContinue);
+    if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveMidRepeat(vm);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
     if (bulk) {
       if (uint32_t n = bulkForward(vm, i, src, dst, std::min(c.regs[ECX], kSlice - done))) {
