@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "emu/cpu/debug_regs.h"
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/fpu.h"
 #include "emu/cpu/guest_access.h"
@@ -253,7 +254,8 @@ BlockKey currentKey(Machine::Impl& vm) {
   codePhys(&c, linear, true, &phys);
   // Chains to another page check the soft-TLB entry of the target's page (Dbt::chainLastExit):
   // keep the code page's entry valid so that those checks pass after a flush.
-  if (c.cr0 & 0x80000000u) {
+  // Not for a watched page, whose data accesses must all take the slow path.
+  if ((c.cr0 & 0x80000000u) && !linearPageWatched(vm, linear)) {
     bool user = c.cpl == 3;
     if (c.tlb.entry[user][(linear >> 12) & (kTlbSize - 1)].tag_read != linear >> 12)
       vm.mmu.fill(linear, phys, Access::Exec, user);
@@ -342,6 +344,7 @@ RunResult Machine::run() {
   last_mode = ~0u;
   int why = setjmp(vm.jmp);
   if (why != kJumpNone) {
+    debugAfterJump(vm, why);
     accountInsns(vm);
     // Translated code charged its whole block on entry: give back what did not retire.
     if (vm.in_translated) {
@@ -377,6 +380,7 @@ RunResult Machine::run() {
   uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
     if (vm.gdb) vm.gdb->atBoundary(false);
+    if (deliverDebugTrap(vm)) idle_spins = 0;  // traps of the last instruction come before interrupts
     if (!(vm.gdb && vm.gdb->holdsInterrupts()) && takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
       std::string why = sleepUntilInterrupt(vm);
@@ -400,6 +404,7 @@ RunResult Machine::run() {
       vm.dbt->flushAll();
     }
     if (vm.gdb) vm.gdb->atBoundary(true);  // a breakpoint here, or gdb's single step
+    checkInstructionBreakpoint(vm);        // before the fetch's own faults
     BlockKey key = currentKey(vm);
     // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
     if (key.flags != last_mode || key.cs_base != last_cs_base) {
@@ -423,7 +428,7 @@ RunResult Machine::run() {
       }
       if (int64_t(b->guest_insns) > remaining) {
         b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(remaining), false);
-      } else if (vm.gdb && vm.gdb->breakpointIn(key.cs_base + key.eip, b->guest_bytes)) {
+      } else if (breakpointIn(vm, key.cs_base + key.eip, b->guest_bytes)) {
         // Never chained to: one instruction at a time, so the dispatcher sees the breakpoint.
         b = vm.dbt->translate(key, c.seg[CS].limit, 1, false);
       } else if (!vm.config.log.exec) {
@@ -463,6 +468,7 @@ RunResult Machine::run() {
                  b->cached ? "cached" : "one-off");
     c.last_exit = 0;
     vm.in_translated = true;
+    armSingleStep(vm, trap_after);
     vm.dbt->run(b);
     vm.in_translated = false;
     vm.in_single_insn = false;
@@ -470,12 +476,7 @@ RunResult Machine::run() {
     if (c.last_exit) ++vm.stats.exits_block_end;
     else ++vm.stats.exits_helper;
     if (c.trap_helper) emulateTrap(vm);
-    if (trap_after) {
-      c.dr[6] |= 0x4000;  // BS: single-step trap
-      vm.pending = PendingException{1, 0, false, false, true, c.eip};
-      deliverPending(vm);
-      vm.delivering = -1;
-    }
+    finishSingleStep(vm);  // TF: the #DB is delivered at the top of the loop
   }
 }
 

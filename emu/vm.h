@@ -12,6 +12,7 @@
 
 #include "emu/console.h"
 #include "emu/cpu/cpu_model.h"
+#include "emu/cpu/debug_state.h"
 #include "emu/devices/debugcon.h"
 #include "emu/devices/devices.h"
 #include "emu/devices/mmio_bus.h"
@@ -41,6 +42,7 @@ struct PendingException {
   bool trap;          // the saved EIP is return_eip (traps); faults save CpuState::eip
   uint32_t return_eip;
   bool external = false;  // a device interrupt taken through the PIC (no instruction caused it)
+  bool rf = false;        // push EFLAGS with RF = 1 (#DB of general detect, a fault)
 };
 
 struct VmStats {
@@ -137,6 +139,7 @@ struct Machine::Impl {
   uint32_t shadow_eip = 0;     // ... which starts here
   bool nmi_pending = false;    // an NMI was raised (APIC) and not yet delivered
   bool nmi_blocked = false;    // an NMI handler runs: further NMIs wait for its IRET
+  GuestDebugState debug;       // DR7's breakpoints decoded, debug traps due (emu/cpu/debug_regs.h)
   std::unique_ptr<DebugCon> debugcon;
 };
 

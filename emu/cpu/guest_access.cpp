@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "dbt/helper_info.h"
-#include "emu/debug/gdbstub.h"
+#include "emu/cpu/debug_regs.h"
 #include "mmu/segments.h"
 
 namespace btvm {
@@ -90,11 +90,11 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
 }
 
-// A gdb watchpoint hit by a VMM helper's access: the access goes ahead and the instruction
-// ends its block, so the dispatcher reports the hit right after it.
+// A gdb watchpoint or a guest data breakpoint hit by a VMM helper's access: the access goes
+// ahead and the instruction ends its block, so the dispatcher reports the hit (or delivers the
+// #DB) right after it. While an exception is delivered (its frame) the dispatcher does so next.
 void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
-  if (vm.gdb && vm.gdb->watching() && vm.gdb->accessHits(linear, size, write, true))
-    vm.cpu.exit_after_insn = true;
+  if (noteWatchedAccess(vm, linear, size, write, true) && vm.delivering < 0) vm.cpu.exit_after_insn = true;
 }
 
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
@@ -183,9 +183,9 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
   bool write = kind_bits != 0;
   Access kind = write ? Access::Write : Access::Read;
   bool user = userAccess(vm);
-  // A gdb watchpoint: translated code re-runs the instruction alone, which records the hit.
-  if (vm.gdb && vm.gdb->watching() && vm.gdb->accessHits(linear, size, write, vm.in_single_insn) &&
-      !vm.in_single_insn)
+  // A gdb watchpoint or a guest data breakpoint: translated code re-runs the instruction alone,
+  // which records the hit (the guest's #DB follows that one instruction).
+  if (noteWatchedAccess(vm, linear, size, write, vm.in_single_insn) && !vm.in_single_insn)
     leaveToDispatcher(vm, kJumpRetrySingle);
   uint32_t off = linear & 4095;
   if (off + size > 4096) {
@@ -231,7 +231,7 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     guardWatchedWrite(vm, phys, size);
     if (vm.mem.isWatched(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
   }
-  if (!(vm.gdb && vm.gdb->watchesPage(linear))) vm.mmu.fill(linear, phys, kind, user);
+  if (!linearPageWatched(vm, linear)) vm.mmu.fill(linear, phys, kind, user);
   return reinterpret_cast<uint64_t>(vm.mem.host(phys));
 }
 

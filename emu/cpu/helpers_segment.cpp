@@ -5,6 +5,7 @@
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 
+#include "emu/cpu/debug_regs.h"
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
@@ -20,7 +21,10 @@ HelperResult hMovToSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   if (i.reg == CS) raiseException(vm, 6, 0, false);
   uint16_t sel = uint16_t(i.rm_is_mem ? readSeg(vm, i.seg, arg, 2) : getReg(vm.cpu, i.rm, 2));
   loadSegment(vm, i.reg, sel);
-  if (i.reg == SS) inhibitInterrupts(vm, nextEip(vm.cpu, i));  // so that SS:ESP change together
+  if (i.reg == SS) {  // so that SS:ESP change together
+    inhibitInterrupts(vm, nextEip(vm.cpu, i));
+    inhibitDebugTraps(vm, nextEip(vm.cpu, i));
+  }
   return kNext;
 }
 
@@ -46,7 +50,10 @@ HelperResult hPopSeg(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   uint32_t esp = (c.regs[ESP] & ~m) | ((c.regs[ESP] + i.size) & m);
   loadSegment(vm, i.reg, sel);
   c.regs[ESP] = esp;
-  if (i.reg == SS) inhibitInterrupts(vm, nextEip(c, i));
+  if (i.reg == SS) {
+    inhibitInterrupts(vm, nextEip(c, i));
+    inhibitDebugTraps(vm, nextEip(c, i));
+  }
   return kNext;
 }
 
@@ -276,10 +283,7 @@ HelperResult hInto(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 // INT1 (ICEBP) raises #DB as a trap without the gate-privilege check of INT n.
-HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  vm.pending = PendingException{1, 0, false, false, true, nextEip(vm.cpu, i)};
-  leaveToDispatcher(vm, kJumpException);
-}
+HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) { raiseIcebp(vm, nextEip(vm.cpu, i)); }
 
 // IRET with NT=1 returns to the task in the current TSS's back-link. The checks that precede the
 // switch raise #TS/#NP as on hardware; the switch itself is not implemented.
@@ -310,8 +314,7 @@ HelperResult realModeIret(Machine::Impl& vm, int32_t s) {
   uint32_t mask = flag::kArith | flag::TF | flag::IF | flag::DF | flag::IOPL | flag::NT;
   if (s == 4) mask |= flag::RF | flag::AC | flag::ID;
   if (inV86Mode(c)) mask &= ~flag::IOPL;
-  c.eflags = (c.eflags & ~mask) | (fl & mask);
-  c.eflags &= ~flag::RF;  // as in protected mode below: no instruction breakpoints yet
+  c.eflags = (c.eflags & ~mask) | (fl & mask);  // RF too: it spares the next instruction's breakpoint
   return kEipSet;
 }
 
@@ -352,8 +355,7 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     setCs(vm, sel, d, c.cpl);
   }
   c.eip = s == 2 ? eip & 0xffff : eip;
-  c.eflags &= ~flag::RF;  // no instruction breakpoints yet: RF would be cleared by the next instruction
-  return kEipSet;
+  return kEipSet;  // RF as popped: the dispatcher clears it as the next instruction starts
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "emu/cpu/debug_regs.h"
 #include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 #include "emu/cpu/helpers.h"
@@ -44,12 +45,14 @@ static void noteUnassignedPort(Machine::Impl& vm, uint16_t port, unsigned size, 
 }
 
 uint32_t portIn(Machine::Impl& vm, uint16_t port, unsigned size) {
+  noteIoAccess(vm, port, size);
   uint32_t v;
   if (!vm.io.read(port, size, &v)) noteUnassignedPort(vm, port, size, false);
   return v;
 }
 
 void portOut(Machine::Impl& vm, uint16_t port, unsigned size, uint32_t v) {
+  noteIoAccess(vm, port, size);
   if (!vm.io.write(port, size, v)) noteUnassignedPort(vm, port, size, true);
 }
 
@@ -69,6 +72,7 @@ uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigne
   uint32_t lin = s.base + off;
   if ((lin & kPageMask) + size > kPageSize) return nullptr;
   if ((lin & ~kPageMask) == k.page) return k.host + (lin & kPageMask);
+  if (linearPageWatched(vm, lin)) return nullptr;  // data breakpoints, gdb watchpoints
   uint64_t phys;
   uint32_t err;
   if (!vm.mmu.translate(lin, write ? Access::Write : Access::Read, c.cpl == 3, &phys, &err)) return nullptr;
@@ -145,9 +149,10 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     slow();
     writeSeg(vm, seg, off, size, v);
   };
-  bool bulk = i.rep && !i.addr16 && !(c.eflags & flag::DF) && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos);
+  bool bulk = i.rep && !i.addr16 && !(c.eflags & flag::DF) && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos) &&
+              !stepsByIteration(c);
   for (uint32_t done = 0;; ++done) {
-    if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveToDispatcher(vm, kJumpContinue);
+    if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveMidRepeat(vm);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
     if (bulk) {
       if (uint32_t n = bulkForward(vm, i, src, dst, std::min(c.regs[ECX], kSlice - done))) {
@@ -201,11 +206,12 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
       bool zf = c.eflags & flag::ZF;
       if ((i.rep == 1 && !zf) || (i.rep == 2 && zf)) break;
     }
-    if (c.exit_after_insn) {
-      // The write hit translated code: stop here and let the dispatcher resume the REP.
+    if (c.exit_after_insn || stepsByIteration(c)) {
+      // The write hit translated code, or a debug trap follows this iteration (breakpoint hit,
+      // TF): stop here and let the dispatcher resume the REP.
       if ((c.regs[ECX] & amask) != 0) {
         c.exit_after_insn = false;
-        leaveToDispatcher(vm, kJumpContinue);
+        leaveMidRepeat(vm);
       }
     }
   }

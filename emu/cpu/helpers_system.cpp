@@ -2,6 +2,7 @@
 // registers, TLB and cache control, MSRs and HLT. Privileged ones raise #GP(0) above CPL 0.
 #include <fmt/core.h>
 
+#include "emu/cpu/debug_regs.h"
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
@@ -218,6 +219,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
         // soft TLB goes, and the PDPTEs just loaded may select another address space.
         if (format_changed) vm.mmu.pagingModeChanged();
         else vm.mmu.cr3Written();
+        debugCr4Written(vm);  // DE: I/O breakpoints
       }
       vm.dbt->flushJumpCache();
       break;
@@ -241,23 +243,15 @@ HelperResult hMovFromCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   return kNext;
 }
 
-int drNumber(Machine::Impl& vm, int n) {
-  if (n == 4 || n == 5) {
-    if (vm.cpu.cr4 & 8) raiseException(vm, 6, 0, false);  // CR4.DE: DR4/5 are reserved
-    return n + 2;
-  }
-  return n;
-}
-
 HelperResult hMovToDr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   requireCpl0(vm);
-  vm.cpu.dr[drNumber(vm, i.reg)] = vm.cpu.regs[i.rm];
+  writeDebugRegister(vm, i.reg, vm.cpu.regs[i.rm]);
   return kNext;
 }
 
 HelperResult hMovFromDr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   requireCpl0(vm);
-  vm.cpu.regs[i.reg] = vm.cpu.dr[drNumber(vm, i.rm)];
+  vm.cpu.regs[i.reg] = readDebugRegister(vm, i.rm);
   return kNext;
 }
 

@@ -180,10 +180,12 @@ void deliverPending(Machine::Impl& vm) {
     esp = new_esp;
   }
   // Faults save EFLAGS with RF set, so the faulting instruction restarts without re-triggering an
-  // instruction breakpoint (SDM 17.3.1.1); traps, aborts and software interrupts do not.
+  // instruction breakpoint (SDM 17.3.1.1); traps, aborts and software interrupts do not. #DB
+  // says itself (p.rf): general detect sets it, an instruction breakpoint pushes RF as it is (0).
+  // EFLAGS.RF itself is 1 between iterations of a REP string instruction (leaveMidRepeat).
   bool is_fault = !p.software && !p.external && (p.vector == 0 || (p.vector >= 5 && p.vector <= 7) ||
                                   (p.vector >= 10 && p.vector <= 14) || p.vector == 16 || p.vector == 17);
-  if (is_fault) old_eflags |= flag::RF;
+  if (is_fault || p.rf) old_eflags |= flag::RF;
   frame[n++] = old_eflags;
   frame[n++] = c.seg[CS].selector;
   frame[n++] = returnEip(c, p);

@@ -58,17 +58,15 @@ bool GdbStub::breakpointIn(uint32_t linear, uint32_t len) const {
 }
 
 bool GdbStub::watchesPage(uint32_t linear) const {
-  uint32_t page = linear >> 12;
   for (const Watch& w : watches_)
-    if (page >= (w.addr >> 12) && page <= ((w.addr + w.len - 1) >> 12)) return true;
+    if (w.range.onPage(linear)) return true;
   return false;
 }
 
 bool GdbStub::accessHits(uint32_t linear, unsigned size, bool write, bool record) {
   for (const Watch& w : watches_) {
-    bool kind = w.type == 4 || (w.type == 2) == write;
-    if (!kind || linear >= w.addr + w.len || w.addr >= linear + size) continue;
-    if (record) hits_.push_back(Hit{std::max(linear, w.addr), w.type});
+    if (!w.range.hits(linear, size, write)) continue;
+    if (record) hits_.push_back(Hit{std::max(linear, w.range.addr), w.type});
     return true;
   }
   return false;
@@ -347,8 +345,11 @@ std::string GdbStub::breakpoint(const std::string& args, bool insert) {
     return "OK";
   }
   if (len == 0 || len > 0x10000) return "E22";
-  Watch w{a, uint32_t(len), type};
-  auto same = [&w](const Watch& x) { return x.addr == w.addr && x.len == w.len && x.type == w.type; };
+  // Z2 watches writes, Z3 reads, Z4 both.
+  Watch w{WatchRange{a, uint32_t(len), type != 2, type != 3}, type};
+  auto same = [&w](const Watch& x) {
+    return x.range.addr == w.range.addr && x.range.len == w.range.len && x.type == w.type;
+  };
   if (insert) {
     watches_.push_back(w);
     vm_.mmu.flushAll();  // the page's soft-TLB entries would let accesses bypass the check

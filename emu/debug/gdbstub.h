@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/debug/watch_range.h"
 #include "emu/vm.h"
 
 namespace btvm {
@@ -63,7 +64,7 @@ class GdbStub {
 
  private:
   struct Watch {
-    uint32_t addr, len;
+    WatchRange range;
     int type;  // 2 write, 3 read, 4 access (the Z packet's number)
   };
   struct Hit {
