@@ -182,7 +182,9 @@ void switchTask(Machine::Impl& vm, uint16_t sel, uint32_t lo, uint32_t hi, const
     writeLinear(vm, a + 4, 4, readLinear(vm, a + 4, 4, false) | kBusyBit, false);
   }
 
-  // Step 10: the commit point. From here on faults belong to the new task.
+  // Step 10: the commit point. From here on faults belong to the new task (and, in --mode
+  // trap, to the guest: the probe of a deprivileged run cannot undo a switch; helpers.cpp).
+  vm.probing_deprivileged = false;
   next.attr |= kBusyBit >> 8;
   c.tr = next;
   c.cr0 |= kCr0TS;

@@ -107,7 +107,8 @@ void switch_setup(void) {
     gdt_put(SEL_TSS_B, (uint32_t)tss_b, 103, TSS32, 0);
     gdt_put(SEL_TSS_D, (uint32_t)tss_d, 103, TSS32, 0);
     gdt_put(SEL_TSS_E, (uint32_t)tss_e, 103, TSS32, 0);
-    gdt_put(SEL_TSS_F, (uint32_t)tss_f, 103, TSS32, 0);
+    /* DPL 3: under --mode trap the JMP then runs deprivileged and commits before it faults. */
+    gdt_put(SEL_TSS_F, (uint32_t)tss_f, 103, TSS32 | GDT_DPL(3), 0);
     gdt_put(SEL_TSS_SMALL, (uint32_t)tss_small, 0x60, TSS32, 0);
     gdt_put(SEL_TSS_NP, (uint32_t)tss_b, 103, TSS32 & 0x7F, 0);
     gate_put(&big_gdt[SEL_TGATE_B >> 3], SEL_TSS_B, 0, TASK_GATE, 0);
