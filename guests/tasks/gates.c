@@ -80,7 +80,12 @@ static void conforming(void) {
     expect_eq("conforming via gate: returned", run_user(r3_conf_gate), 0);
     const char *gap = qemu_gap("QEMU TCG keeps the gate's selector RPL in CS, not CPL, through a call gate");
     expect_eq("conforming via gate: CS.RPL = CPL 3", conf_cs & 0xFFFF, SEL_CONF0 | 3);
+    conf_cs = 0;
+    r3_cs = 0;
+    expect_eq("jmp via gate to conforming: returned", run_user(r3_conf_jmp), 0);
+    expect_eq("jmp via gate to conforming: CS.RPL = CPL 3", conf_cs & 0xFFFF, SEL_CONF0 | 3);
     qemu_gap(gap);
+    expect_eq("jmp via gate to conforming: back through RETF", r3_cs & 0xFFFF, USER_CS);
 }
 
 /* A far CALL (or JMP) from ring 3 through r3_far_ptr that must fault. */

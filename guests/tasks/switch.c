@@ -194,6 +194,31 @@ static void call_ldt_gate_and_int(void) {
     memcpy(gate_at(VEC_TASK), saved, 8);
 }
 
+/* INT n from ring 3 through a DPL-3 task gate: task D runs at ring 0, and its IRET goes back
+ * to the ring-3 state saved in task A's TSS (CPL from the saved CS's RPL). */
+#define VEC_USER_TASK 0x61
+static uint32_t user_int_task(void) {
+    __asm__ volatile("int $" STR(VEC_USER_TASK) ::: "memory");
+    return 0x600D;
+}
+
+static void user_task_gate(void) {
+    if (deprivileged) {
+        printf_s("SKIP INT n from ring 3 through a task gate (deprivileged kernel)\n");
+        return;
+    }
+    uint8_t saved[8];
+    memcpy(saved, gate_at(VEC_USER_TASK), 8);
+    gate_put((uint64_t *)gate_at(VEC_USER_TASK), SEL_TSS_D, 0, TASK_GATE | GDT_DPL(3), 0);
+    uint32_t before = d_runs;
+    expect_eq("int n ring 3 task gate: back in ring 3 after D's IRET", run_user(user_int_task), 0x600D);
+    expect_eq("int n ring 3 task gate: task D ran", d_runs, before + 1);
+    expect_eq("int n ring 3 task gate: saved CS (ring 3)", tss[T_CS] & 0xFFFF, USER_CS);
+    expect_eq("int n ring 3 task gate: saved SS (ring 3)", tss[T_SS] & 0xFFFF, USER_DS);
+    expect_eq("int n ring 3 task gate: back-link", tss_d[T_LINK], TSS_SEL);
+    memcpy(gate_at(VEC_USER_TASK), saved, 8);
+}
+
 /* Exceptions through a task gate: a #GP with its error code, then a double fault. */
 static void exception_tasks(void) {
     uint8_t gp[8], df[8];
@@ -268,6 +293,7 @@ void switch_tests(void) {
     jmp_and_back();
     call_16bit();
     call_ldt_gate_and_int();
+    user_task_gate();
     exception_tasks();
     switch_errors();
     __asm__ volatile("clts");

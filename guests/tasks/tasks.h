@@ -84,6 +84,7 @@ uint32_t r3_gate32(void);
 uint32_t r3_gate16(void);
 uint32_t r3_conf_direct(void);
 uint32_t r3_conf_gate(void);
+uint32_t r3_conf_jmp(void);
 uint32_t r3_far(void); /* lcall through r3_far_ptr */
 extern volatile uint32_t r3_far_ptr[2];
 uint32_t r3_far_jmp(void); /* ljmp through r3_far_ptr */

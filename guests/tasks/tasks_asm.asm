@@ -14,7 +14,7 @@ SEL_U3CODE  equ 0x10B
 
 global gate32_target, gate16_target, gate16_end, conf_target, r1_target
 global r3_gate32, r3_gate32_ret, r3_gate16, r3_g16_seg, r3_g16_ret, r3_conf_direct, r3_conf_gate
-global r3_far, r3_far_jmp, r3_far_ptr
+global r3_far, r3_far_jmp, r3_far_ptr, r3_conf_jmp
 global task_c_entry, task_c_after_iret, task_c_end, exc_task_entry
 global g_frame, g_esp, g_ss, g_cs, r3_esp_before, r3_esp_after, r3_ds, r3_es, r3_fs, r3_cs
 global conf_cs, c_flags, c_ran, exc_err, exc_flags, exc_count, exc_resume, exc_saved_eip
@@ -140,6 +140,17 @@ r3_conf_direct:
     ret
 r3_conf_gate:
     call SEL_GATE_CONF:0
+    mov [ss:r3_cs], cs
+    xor eax, eax
+    ret
+
+; uint32_t r3_conf_jmp(void): JMP through the call gate to conforming code, whose RETF comes
+; back here through the CS:EIP pushed first (a JMP pushes nothing).
+r3_conf_jmp:
+    push cs
+    push dword .back
+    jmp SEL_GATE_CONF:0
+.back:
     mov [ss:r3_cs], cs
     xor eax, eax
     ret
