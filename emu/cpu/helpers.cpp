@@ -131,9 +131,12 @@ HelperResultCode runMissed(Machine::Impl& vm, HelperId h, const hinfo::Info& i, 
     return r;
   }
   std::memcpy(vm.jmp, outer, sizeof outer);
+  // A helper that committed state this probe cannot restore (a task switch) clears the flag:
+  // a fault after that belongs to the guest, as on the real CPU.
+  bool committed = !vm.probing_deprivileged;
   vm.probing_deprivileged = false;
   uint8_t v = vm.pending.vector;
-  if (vm.pending.software || !(v == kVecGP || v == kVecNP || v == kVecSS || v == kVecTS))
+  if (committed || vm.pending.software || !(v == kVecGP || v == kVecNP || v == kVecSS || v == kVecTS))
     leaveToDispatcher(vm, kJumpException);  // a real guest event (INT n through a DPL-3 gate, #PF...)
   std::memcpy(c.regs, saved.regs, sizeof saved.regs);
   c.eip = saved.eip;

@@ -5,10 +5,12 @@
 #include <capstone/capstone.h>
 #include <fmt/core.h>
 
+#include "emu/cpu/call_gate.h"
 #include "emu/cpu/debug_regs.h"
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
 #include "emu/cpu/helpers.h"
+#include "emu/cpu/task_switch.h"
 #include "emu/cpu/v86.h"
 #include "emu/cpu/vme.h"
 #include "mmu/segments.h"
@@ -136,18 +138,21 @@ HelperResult verify(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg, bool 
 HelperResult hVerr(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return verify(vm, i, arg, false); }
 HelperResult hVerw(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) { return verify(vm, i, arg, true); }
 
-// The target of a far JMP/CALL: only code segments (call gates and task switches are not
-// implemented, and say so).
-Segment farTarget(Machine::Impl& vm, uint16_t sel, uint32_t offset) {
+// The target of a far JMP/CALL: a code segment (returned, checked), or a system descriptor
+// (call gate, task gate, TSS), whose transfer farTransferThroughSystem does at once: then
+// *done is set and CS:EIP are already the new ones.
+Segment farTarget(Machine::Impl& vm, uint16_t sel, uint32_t offset, bool call, uint32_t next_eip, bool* done) {
   CpuState& c = vm.cpu;
+  *done = false;
   if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, 0, true);
   uint32_t lo, hi;
   uint32_t addr = readDescriptor(vm, sel, &lo, &hi);
   Segment d = descriptorToSegment(sel, lo, hi);
-  if (!(d.attr & attr::kS))
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
-            fmt::format("far transfer through system descriptor type {} (call gates, task switches) is not implemented",
-                        attr::type(d.attr)));
+  if (!(d.attr & attr::kS)) {
+    farTransferThroughSystem(vm, call, sel, lo, hi, next_eip);
+    *done = true;
+    return d;
+  }
   SegFault f = checkCodeSegmentTransfer(sel, d, c.cpl);
   if (!f.ok()) raiseException(vm, f.vector, f.error, true);
   if (offset > d.limit) raiseException(vm, kVecGP, 0, true);
@@ -174,7 +179,9 @@ HelperResult hJmpFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
     realModeJump(vm, sel, off);
     return kEipSet;
   }
-  Segment d = farTarget(vm, sel, off);
+  bool done;
+  Segment d = farTarget(vm, sel, off, false, nextEip(vm.cpu, i), &done);
+  if (done) return kEipSet;
   setCs(vm, sel, d, vm.cpu.cpl);
   vm.cpu.eip = off;
   return kEipSet;
@@ -187,8 +194,10 @@ HelperResult hCallFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
   farOperand(vm, i, arg, &sel, &off);
   bool real = realStyleSegments(c);
   Segment d{};
-  if (!real) d = farTarget(vm, sel, off);
+  bool done = false;
+  if (!real) d = farTarget(vm, sel, off, true, nextEip(c, i), &done);
   else if (off > c.seg[CS].limit) raiseException(vm, kVecGP, 0, true);
+  if (done) return kEipSet;
   int32_t s = int32_t(i.size);
   writeSeg(vm, SS, stackOffset(c, -s), s, c.seg[CS].selector);
   writeSeg(vm, SS, stackOffset(c, -2 * s), s, nextEip(c, i));
@@ -255,7 +264,8 @@ HelperResult hRetFar(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     uint32_t new_esp = readSeg(vm, SS, stackOffset(c, 2 * s + pop_extra), s);
     uint16_t new_ss = uint16_t(readSeg(vm, SS, stackOffset(c, 3 * s + pop_extra), s));
     if (eip > d.limit) raiseException(vm, kVecGP, 0, true);
-    returnToOuterStack(vm, new_ss, new_esp + pop_extra, rpl);
+    returnToOuterStack(vm, new_ss, new_esp, rpl);
+    addToStackPointer(c, pop_extra);  // releases the caller's parameters, at the outer SS's size
     setCs(vm, sel, d, rpl);
     dropInaccessibleSegments(c);
   } else {
@@ -285,21 +295,6 @@ HelperResult hInto(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 // INT1 (ICEBP) raises #DB as a trap without the gate-privilege check of INT n.
 HelperResult hInt1(Machine::Impl& vm, const hinfo::Info& i, uint32_t) { raiseIcebp(vm, nextEip(vm.cpu, i)); }
 
-// IRET with NT=1 returns to the task in the current TSS's back-link. The checks that precede the
-// switch raise #TS/#NP as on hardware; the switch itself is not implemented.
-[[noreturn]] void taskReturnChecks(Machine::Impl& vm) {
-  CpuState& c = vm.cpu;
-  uint16_t link = uint16_t(readLinear(vm, c.tr.base, 2, false));
-  if ((link & 4) || (link | 7u) > c.gdtr.limit) raiseException(vm, kVecTS, link & 0xfffc, true);
-  uint32_t lo, hi;
-  readDescriptor(vm, link, &lo, &hi, kVecTS);
-  uint32_t type = (hi >> 8) & 0x1f;
-  if (type != 0x0b && type != 0x03) raiseException(vm, kVecTS, link & 0xfffc, true);  // busy TSS
-  if (!(hi & 0x8000)) raiseException(vm, kVecNP, link & 0xfffc, true);
-  stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
-          "IRET with EFLAGS.NT: hardware task switching is not implemented");
-}
-
 // IRET in real mode: IP, CS and FLAGS (or EIP, CS, EFLAGS) from the stack; every flag but VM,
 // VIF and VIP may change (SDM, IRET: real-address mode). The same in v8086 mode at IOPL 3,
 // except that IOPL stays too.
@@ -326,7 +321,10 @@ HelperResult hIret(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     if (v86Iret(vm, i.size)) return kEipSet;  // below IOPL 3: VIF under CR4.VME, or #GP(0)
     return realModeIret(vm, int32_t(i.size));
   }
-  if (c.eflags & flag::NT) taskReturnChecks(vm);
+  if (c.eflags & flag::NT) {  // back to the task that called or interrupted this one
+    returnFromNestedTask(vm, nextEip(c, i));
+    return kEipSet;
+  }
   int32_t s = int32_t(i.size);
   uint32_t eip = readSeg(vm, SS, stackOffset(c, 0), s);
   uint16_t sel = uint16_t(readSeg(vm, SS, stackOffset(c, s), s));

@@ -9,7 +9,7 @@
 #include "emu/cpu/guest_access.h"
 #include "mmu/segments.h"
 #include "emu/cpu/helpers.h"
-#include "emu/cpu/v86.h"
+#include "emu/cpu/tss.h"
 
 namespace btvm {
 
@@ -26,14 +26,6 @@ uint32_t subFlags(uint32_t a, uint32_t b, unsigned size) {
   if ((a ^ b) & (a ^ r) & sign) f |= flag::OF;
   if ((a ^ b ^ r) & 0x10) f |= flag::AF;
   return f;
-}
-
-void checkIoPrivilege(Machine::Impl& vm) {
-  const CpuState& c = vm.cpu;
-  uint32_t iopl = (c.eflags >> 12) & 3;
-  // No TSS I/O bitmap yet: CPL > IOPL always faults, and v8086 mode always asks the bitmap.
-  if (c.cpl > iopl) raiseException(vm, 13, 0, true);
-  checkV86PortAccess(vm);
 }
 
 // A port no device claims: counted for --stats, logged under -d unimp.
@@ -124,8 +116,8 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   int32_t delta = (c.eflags & flag::DF) ? -int32_t(size) : int32_t(size);
   auto idx = [&](int r) { return c.regs[r] & amask; };
   auto step = [&](int r) { setReg(c, r, asize, c.regs[r] + uint32_t(delta)); };
-  if ((i.sub == hinfo::kIns || i.sub == hinfo::kOuts)) checkIoPrivilege(vm);
   uint16_t port = uint16_t(c.regs[EDX]);
+  if ((i.sub == hinfo::kIns || i.sub == hinfo::kOuts)) checkIoPermission(vm, port, i.size);
   // A long REP is taken in slices, as hardware takes interrupts in the middle of one: after a
   // slice the instruction restarts from the dispatcher with ECX/ESI/EDI exact, so the
   // instruction budget (--max-insns) and block boundaries keep their meaning.
@@ -219,15 +211,15 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
 }
 
 HelperResult hIn(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  checkIoPrivilege(vm);
   uint16_t port = i.has_imm ? uint16_t(i.imm & 0xff) : uint16_t(vm.cpu.regs[EDX]);
+  checkIoPermission(vm, port, i.size);
   setReg(vm.cpu, EAX, i.size, portIn(vm, port, i.size));
   return kNext;
 }
 
 HelperResult hOut(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
-  checkIoPrivilege(vm);
   uint16_t port = i.has_imm ? uint16_t(i.imm & 0xff) : uint16_t(vm.cpu.regs[EDX]);
+  checkIoPermission(vm, port, i.size);
   portOut(vm, port, i.size, getReg(vm.cpu, EAX, i.size));
   return kNext;
 }

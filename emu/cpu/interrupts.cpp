@@ -6,6 +6,8 @@
 
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/guest_access.h"
+#include "emu/cpu/task_switch.h"
+#include "emu/cpu/tss.h"
 #include "emu/cpu/v86.h"
 #include "mmu/segments.h"
 
@@ -134,13 +136,16 @@ void deliverPending(Machine::Impl& vm) {
   uint32_t type = (hi >> 8) & 0x1f;  // S bit and type
   bool gate32 = type == 0x0e || type == 0x0f;
   bool trap_gate = type == 0x0f || type == 0x07;
-  if (type == 0x05)
-    stopRun(vm, ExitKind::Unsupported, exit_status::kUnsupported,
-            fmt::format("interrupt {} through a task gate: hardware task switching is not implemented", p.vector));
-  if (!(type == 0x0e || type == 0x0f || type == 0x06 || type == 0x07)) raiseException(vm, kVecGP, gate_err, true);
+  if (!(type == 0x0e || type == 0x0f || type == 0x06 || type == 0x07 || type == 0x05))
+    raiseException(vm, kVecGP, gate_err, true);
   uint32_t gate_dpl = (hi >> 13) & 3;
   if (p.software && gate_dpl < c.cpl) raiseException(vm, kVecGP, gate_err, true);
   if (!(hi & 0x8000)) raiseException(vm, kVecNP, gate_err, true);
+  if (type == 0x05) {  // a task gate: the handler is a task of its own (task_switch.h)
+    switchThroughTaskGate(vm, lo, TaskSwitchCause{TaskSwitchReason::Interrupt, returnEip(c, p), ext, p.has_error, p.error});
+    delivered(vm);
+    return;
+  }
   uint16_t sel = uint16_t(lo >> 16);
   uint32_t offset = (lo & 0xffff) | (gate32 ? (hi & 0xffff0000u) : 0);
   if ((sel & 0xfffc) == 0) raiseException(vm, kVecGP, ext, true);
@@ -162,17 +167,9 @@ void deliverPending(Machine::Impl& vm) {
   Segment ss = c.seg[SS];
   uint32_t esp = c.regs[ESP];
   if (new_cpl < c.cpl) {
-    // Inner-privilege stack from the 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n.
-    if (!c.tr.valid || c.tr.limit < 8u * new_cpl + 11)
-      raiseException(vm, kVecTS, c.tr.selector & 0xfffc, true);
-    uint32_t new_esp = readLinear(vm, c.tr.base + 4 + 8 * new_cpl, 4, false);
-    uint16_t new_ss = uint16_t(readLinear(vm, c.tr.base + 8 + 8 * new_cpl, 2, false));
-    if ((new_ss & 0xfffc) == 0) raiseException(vm, kVecTS, ext, true);
-    uint32_t slo, shi;
-    readDescriptor(vm, new_ss, &slo, &shi, kVecTS);
-    Segment nss = descriptorToSegment(new_ss, slo, shi);
-    SegFault f = checkStackSegmentLoad(new_ss, nss, new_cpl);
-    if (!f.ok()) raiseException(vm, f.vector == kVecGP ? kVecTS : f.vector, (new_ss & 0xfffc) + ext, true);
+    InnerStack in = innerStack(vm, new_cpl, ext);  // from the TSS, 32- or 16-bit (tss.h)
+    Segment nss = in.ss;
+    uint32_t new_esp = in.esp;
     if (from_v86) n = v86SegmentSlots(c, frame);
     frame[n++] = c.seg[SS].selector;
     frame[n++] = c.regs[ESP];

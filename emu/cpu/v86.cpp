@@ -37,10 +37,6 @@ void requireV86Iopl3(Machine::Impl& vm) {
   if (inV86Mode(c) && (c.eflags & flag::IOPL) != flag::IOPL) raiseException(vm, kVecGP, 0, true);
 }
 
-void checkV86PortAccess(Machine::Impl& vm) {
-  if (inV86Mode(vm.cpu)) raiseException(vm, kVecGP, 0, true);
-}
-
 void checkV86Handler(Machine::Impl& vm, const Segment& handler_cs, uint32_t sel_err) {
   bool conforming = handler_cs.attr & attr::kDC;
   if (conforming || attr::dpl(handler_cs.attr) != 0) raiseException(vm, kVecGP, sel_err, true);

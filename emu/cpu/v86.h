@@ -3,8 +3,8 @@
 // exception, which goes to a ring-0 handler through the IDT. The rest of the VMM asks these
 // functions at the points where v8086 mode differs from protected mode; everything else
 // (16-bit code, segment arithmetic, user-mode paging) is the real-mode and CPL-3 machinery.
-// CR4.VME and CR4.PVI are in emu/cpu/vme.h. Not modelled: the TSS I/O permission bitmap
-// (every port access from v8086 mode raises #GP(0)).
+// CR4.VME and CR4.PVI are in emu/cpu/vme.h. Port I/O from v8086 mode always asks the TSS I/O
+// permission bitmap (emu/cpu/tss.h, checkIoPermission).
 #pragma once
 #include <cstdint>
 
@@ -25,11 +25,6 @@ void iretToV86(Machine::Impl& vm, uint32_t eip, uint16_t cs, uint32_t eflags);
 // The IOPL-sensitive instructions of v8086 mode (CLI, STI, PUSHF, POPF, INT n, IRET) raise
 // #GP(0) below IOPL 3 (unless CR4.VME virtualizes them: vme.h). No-op outside v8086 mode.
 void requireV86Iopl3(Machine::Impl& vm);
-
-// Port I/O (IN, OUT, INS, OUTS) in v8086 mode is decided by the TSS I/O permission bitmap
-// whatever IOPL says; btvm does not implement the bitmap, so every port raises #GP(0), which is
-// what a TSS without a bitmap (map base beyond the limit) gives. No-op outside v8086 mode.
-void checkV86PortAccess(Machine::Impl& vm);
 
 // Interrupt delivery from v8086 mode (SDM vol. 3 20.3.1.1, INT n: INTERRUPT-FROM-VIRTUAL-8086-
 // MODE). The handler's code segment must be nonconforming with DPL 0, else #GP(`sel_err`).

@@ -130,17 +130,6 @@ def exception_storm():
 
 IMAGES["exception-storm"] = exception_storm()
 
-def far_jump_to_tss(prefix):
-    """prefix, then lgdt to a GDT whose selector 0x08 is an available 32-bit TSS and a far JMP to
-    it: a task switch, which btvm does not implement (it stops with status 10)."""
-    import struct
-    e = E.LOAD_ADDR + E.MB_HDR_SIZE + len(prefix)
-    code = b"\x0f\x01\x15" + struct.pack("<I", e + 16) + b"\xea" + struct.pack("<IH", 0, 0x08)
-    code += bytes(16 - len(code)) + struct.pack("<HI", 2 * 8 - 1, e + 24) + bytes(2)
-    code += bytes(8) + struct.pack("<HHBBBB", 0x67, 0, 0, 0x89, 0, 0)
-    return E.build(prefix + code)
-
-
 # COM1 output without a newline, then an end of each kind: the partial line must still reach
 # stdout (the console buffers up to a newline). And the debug console on port 0xe9 (or 0x402),
 # between COM1 bytes on the same stdout: the order must be kept.
@@ -154,7 +143,6 @@ IMAGES.update({
     "ab-poweroff": E.build(SERIAL_AB + bytes.fromhex("66b80020" "66ba0406" "66ef") + E.CODE_HLT),
     # mov eax,[0xe0000000] (nothing there); mov dword [0xe0000000],1; exit 33 if eax read all-ones.
     "unassigned-mem": E.build(bytes.fromhex("a1000000e0" "c705000000e001000000" "83f8ff" "7504") + E.CODE_EXIT33[:4] + E.CODE_HLT),
-    "ab-task": far_jump_to_tss(SERIAL_AB),
     # 'a' on COM1, 'X' and 'Y' on the debug console at 0xe9 and 0x402, 'c' on COM1; exit 33 when
     # port 0xe9 reads back 0xe9 (a debug console there), else 35.
     "debugcon": E.build(bytes.fromhex("66baf803" "b061ee" "b058e6e9" "66ba0204" "b059ee" "66baf803" "b063ee")
@@ -350,8 +338,6 @@ CASES = [
     C("unassigned memory, --stats, -d unimp", ["--stats", "-d", "unimp", "@unassigned-mem"], 33,
       r"(?s)unassigned memory read of 4 bytes at 0xe0000000.*unassigned memory write of 4 bytes at 0xe0000000"
       r".*0xe0000000-0xe000ffff +1 reads, 1 writes", kind=RUN),
-    C("partial line, unsupported (a task switch)", ["@ab-task"], 10, r"task switches\) is not implemented",
-      stdout="ab"),
     # isa-debugcon.
     C("-debugcon stdio, moved port too", ["-debugcon", "stdio", "@debugcon"], 33, stdout="aXc"),
     C("-debugcon stdio, -global isa-debugcon.iobase=0x402", ["-debugcon", "stdio", "-global",

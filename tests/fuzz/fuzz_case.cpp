@@ -34,11 +34,40 @@ constexpr Desc kGdtEntries[] = {
     {(kLdt << 16) | 0x17, 0x00008200},      // 0x68 LDT, 3 entries
     {0x48u << 16, 0x0000e500},              // 0x70 task gate -> the TSS
     {0x0000ffff, 0x00cfd300},               // 0x78 flat data, DPL 2
+    // Targets for task switches and gates with a stack switch (tests/fuzz/README.md).
+    {(kTss2 << 16) | 0x67, 0x00008900},     // 0x80 second 32-bit TSS (available)
+    {(kTss16 << 16) | 0x2b, 0x00008100},    // 0x88 16-bit TSS (available)
+    {0x80u << 16, 0x0000e500},              // 0x90 task gate DPL 3 -> 0x80
+    {(0x08u << 16) | ((kStubs + 16) & 0xffff), ((kStubs + 16) & 0xffff0000u) | 0xec02},  // 0x98 call gate, 2 dwords
+    {(0x08u << 16) | ((kStubs + 32) & 0xffff), 0x0000e403},  // 0xa0 16-bit call gate, 3 words
+    {(0x50u << 16) | ((kStubs + 48) & 0xffff), ((kStubs + 48) & 0xffff0000u) | 0xec00},  // 0xa8 gate -> conforming
 };
 constexpr uint32_t kGdtCount = sizeof(kGdtEntries) / sizeof(kGdtEntries[0]);
 
 bool criticalPage(uint32_t page) {
   return page <= 7 || (page >= (kCode >> 12) && page <= ((kCode + kCodeBytes + 0xfff) >> 12));
+}
+
+// The tasks behind the second TSS and the 16-bit TSS: code in the case's code area, a flat
+// ring-0 stack, random registers and flags (VM too, through randomFlags), and now and then a
+// random selector where a segment register should be, so that switches fault after the commit.
+uint32_t randomFlags(Rng& rng);
+void writeTaskImages(uint8_t* ram, Rng& rng) {
+  auto sel = [&](uint32_t good) { return rng.oneIn(16) ? rng.below(kGdtCount * 8) : good; };
+  put32(ram, kTss2 + 0x1c, kPageDir);
+  put32(ram, kTss2 + 0x20, kCode + rng.below(kCodeBytes));
+  put32(ram, kTss2 + 0x24, randomFlags(rng));
+  for (uint32_t r = 0; r < 8; ++r) put32(ram, kTss2 + 0x28 + 4 * r, r == 4 ? kStackTop - 0x100 : rng.u32());
+  const uint32_t segs[6] = {kSelData0, kSelCode0, kSelData0, kSelData0, 0, 0};
+  for (uint32_t k = 0; k < 6; ++k) put32(ram, kTss2 + 0x48 + 4 * k, sel(segs[k]));
+  put32(ram, kTss2 + 0x60, rng.oneIn(2) ? kSelLdt : 0);
+  put16(ram, kTss2 + 0x66, 104);
+  put16(ram, kTss16 + 14, uint16_t(kCode + rng.below(kCodeBytes)));  // IP: through the 16-bit code segment
+  put16(ram, kTss16 + 16, uint16_t(randomFlags(rng)));
+  for (uint32_t r = 0; r < 8; ++r) put16(ram, kTss16 + 18 + 2 * r, r == 4 ? 0x7e00 : uint16_t(rng.u32()));
+  const uint32_t segs16[4] = {kSelData0, 0x28, kSelData0, kSelData0};
+  for (uint32_t k = 0; k < 4; ++k) put16(ram, kTss16 + 34 + 2 * k, uint16_t(sel(segs16[k])));
+  put16(ram, kTss16 + 42, 0);
 }
 
 void writeGdtIdt(uint8_t* ram, btvm::CpuState& c, const CaseSpec& spec, Rng& rng) {
@@ -55,7 +84,13 @@ void writeGdtIdt(uint8_t* ram, btvm::CpuState& c, const CaseSpec& spec, Rng& rng
   // TSS: ring 0 stack for interrupts from ring 3; no I/O bitmap.
   put32(ram, kTss + 4, kStackTop);
   put32(ram, kTss + 8, kSelData0);
+  // An I/O permission bitmap after the TSS in half of the cases (ports 0..0x4bf, random bits).
+  if (rng.oneIn(2)) {
+    put32(ram, kGdt + 8 * (kSelTss >> 3), (kTss << 16) | (kLdt - kTss - 1));
+    for (uint32_t a = kTss + 104; a < kLdt; ++a) put8(ram, a, uint8_t(rng.u32()));
+  }
   put16(ram, kTss + 102, 104);
+  writeTaskImages(ram, rng);
 
   std::memset(ram + kStubs, 0xF4, 256 * kStubStride);
   for (uint32_t v = 0; v < 256; ++v) {
@@ -65,7 +100,7 @@ void writeGdtIdt(uint8_t* ram, btvm::CpuState& c, const CaseSpec& spec, Rng& rng
     if (spec.user || rng.oneIn(4)) type |= 0x6000;   // DPL 3: INT n allowed from ring 3
     if (rng.oneIn(32)) type = (type & ~0x0f00u) | 0x0f00;  // trap gate
     if (rng.oneIn(128)) type = (type & ~0x0f00u) | 0x0600;  // 16-bit interrupt gate
-    if (rng.oneIn(256)) type = (type & ~0x0f00u) | 0x0500, sel = kSelTss;  // task gate
+    if (rng.oneIn(256)) type = (type & ~0x0f00u) | 0x0500, sel = rng.oneIn(2) ? kSelTss : 0x80;  // task gate
     if (rng.oneIn(128)) type &= ~0x8000u;            // not present
     if (rng.oneIn(128)) sel = rng.below(kGdtCount * 8);
     put32(ram, kIdt + 8 * v, (sel << 16) | (off & 0xffff));

@@ -43,7 +43,7 @@ class Rng {
 };
 
 constexpr uint32_t kGdt = 0x800, kIdt = 0x1000, kStubs = 0x2000, kStubStride = 16;
-constexpr uint32_t kTss = 0x3800, kLdt = 0x3900, kPageDir = 0x4000, kPageTables = 0x5000;
+constexpr uint32_t kTss = 0x3800, kLdt = 0x3900, kTss2 = 0x3918, kTss16 = 0x3980, kPageDir = 0x4000, kPageTables = 0x5000;
 constexpr uint32_t kStackTop = 0x7ff0, kData = 0x10000, kDataSize = 0x10000;
 constexpr uint32_t kCode = 0x100000, kCodeBytes = 0x2000;
 constexpr uint32_t kSelCode0 = 0x08, kSelData0 = 0x10, kSelCode3 = 0x1b, kSelData3 = 0x23;

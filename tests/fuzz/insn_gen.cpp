@@ -214,7 +214,7 @@ void body(Emit& e, Group g) {
         case 9: e.u8(0x62), e.modrm(-1, 1); break;  // bound
         case 10: e.u8(0x63), e.modrm(); break;      // arpl
         default: e.u8(uint8_t(r.oneIn(2) ? 0x9A : 0xEA)), e.op16 ? e.u16(uint16_t(e.value())) : e.u32(e.value()),
-                 e.u16(uint16_t(r.oneIn(2) ? r.below(0x80) : r.u32())); break;  // far call/jmp ptr16:32
+                 e.u16(uint16_t(r.oneIn(2) ? r.below(0xb0) : r.u32())); break;  // far call/jmp ptr16:32 (0xb0: the GDT of fuzz_case.cpp)
       }
       break;
     case kSegment: {
