@@ -66,17 +66,6 @@ void expect_db(const char *name, uint32_t k, uint32_t eip, uint32_t dr6) {
     expect_eq(cat(buf, "DR6"), db_dr6[k], dr6);
 }
 
-/* btvm answers QEMU's fw_cfg too (for the kernels written against it), which detect_reference
- * takes for QEMU; its file directory lists only etc/e820, QEMU's pc many more (ACPI, SMBIOS,
- * option ROMs). Here a GAP must stay a failure under btvm. */
-static uint32_t fw_cfg_files(void) {
-    outw(0x510, 0x19);
-    uint32_t n = 0;
-    for (int i = 0; i < 4; i++)
-        n = n << 8 | inb(0x511);
-    return n;
-}
-
 void expect_db_fault(const char *name, uint32_t vector) {
     expect_eq(cat(name, "one trap"), trap_count, 1);
     expect_eq(cat(name, "vector"), trap_log[0].vector, vector);
@@ -90,10 +79,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     (void)mbi;
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
     detect_reference();
-    if (on_qemu && fw_cfg_files() <= 1) {
-        on_qemu = 0;
-        printf_s("note: not QEMU after all (one fw_cfg file): GAP checks count\n");
-    }
     gdt_install_flat();
     idt_install();
     outb(0x21, 0xFF); /* no device interrupts */

@@ -73,12 +73,23 @@ static uint32_t gaps;
 
 /* QEMU's fw_cfg device: select key 0 (signature) at port 0x510, read "QEMU" from 0x511. On a
  * machine without it the ports float (0xFF). */
+/* btvm answers QEMU's fw_cfg too (for the kernels written against it), signature and all; its
+ * file directory lists only etc/e820, QEMU's pc many more (ACPI, SMBIOS, option ROMs). Under
+ * btvm a GAP check must stay a failure. */
+static uint32_t fw_cfg_files(void) {
+    outw(0x510, 0x19);
+    uint32_t n = 0;
+    for (int i = 0; i < 4; i++)
+        n = n << 8 | inb(0x511);
+    return n;
+}
+
 void detect_reference(void) {
     char sig[4];
     outw(0x510, 0);
     for (int i = 0; i < 4; i++)
         sig[i] = (char)inb(0x511);
-    on_qemu = memcmp(sig, "QEMU", 4) == 0;
+    on_qemu = memcmp(sig, "QEMU", 4) == 0 && fw_cfg_files() > 1;
     if (on_qemu)
         printf_s("note: running under QEMU: its known deviations from the SDM print as GAP\n");
 }
