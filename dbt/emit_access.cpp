@@ -99,6 +99,10 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     return;
   }
   bool user = (key_.flags & block_flag::kCplMask) == 3;
+  if (host_mmu_ && !based) {
+    emitHostAccess(size, user, eip, info, kind, op, after);
+    return;
+  }
   int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
   int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
   Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
@@ -139,22 +143,59 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
   a_.bind(back);
   deferred_.push_back([this, slow, back, eip, info, kind, op, after, based, seg_base] {
-    a_.bind(slow);
-    setEip(eip);
-    a_.mov(st(offsetof(CpuState, insns_after)), after);
-    if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
-      a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
-      a_.not_(x86::r8d);
-      a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
-    }
+    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
+  });
+}
+
+// The slow path of one access, after the block: `slow` is entered with R10D = the linear address
+// (based: base + offset), the guest state as at the access; it ends by jumping to `back`.
+void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
+                                uint32_t after, bool based, int32_t seg_base) {
+  a_.bind(slow);
+  setEip(eip);
+  a_.mov(st(offsetof(CpuState, insns_after)), after);
+  if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
+    a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
+    a_.not_(x86::r8d);
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
+  }
+  a_.mov(x86::r9d, uint32_t(info));
+  callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
+  op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
+  if (kind != MemKind::Read) {
     a_.mov(x86::r9d, uint32_t(info));
-    callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
-    op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
-    if (kind != MemKind::Read) {
-      a_.mov(x86::r9d, uint32_t(info));
-      callHelper(hooks_.mem_commit);
+    callHelper(hooks_.mem_commit);
+  }
+  a_.jmp(back);
+}
+
+// --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h):
+//     r11 = state.host_base[user] ; op [r10 + r11]
+// R10 holds the linear address zero-extended (every path to here writes R10D), so the access
+// stays inside the 4 GiB reservation and its guard page. A page that is not mapped there (or
+// not writable) faults; the host fault handler (dbt/host_fault.h) finds the faulting
+// instruction among the block's fault sites and resumes at the site's slow path, which is the
+// soft TLB's: it walks, raises #PF precisely, emulates watched and MMIO writes, crosses pages,
+// and maps the page for next time. An op that swapped a high byte register before its access
+// (emitWithHighByteFix) is resumed at a stub that swaps it back first.
+void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
+                                  const MemOp& op, uint32_t after) {
+  Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
+  a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
+  hi_swap_ = HiSwap{};
+  a_.bind(begin);
+  op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+  a_.bind(end);
+  a_.bind(back);
+  HiSwap swap = hi_swap_;
+  Label resume = swap.valid ? a_.newLabel() : slow;
+  fault_sites_.push_back(FaultSiteLabels{begin, end, resume});
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume] {
+    if (swap.valid) {
+      a_.bind(resume);
+      a_.xchg(swap.a, swap.b);
     }
-    a_.jmp(back);
+    emitSlowPath(slow, back, eip, info, kind, op, after, false, 0);
   });
 }
 
