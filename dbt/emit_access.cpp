@@ -13,6 +13,8 @@
 // "Based" segments (flat but for a nonzero base: Linux's per-CPU FS) take the same probe on
 // base + offset, with an access past offset 2^32 - 1 forced to miss; their slow path is the
 // segment helper. Other segments: always the helper, which checks limit and rights and adds the base.
+// --mmu host replaces the probe of flat and based segments by one access off the address space's
+// base (emitHostAccess, below); the slow path stays the same.
 #include <cstddef>
 
 #include "dbt/dbt.h"
@@ -99,8 +101,8 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     return;
   }
   bool user = (key_.flags & block_flag::kCplMask) == 3;
-  if (host_mmu_ && !based) {
-    emitHostAccess(size, user, eip, info, kind, op, after);
+  if (host_mmu_) {
+    emitHostAccess(size, user, eip, info, kind, op, after, based, seg_base);
     return;
   }
   int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
@@ -178,9 +180,29 @@ void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t i
 // soft TLB's: it walks, raises #PF precisely, emulates watched and MMIO writes, crosses pages,
 // and maps the page for next time. An op that swapped a high byte register before its access
 // (emitWithHighByteFix) is resumed at a stub that swaps it back first.
+// A "based" segment adds its base first (R10D = base + offset, flag-free); an access whose last
+// byte passes offset 2^32 - 1 goes to the segment helper's slow path (limit: #GP/#SS), as in
+// the soft probe:
+//     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
+//     ok: rcx = r9 ; ... as above
 void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
-                                  const MemOp& op, uint32_t after) {
+                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base) {
   Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
+  if (based) {
+    Label ok = a_.newLabel();
+    a_.mov(x86::r9, x86::rcx);
+    a_.mov(x86::r10d, x86::r10d);
+    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(size - 1)));
+    a_.rorx(x86::rcx, x86::rcx, 32);
+    a_.mov(x86::ecx, x86::ecx);
+    a_.mov(x86::r11d, x86::dword_ptr(kState, seg_base));
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
+    a_.jecxz(x86::rcx, ok);
+    a_.mov(x86::rcx, x86::r9);
+    a_.jmp(slow);
+    a_.bind(ok);
+    a_.mov(x86::rcx, x86::r9);
+  }
   a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
   hi_swap_ = HiSwap{};
   a_.bind(begin);
@@ -190,12 +212,12 @@ void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64
   HiSwap swap = hi_swap_;
   Label resume = swap.valid ? a_.newLabel() : slow;
   fault_sites_.push_back(FaultSiteLabels{begin, end, resume});
-  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume] {
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume, based, seg_base] {
     if (swap.valid) {
       a_.bind(resume);
       a_.xchg(swap.a, swap.b);
     }
-    emitSlowPath(slow, back, eip, info, kind, op, after, false, 0);
+    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
   });
 }
 

@@ -120,7 +120,7 @@ class BlockEmitter {
   void emitSlowPath(asmjit::Label slow, asmjit::Label back, uint32_t eip, uint64_t info, MemKind kind,
                     const MemOp& op, uint32_t after, bool based, int32_t seg_base);
   void emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
-                      uint32_t after);
+                      uint32_t after, bool based, int32_t seg_base);
 
   asmjit::x86::Assembler& a_;
   const RuntimeStubs& stubs_;
