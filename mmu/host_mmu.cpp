@@ -200,12 +200,4 @@ void HostMmu::clearAll() {
   mapped_total_ = 0;
 }
 
-bool HostMmu::inReservation(const void* p) const {
-  auto* b = static_cast<const uint8_t*>(p);
-  for (const Space* s : all_)
-    for (const uint8_t* base : s->base)
-      if (b >= base && b < base + kReserveBytes) return true;
-  return false;
-}
-
 }  // namespace btvm

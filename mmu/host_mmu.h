@@ -71,8 +71,6 @@ class HostMmu {
   uint8_t* base(bool user) const { return current_->base[user ? 1 : 0]; }
   // True if linear page `vpn` is mapped in the current space's view (tests).
   bool mapped(uint32_t vpn, bool user) const { return current_->mapped[user ? 1 : 0].count(vpn) != 0; }
-  // A host address inside some live reservation (the fault handler's sanity check).
-  bool inReservation(const void* p) const;
 
   HostMmuStats stats;
 
