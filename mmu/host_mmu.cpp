@@ -73,6 +73,12 @@ void HostMmu::select(const void* id) {
   cpu_.host_base[1] = reinterpret_cast<uint64_t>(current_->base[1]);
 }
 
+void HostMmu::selectNone() {
+  current_ = limbo_;
+  cpu_.host_base[0] = reinterpret_cast<uint64_t>(limbo_->base[0]);
+  cpu_.host_base[1] = reinterpret_cast<uint64_t>(limbo_->base[1]);
+}
+
 bool HostMmu::mmapPage(uint8_t* at, uint64_t ppn, bool writable) {
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
   void* p = mmap(at, kPageSize, prot, MAP_SHARED | MAP_FIXED, mem_.memFd(), off_t(ppn << 12));
@@ -168,13 +174,7 @@ void HostMmu::forget(const void* id) {
   clearSpace(s);
   if (id == nullptr) return;  // "paging off" stays, empty
   by_id_.erase(it);
-  if (s == current_) {
-    // The shadow context that was current is gone; until the MMU selects another, point at a
-    // space that is never mapped (every access faults to the slow path, which selects one).
-    current_ = limbo_;
-    cpu_.host_base[0] = reinterpret_cast<uint64_t>(limbo_->base[0]);
-    cpu_.host_base[1] = reinterpret_cast<uint64_t>(limbo_->base[1]);
-  }
+  if (s == current_) selectNone();  // the current context is gone: until another is selected
   free_.push_back(s);
 }
 

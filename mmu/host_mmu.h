@@ -55,6 +55,9 @@ class HostMmu {
   // Makes the space of `id` current (a shadow context's address, or nullptr for paging off),
   // reserving it on first use, and points CpuState::host_base at its views.
   void select(const void* id);
+  // No address space selected (paging on, shadow contexts just dropped): host_base points at a
+  // space that is never mapped, so every access faults to the slow path, which selects one.
+  void selectNone();
   // The soft TLB just took linear page `vpn` -> RAM page `ppn` for this privilege class; map it
   // in the current space's view, writable or read-only.
   void map(uint32_t vpn, uint64_t ppn, bool user, bool writable);

@@ -25,7 +25,9 @@ void Mmu::attachHost(HostMmu* host) {
 
 void Mmu::selectHostSpace() {
   if (!host_) return;
-  host_->select((cpu_.cr0 & kCr0PG) ? shadow_.currentId() : nullptr);
+  if (!(cpu_.cr0 & kCr0PG)) host_->select(nullptr);
+  else if (const void* id = shadow_.currentId()) host_->select(id);
+  else host_->selectNone();  // paging on, no context yet (after dropAll): fault until one is
 }
 
 void Mmu::physPageGone(uint64_t paddr) {
