@@ -105,9 +105,18 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     emitHostAccess(size, user, eip, info, kind, op, after, based, seg_base);
     return;
   }
+  Label back = a_.newLabel();
+  emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
+  a_.bind(back);
+}
+
+// The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
+// continue at `back`, which the caller binds (or jumps to).
+void BlockEmitter::emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
+                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base, Label back) {
   int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
   int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
-  Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
+  Label slow = a_.newLabel(), hit = a_.newLabel();
   a_.mov(x86::r9, x86::rcx);
   if (based) {
     // r10d is the offset. An access whose last byte passes offset 2^32 - 1 exceeds the limit
@@ -143,7 +152,6 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     a_.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
   }
   op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
-  a_.bind(back);
   deferred_.push_back([this, slow, back, eip, info, kind, op, after, based, seg_base] {
     emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
   });
@@ -180,6 +188,10 @@ void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t i
 // soft TLB's: it walks, raises #PF precisely, emulates watched and MMIO writes, crosses pages,
 // and maps the page for next time. An op that swapped a high byte register before its access
 // (emitWithHighByteFix) is resumed at a stub that swaps it back first.
+// A site that faults again and again without getting mapped (a page table, MMIO, a page with
+// code, true #PFs) is patched at `entry` into a JMP to the same access through the soft-TLB
+// probe, emitted after the block (dbt/host_fault.h), so no access costs much more than
+// under --mmu soft.
 // A "based" segment adds its base first (R10D = base + offset, flag-free); an access whose last
 // byte passes offset 2^32 - 1 goes to the segment helper's slow path (limit: #GP/#SS), as in
 // the soft probe:
@@ -188,6 +200,8 @@ void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t i
 void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
                                   const MemOp& op, uint32_t after, bool based, int32_t seg_base) {
   Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
+  Label entry = a_.newLabel(), soft = a_.newLabel();
+  a_.bind(entry);
   if (based) {
     Label ok = a_.newLabel();
     a_.mov(x86::r9, x86::rcx);
@@ -211,19 +225,28 @@ void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64
   a_.bind(back);
   HiSwap swap = hi_swap_;
   Label resume = swap.valid ? a_.newLabel() : slow;
-  fault_sites_.push_back(FaultSiteLabels{begin, end, resume});
-  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume, based, seg_base] {
+  fault_sites_.push_back(FaultSiteLabels{begin, end, resume, entry, soft});
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume, based, seg_base, soft, size, user] {
     if (swap.valid) {
       a_.bind(resume);
       a_.xchg(swap.a, swap.b);
     }
     emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
+    // The same access through the soft TLB, for a site that keeps faulting (page-table
+    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
+    a_.bind(soft);
+    emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
+    a_.jmp(back);
   });
 }
 
 void BlockEmitter::emitDeferred() {
   // Slow paths may themselves defer nothing, but keep the loop index-based in case they do.
-  for (size_t i = 0; i < deferred_.size(); ++i) deferred_[i]();
+  // Each is moved out before it runs: it may defer more, which may move the vector.
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    auto emit = std::move(deferred_[i]);
+    emit();
+  }
   deferred_.clear();
 }
 

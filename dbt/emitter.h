@@ -76,6 +76,7 @@ class BlockEmitter {
   // Host code of each such access (its op, [begin, end)) and where a fault in it resumes.
   struct FaultSiteLabels {
     asmjit::Label begin, end, resume;
+    asmjit::Label entry, soft;  // the site's first instruction; its soft-TLB variant
   };
   const std::vector<FaultSiteLabels>& faultSites() const { return fault_sites_; }
   void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
@@ -119,6 +120,8 @@ class BlockEmitter {
   void emitRdtscInline();  // flat but for a nonzero base
   void emitSlowPath(asmjit::Label slow, asmjit::Label back, uint32_t eip, uint64_t info, MemKind kind,
                     const MemOp& op, uint32_t after, bool based, int32_t seg_base);
+  void emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
+                      uint32_t after, bool based, int32_t seg_base, asmjit::Label back);
   void emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
                       uint32_t after, bool based, int32_t seg_base);
 

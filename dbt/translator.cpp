@@ -222,7 +222,9 @@ struct Dbt::Impl {
     b.code_size = uint32_t(size);
     for (const auto& f : e.faultSites()) {
       auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
-      fault_sites.add(FaultSite{at(f.begin), at(f.end), at(f.resume)});
+      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), at(f.soft)};
+      if (site.begin - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
+      fault_sites.add(site);
     }
     b.guest_insns = uint32_t(insns.size());
     b.guest_bytes = bytes;

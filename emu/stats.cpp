@@ -55,6 +55,7 @@ void Machine::printStats() const {
     const HostMmuStats& h = vm.host_mmu->stats;
     fmt::print(o, "host MMU (--mmu host)\n");
     fmt::print(o, "  host faults to the slow path  {}\n", hostFaultsHandled());
+    fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesPatched());
     fmt::print(o, "  pages mapped / unmapped       {} / {}\n", h.pages_mapped, h.pages_unmapped);
     fmt::print(o, "  spaces reserved / cleared     {} / {}\n", h.spaces_reserved, h.spaces_cleared);
     fmt::print(o, "  map-count resets / failures   {} / {}\n", h.budget_resets, h.map_failures);

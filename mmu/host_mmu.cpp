@@ -90,8 +90,18 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
   int view = user ? 1 : 0;
   Space* s = current_;
   auto& m = s->mapped[view];
+  uint32_t want = uint32_t(ppn) | (writable ? kWritableBit : 0);
   auto old = m.find(vpn);
-  if (old != m.end() && old->second != ppn) unmapOne(s, view, vpn);
+  if (old != m.end()) {
+    // Already there. A read fill (or the dispatcher's code fill) after a write fill does not
+    // take the write right away: it is revoked only by the events that unmap (the soft TLB
+    // re-fills read-only for lack of news, not because the guest took anything back).
+    if ((old->second & ~kWritableBit) == ppn && (old->second & kWritableBit || !writable)) {
+      last_map_ = old->second | kValidBit;
+      return;
+    }
+    unmapOne(s, view, vpn);
+  }
   if (mapped_total_ >= map_budget_) {
     ++stats.budget_resets;
     clearAll();
@@ -111,10 +121,10 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
     }
   }
   ++stats.pages_mapped;
-  if (m.emplace(vpn, uint32_t(ppn)).second) {
-    ++mapped_total_;
-    where_[uint32_t(ppn)].push_back(Where{s, vpn, uint8_t(view)});
-  }
+  m[vpn] = want;
+  ++mapped_total_;
+  where_[uint32_t(ppn)].push_back(Where{s, vpn, uint8_t(view)});
+  last_map_ = want | kValidBit;
 }
 
 void HostMmu::forgetWhere(uint32_t ppn, const Where& w) {
@@ -132,7 +142,7 @@ void HostMmu::forgetWhere(uint32_t ppn, const Where& w) {
 void HostMmu::unmapOne(Space* s, int view, uint32_t vpn) {
   auto it = s->mapped[view].find(vpn);
   if (it == s->mapped[view].end()) return;
-  uint32_t ppn = it->second;
+  uint32_t ppn = it->second & ~kWritableBit;
   s->mapped[view].erase(it);
   --mapped_total_;
   forgetWhere(ppn, Where{s, vpn, uint8_t(view)});
@@ -156,7 +166,7 @@ void HostMmu::clearSpace(Space* s) {
   for (int view = 0; view < 2; ++view) {
     auto& m = s->mapped[view];
     if (m.empty()) continue;
-    for (const auto& [vpn, ppn] : m) forgetWhere(ppn, Where{s, vpn, uint8_t(view)});
+    for (const auto& [vpn, e] : m) forgetWhere(e & ~kWritableBit, Where{s, vpn, uint8_t(view)});
     mapped_total_ -= m.size();
     m.clear();
     if (reserve(s->base[view], kReserveBytes) == MAP_FAILED) {
@@ -186,7 +196,7 @@ void HostMmu::dropPhys(uint64_t paddr) {
   for (const Where& w : all) {
     auto& m = w.space->mapped[w.view];
     auto e = m.find(w.vpn);
-    if (e == m.end() || e->second != uint32_t(paddr >> 12)) continue;
+    if (e == m.end() || (e->second & ~kWritableBit) != uint32_t(paddr >> 12)) continue;
     m.erase(e);
     --mapped_total_;
     if (reserve(w.space->base[w.view] + (uint64_t(w.vpn) << 12), kPageSize) == MAP_FAILED) std::abort();

@@ -70,6 +70,13 @@ class HostMmu {
   void dropPhys(uint64_t paddr);
   void clearAll();  // every space, every page
 
+  // Whether the page of the last map() call is mapped so that an access of that kind runs
+  // without a fault (the fault handler's heuristic: dbt/host_fault.h). Clears the record.
+  bool takeLastMapped(bool write) {
+    uint32_t m = last_map_;
+    last_map_ = 0;
+    return (m & kValidBit) && (!write || (m & kWritableBit));
+  }
   // Where the current space's views start (what host_base holds).
   uint8_t* base(bool user) const { return current_->base[user ? 1 : 0]; }
   // True if linear page `vpn` is mapped in the current space's view (tests).
@@ -80,7 +87,7 @@ class HostMmu {
  private:
   struct Space {
     uint8_t* base[2] = {nullptr, nullptr};
-    std::unordered_map<uint32_t, uint32_t> mapped[2];  // vpn -> ppn
+    std::unordered_map<uint32_t, uint32_t> mapped[2];  // vpn -> ppn | kWritableBit
   };
   struct Where {
     Space* space;
@@ -94,8 +101,11 @@ class HostMmu {
   void forgetWhere(uint32_t ppn, const Where& w);
   bool mmapPage(uint8_t* at, uint64_t ppn, bool writable);
 
+  static constexpr uint32_t kWritableBit = 1u << 31;  // ppn < 2^24 (36-bit physical addresses)
+  static constexpr uint32_t kValidBit = 1u << 30;
   PhysMemory& mem_;
   CpuState& cpu_;
+  uint32_t last_map_ = 0;  // what the last map() left mapped (| kValidBit), for lastMapped()
   std::vector<Space*> all_;   // every reservation made (freed in the destructor only)
   std::vector<Space*> free_;  // cleared, not in use
   std::unordered_map<const void*, Space*> by_id_;
