@@ -53,10 +53,10 @@ Options:
   --code-cache SIZE   translated-code cache size (default 64M); when full it is flushed
   --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
                       switches (default 8; 0 rebuilds them at every switch)
-  --mmu MODE          how translated code reaches guest memory: soft (default: an inline
-                      soft-TLB probe) or host (the host MMU as the shadow page table: each
-                      address space is a 4 GiB reservation where guest pages are mapped,
-                      host page faults take the soft slow path)
+  --mmu MODE          how translated code reaches guest memory: host (default: the host
+                      MMU as the shadow page table: each address space is a 4 GiB
+                      reservation where guest pages are mapped, host page faults take the
+                      soft slow path) or soft (an inline soft-TLB probe on every access)
   --state-hash        print a hash of the final CPU state and guest RAM to stderr
   --stats             print translation, TLB, exit and exception statistics at exit
   -serial DEV         the serial console COM1: stdio (default: output to stdout, input

@@ -3,12 +3,17 @@
 // asked for, and disappear with their shadow entry, their context, a watch or a flush. Checked
 // against the kernel's own view of this process (/proc/self/maps) and through the mappings.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "dbt/host_fault.h"
 #include "mmu/host_mmu.h"
 #include "mmu/mmu.h"
 #include "mmu/shadow.h"
@@ -157,4 +162,23 @@ TEST_CASE("host MMU: the MMU maps on fill and keeps a space per address space ac
   mmu.tableWritten(0x101000, 4);
   CHECK_FALSE(host.mapped(0x400, false));
   CHECK(regionOf(space1 + 0x400000).perms.substr(0, 3) == "---");
+}
+
+TEST_CASE("host fault handler: a fault outside translated code's accesses is not swallowed") {
+  // In a child: the handler is installed, then the child touches an address nothing maps, from
+  // C++ code (no fault site). It must die of SIGSEGV, as without the handler.
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // the crash is the expected outcome: no core file
+    installHostFaultHandler();
+    FaultSites sites(reinterpret_cast<const uint8_t*>(0x1000), 0x1000);  // a table, not covering us
+    *reinterpret_cast<volatile int*>(uintptr_t(8)) = 1;
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGSEGV);
 }
