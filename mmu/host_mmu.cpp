@@ -31,7 +31,8 @@ uint64_t mapBudget() {
 
 }  // namespace
 
-HostMmu::HostMmu(PhysMemory& mem, CpuState& cpu) : mem_(mem), cpu_(cpu), map_budget_(mapBudget()) {
+HostMmu::HostMmu(PhysMemory& mem, CpuState& cpu, uint64_t map_budget)
+    : mem_(mem), cpu_(cpu), map_budget_(map_budget ? map_budget : mapBudget()) {
   if (mem.memFd() < 0) throw std::logic_error("HostMmu needs guest RAM in a memory file");
   limbo_ = takeSpace();
   select(nullptr);

@@ -42,7 +42,8 @@ struct HostMmuStats {
 class HostMmu {
  public:
   // Reserves the space for "paging off" and selects it. `mem` must be shareable (memFd() >= 0).
-  HostMmu(PhysMemory& mem, CpuState& cpu);
+  // map_budget: pages mapped at once before every space is cleared (0: from vm.max_map_count).
+  HostMmu(PhysMemory& mem, CpuState& cpu, uint64_t map_budget = 0);
   ~HostMmu();
   HostMmu(const HostMmu&) = delete;
   HostMmu& operator=(const HostMmu&) = delete;
@@ -79,6 +80,7 @@ class HostMmu {
   }
   // Where the current space's views start (what host_base holds).
   uint8_t* base(bool user) const { return current_->base[user ? 1 : 0]; }
+  uint64_t pagesMapped() const { return mapped_total_; }
   // True if linear page `vpn` is mapped in the current space's view (tests).
   bool mapped(uint32_t vpn, bool user) const { return current_->mapped[user ? 1 : 0].count(vpn) != 0; }
 

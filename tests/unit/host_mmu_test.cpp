@@ -182,3 +182,16 @@ TEST_CASE("host fault handler: a fault outside translated code's accesses is not
   CHECK(WIFSIGNALED(status));
   if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGSEGV);
 }
+
+TEST_CASE("host MMU: past its mapping budget (vm.max_map_count) it starts again from nothing") {
+  PhysMemory mem(1 << 20, 0, true);
+  CpuState cpu{};
+  HostMmu host(mem, cpu, 4);
+  for (uint32_t i = 0; i < 10; ++i) host.map(0x100 + 2 * i, i, false, i & 1);  // no two adjacent
+  CHECK(host.stats.budget_resets == 2);
+  CHECK(host.pagesMapped() <= 4);
+  CHECK(host.mapped(0x100 + 2 * 9, false));  // the last one is there
+  CHECK_FALSE(host.mapped(0x100, false));     // the first ones went
+  CHECK(regionOf(host.base(false) + 0x100000).perms.substr(0, 3) == "---");
+  CHECK(host.stats.map_failures == 0);
+}
