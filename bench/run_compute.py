@@ -5,7 +5,8 @@ For each kernel, N runs (default 5) of three systems, interleaved so that the no
 shared machine hits all three alike:
 
   native  build/bench/compute-native KERNEL                  (the same C, built for x86-64)
-  btvm    build/btvm -m 64M -append KERNEL build/guests/compute.elf
+  btvm    build/btvm -m 64M -append KERNEL build/guests/compute.elf  (--mmu as --mmu says: soft)
+  btvm-host  the same with --mmu host (the host MMU as the shadow page table)
   qemu    qemu-system-i386 -kernel build/guests/compute.elf -append KERNEL ... -m 64
 
 Each run is timed by wall clock around the whole process. The `empty` kernel (boot, print,
@@ -29,7 +30,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNELS = ["sieve", "crc32", "matmul", "quicksort", "sha256"]
-SYSTEMS = ["native", "btvm", "qemu"]
+SYSTEMS = ["native", "btvm", "btvm-host", "qemu"]
 GUEST_PASS_STATUS = 33  # finish(): debug-exit 0x10 -> (0x10 << 1) | 1
 CHECKSUM_RE = re.compile(r"^(\w+) checksum=0x([0-9a-f]{8}) (PASS|FAIL|UNCHECKED)\s*$", re.M)
 
@@ -48,7 +49,8 @@ def commands(args, kernel):
     elf = rel(os.path.join(args.build, "guests", "compute.elf"))
     return {
         "native": [rel(os.path.join(args.build, "bench", "compute-native")), kernel],
-        "btvm": [rel(args.btvm), "-m", "64M", "-append", kernel, elf],
+        "btvm": [rel(args.btvm), "--mmu", args.mmu, "-m", "64M", "-append", kernel, elf],
+        "btvm-host": [rel(args.btvm), "--mmu", "host", "-m", "64M", "-append", kernel, elf],
         "qemu": [args.qemu, "-kernel", elf, "-append", kernel, "-display", "none", "-no-reboot",
                  "-serial", "stdio", "-monitor", "none",
                  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-m", "64"],
@@ -137,25 +139,29 @@ def build_report(args, systems, kernels, times, sums, info, started):
         m = median_ms(times[s][k])
         return m if s == "native" else m - boot[s]
 
-    rows, r_native, r_qemu = [], [], []
+    rows, r_native, r_qemu, r_host = [], [], [], []
     for k in kernels:
-        n, b, q = net("native", k), net("btvm", k), net("qemu", k)
+        n, b, h, q = net("native", k), net("btvm", k), net("btvm-host", k), net("qemu", k)
         bn = b / n if b is not None and n else None
         bq = b / q if b is not None and q else None
+        hb = h / b if h is not None and b else None
         if bn is not None:
             r_native.append(bn)
         if bq is not None:
             r_qemu.append(bq)
-        rows.append(f"| {k} | {fmt_ms(n)} | {fmt_ms(b)} | {fmt_ms(q)} | {fmt_ratio(bn)} | "
-                    f"{fmt_ratio(bq)} |")
+        if hb is not None:
+            r_host.append(hb)
+        rows.append(f"| {k} | {fmt_ms(n)} | {fmt_ms(b)} | {fmt_ms(h)} | {fmt_ms(q)} | {fmt_ratio(bn)} | "
+                    f"{fmt_ratio(bq)} | {fmt_ratio(hb)} |")
 
     def geomean(xs):
         return statistics.geometric_mean(xs) if xs and all(x > 0 for x in xs) else None
 
-    table = ["| kernel | native ms | btvm ms | qemu ms | btvm/native | btvm/qemu |",
-             "|---|---:|---:|---:|---:|---:|"] + rows
-    table.append(f"| geomean | | | | {fmt_ratio(geomean(r_native))} | "
-                 f"{fmt_ratio(geomean(r_qemu))} |")
+    table = [f"| kernel | native ms | btvm ({args.mmu}) ms | btvm --mmu host ms | qemu ms | btvm/native | "
+             "btvm/qemu | host/btvm |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"] + rows
+    table.append(f"| geomean | | | | | {fmt_ratio(geomean(r_native))} | "
+                 f"{fmt_ratio(geomean(r_qemu))} | {fmt_ratio(geomean(r_host))} |")
 
     lines = ["# Compute benchmark", ""]
     lines.append(f"- date: {started.strftime('%Y-%m-%d %H:%M:%S %Z').strip()}")
@@ -196,6 +202,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"),
                     help="meson build directory with guests/compute.elf and bench/compute-native")
     ap.add_argument("--qemu", default="qemu-system-i386", help="QEMU system emulator")
+    ap.add_argument("--mmu", default="soft", choices=["soft", "host"],
+                    help="btvm --mmu for the 'btvm' system (default soft; 'btvm-host' is always host)")
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help="subset of native,btvm,qemu to measure (default: all three)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "compute.md"),
@@ -215,7 +223,7 @@ def main():
     need = {"guest image": os.path.join(args.build, "guests", "compute.elf")}
     if "native" in systems:
         need["native build"] = os.path.join(args.build, "bench", "compute-native")
-    if "btvm" in systems:
+    if "btvm" in systems or "btvm-host" in systems:
         need["btvm"] = args.btvm
     for what, path in need.items():
         if not (os.path.isfile(path) and (what == "guest image" or os.access(path, os.X_OK))):
@@ -240,7 +248,7 @@ def main():
                         raise BenchError(f"{s}: checksum of {k} 0x{csum} differs from "
                                          f"0x{sums[k]} seen before")
                     times[s][k].append(secs)
-                    print(f"run {r + 1}/{args.runs} {k:9} {s:6} {secs * 1000:8.0f} ms",
+                    print(f"run {r + 1}/{args.runs} {k:9} {s:9} {secs * 1000:8.0f} ms",
                           file=sys.stderr, flush=True)
     except BenchError as e:
         sys.exit(f"run_compute: FAILED\n{e}")

@@ -34,6 +34,7 @@ struct DbtConfig {
   bool log_out_asm = false;
   uint32_t max_block_insns = 64;
   VirtMode mode = VirtMode::Translate;
+  bool host_mmu = false;  // --mmu host: flat accesses go through the host MMU (dbt/host_fault.h)
 };
 
 struct DbtStats {

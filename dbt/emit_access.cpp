@@ -13,6 +13,8 @@
 // "Based" segments (flat but for a nonzero base: Linux's per-CPU FS) take the same probe on
 // base + offset, with an access past offset 2^32 - 1 forced to miss; their slow path is the
 // segment helper. Other segments: always the helper, which checks limit and rights and adds the base.
+// --mmu host replaces the probe of flat and based segments by one access off the address space's
+// base (emitHostAccess, below); the slow path stays the same.
 #include <cstddef>
 
 #include "dbt/dbt.h"
@@ -99,9 +101,22 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     return;
   }
   bool user = (key_.flags & block_flag::kCplMask) == 3;
+  if (host_mmu_) {
+    emitHostAccess(size, user, eip, info, kind, op, after, based, seg_base);
+    return;
+  }
+  Label back = a_.newLabel();
+  emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
+  a_.bind(back);
+}
+
+// The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
+// continue at `back`, which the caller binds (or jumps to).
+void BlockEmitter::emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
+                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base, Label back) {
   int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
   int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
-  Label slow = a_.newLabel(), hit = a_.newLabel(), back = a_.newLabel();
+  Label slow = a_.newLabel(), hit = a_.newLabel();
   a_.mov(x86::r9, x86::rcx);
   if (based) {
     // r10d is the offset. An access whose last byte passes offset 2^32 - 1 exceeds the limit
@@ -137,30 +152,101 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     a_.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
   }
   op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
-  a_.bind(back);
   deferred_.push_back([this, slow, back, eip, info, kind, op, after, based, seg_base] {
-    a_.bind(slow);
-    setEip(eip);
-    a_.mov(st(offsetof(CpuState, insns_after)), after);
-    if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
-      a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
-      a_.not_(x86::r8d);
-      a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
-    }
+    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
+  });
+}
+
+// The slow path of one access, after the block: `slow` is entered with R10D = the linear address
+// (based: base + offset), the guest state as at the access; it ends by jumping to `back`.
+void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
+                                uint32_t after, bool based, int32_t seg_base) {
+  a_.bind(slow);
+  setEip(eip);
+  a_.mov(st(offsetof(CpuState, insns_after)), after);
+  if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
+    a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
+    a_.not_(x86::r8d);
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
+  }
+  a_.mov(x86::r9d, uint32_t(info));
+  callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
+  op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
+  if (kind != MemKind::Read) {
     a_.mov(x86::r9d, uint32_t(info));
-    callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
-    op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
-    if (kind != MemKind::Read) {
-      a_.mov(x86::r9d, uint32_t(info));
-      callHelper(hooks_.mem_commit);
+    callHelper(hooks_.mem_commit);
+  }
+  a_.jmp(back);
+}
+
+// --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h):
+//     r11 = state.host_base[user] ; op [r10 + r11]
+// R10 holds the linear address zero-extended (every path to here writes R10D), so the access
+// stays inside the 4 GiB reservation and its guard page. A page that is not mapped there (or
+// not writable) faults; the host fault handler (dbt/host_fault.h) finds the faulting
+// instruction among the block's fault sites and resumes at the site's slow path, which is the
+// soft TLB's: it walks, raises #PF precisely, emulates watched and MMIO writes, crosses pages,
+// and maps the page for next time. An op that swapped a high byte register before its access
+// (emitWithHighByteFix) is resumed at a stub that swaps it back first.
+// A site that faults again and again without getting mapped (a page table, MMIO, a page with
+// code, true #PFs) is patched at `entry` into a JMP to the same access through the soft-TLB
+// probe, emitted after the block (dbt/host_fault.h), so no access costs much more than
+// under --mmu soft.
+// A "based" segment adds its base first (R10D = base + offset, flag-free); an access whose last
+// byte passes offset 2^32 - 1 goes to the segment helper's slow path (limit: #GP/#SS), as in
+// the soft probe:
+//     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
+//     ok: rcx = r9 ; ... as above
+void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
+                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base) {
+  Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
+  Label entry = a_.newLabel(), soft = a_.newLabel();
+  a_.bind(entry);
+  if (based) {
+    Label ok = a_.newLabel();
+    a_.mov(x86::r9, x86::rcx);
+    a_.mov(x86::r10d, x86::r10d);
+    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(size - 1)));
+    a_.rorx(x86::rcx, x86::rcx, 32);
+    a_.mov(x86::ecx, x86::ecx);
+    a_.mov(x86::r11d, x86::dword_ptr(kState, seg_base));
+    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
+    a_.jecxz(x86::rcx, ok);
+    a_.mov(x86::rcx, x86::r9);
+    a_.jmp(slow);
+    a_.bind(ok);
+    a_.mov(x86::rcx, x86::r9);
+  }
+  a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
+  hi_swap_ = HiSwap{};
+  a_.bind(begin);
+  op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+  a_.bind(end);
+  a_.bind(back);
+  HiSwap swap = hi_swap_;
+  Label resume = swap.valid ? a_.newLabel() : slow;
+  fault_sites_.push_back(FaultSiteLabels{begin, end, resume, entry, soft});
+  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume, based, seg_base, soft, size, user] {
+    if (swap.valid) {
+      a_.bind(resume);
+      a_.xchg(swap.a, swap.b);
     }
+    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
+    // The same access through the soft TLB, for a site that keeps faulting (page-table
+    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
+    a_.bind(soft);
+    emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
     a_.jmp(back);
   });
 }
 
 void BlockEmitter::emitDeferred() {
   // Slow paths may themselves defer nothing, but keep the loop index-based in case they do.
-  for (size_t i = 0; i < deferred_.size(); ++i) deferred_[i]();
+  // Each is moved out before it runs: it may defer more, which may move the vector.
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    auto emit = std::move(deferred_[i]);
+    emit();
+  }
   deferred_.clear();
 }
 

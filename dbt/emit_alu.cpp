@@ -82,6 +82,7 @@ void BlockEmitter::emitWithHighByteFix(InstId id, Operand* ops, unsigned count) 
     fixed[i] = partner;
   }
   a_.xchg(hreg, partner);
+  hi_swap_ = HiSwap{true, hreg, partner};  // a host-MMU fault in the op must undo it
   a_.emitOpArray(id, fixed, count);
   a_.xchg(hreg, partner);
 }

@@ -70,6 +70,15 @@ class BlockEmitter {
     asmjit::Label check, check_imm_end, check_jump;
   };
   const std::vector<ExitSite>& exits() const { return exits_; }
+
+  // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess).
+  void setHostMmu(bool on) { host_mmu_ = on; }
+  // Host code of each such access (its op, [begin, end)) and where a fault in it resumes.
+  struct FaultSiteLabels {
+    asmjit::Label begin, end, resume;
+    asmjit::Label entry, soft;  // the site's first instruction; its soft-TLB variant
+  };
+  const std::vector<FaultSiteLabels>& faultSites() const { return fault_sites_; }
   void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
 
  private:
@@ -109,6 +118,12 @@ class BlockEmitter {
   bool segmentFlat(int seg, MemKind kind) const;
   bool segmentBased(int seg, MemKind kind) const;
   void emitRdtscInline();  // flat but for a nonzero base
+  void emitSlowPath(asmjit::Label slow, asmjit::Label back, uint32_t eip, uint64_t info, MemKind kind,
+                    const MemOp& op, uint32_t after, bool based, int32_t seg_base);
+  void emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
+                      uint32_t after, bool based, int32_t seg_base, asmjit::Label back);
+  void emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
+                      uint32_t after, bool based, int32_t seg_base);
 
   asmjit::x86::Assembler& a_;
   const RuntimeStubs& stubs_;
@@ -120,6 +135,14 @@ class BlockEmitter {
   uint32_t insns_after_ = 0;
   std::vector<std::function<void()>> deferred_;
   std::vector<ExitSite> exits_;
+  bool host_mmu_ = false;
+  std::vector<FaultSiteLabels> fault_sites_;
+  // The high-byte swap emitWithHighByteFix put around the op being emitted, if any.
+  struct HiSwap {
+    bool valid = false;
+    asmjit::x86::Gp a, b;
+  };
+  HiSwap hi_swap_;
 };
 
 }  // namespace btvm

@@ -3,6 +3,11 @@
 // host stack. R13 points at the CpuState. R14 holds the instruction budget (CpuState::
 // icount_budget while translated code runs). R15 holds 12, the page shift for the flag-free probe
 // (SHRX takes its count in a register). R8..R11 are scratch, clobbered by every access.
+// --mmu host uses no register of its own: the address space's base is reloaded into R11 from
+// CpuState::host_base before each access ([R10 + R11]; one L1-hot load). Dedicating a register
+// would mean taking R15 (the probe's shift constant, still needed by based and soft paths) or
+// spilling a guest register, and the base changes at every CR3 switch, which the reload follows
+// for free.
 #pragma once
 #include <asmjit/x86.h>
 

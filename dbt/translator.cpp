@@ -13,6 +13,7 @@
 #include "dbt/dbt.h"
 #include "dbt/decoder.h"
 #include "dbt/emitter.h"
+#include "dbt/host_fault.h"
 #include "dbt/operands.h"
 
 namespace btvm {
@@ -95,9 +96,11 @@ struct Dbt::Impl {
   std::unordered_map<uint8_t*, std::pair<Block*, size_t>> exit_sites;
   std::vector<std::unique_ptr<Block>> owned;
   std::vector<DecodedInsn> insns;
+  FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
-      : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes) {}
+      : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes),
+        fault_sites(cache.base(), cache.capacity()) {}
 
   size_t fetch(uint64_t phys, uint64_t phys2, uint32_t page_off, uint8_t* buf, size_t len) {
     for (size_t i = 0; i < len; ++i) {
@@ -191,6 +194,7 @@ struct Dbt::Impl {
     AsmErrorHandler eh;
     initAssembler(code, a, eh);
     BlockEmitter e(a, stubs, hooks, key, config.mode);
+    e.setHostMmu(config.host_mmu);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
@@ -216,6 +220,12 @@ struct Dbt::Impl {
     uint64_t t3 = nowNs();
     b.code = dst;
     b.code_size = uint32_t(size);
+    for (const auto& f : e.faultSites()) {
+      auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
+      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), at(f.soft)};
+      if (site.begin - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
+      fault_sites.add(site);
+    }
     b.guest_insns = uint32_t(insns.size());
     b.guest_bytes = bytes;
     b.phys_end = key.phys + bytes;
@@ -338,6 +348,7 @@ struct Dbt::Impl {
     exit_sites.clear();
     owned.clear();
     cache.flush();
+    fault_sites.clear();
     mem.clearCodePages();
     flushJumpCache();
     ++stats.cache_flushes;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "dbt/host_fault.h"
 #include "emu/cpu/debug_regs.h"
 #include "emu/cpu/descriptors.h"
 #include "emu/cpu/fpu.h"
@@ -64,7 +65,7 @@ Machine::Impl::Impl(const MachineConfig& c)
     : config(c),
       cpu_owner(std::make_unique<CpuState>()),
       cpu(*cpu_owner),
-      mem(c.ram_bytes, c.host_mem_bytes),
+      mem(c.ram_bytes, c.host_mem_bytes, c.host_mmu),
       mmu(cpu, mem, c.shadow_cache),
       console(ConsoleConfig{c.serial_in_fd, c.serial_out_fd, c.serial_interactive}),
       platform(
@@ -82,7 +83,11 @@ Machine::Impl::Impl(const MachineConfig& c)
   host_start_ns = hostMonotonicNs();
   console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
-  mem.setEvictionHook([this](uint64_t) { mmu.flushAll(); });
+  mem.setEvictionHook([this](uint64_t paddr) { mmu.physPageGone(paddr); });
+  if (c.host_mmu) {
+    host_mmu = std::make_unique<HostMmu>(mem, cpu);
+    mmu.attachHost(host_mmu.get());
+  }
   platform.attach(io, mmio);
   // The local APIC owns its MSR.
   model.apic_base_read = [this] { return platform.lapic.baseMsr(); };
@@ -112,6 +117,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   dc.log_in_asm = c.log.in_asm;
   dc.log_out_asm = c.log.out_asm;
   dc.mode = c.mode;
+  dc.host_mmu = c.host_mmu;
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
   if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);
@@ -340,6 +346,7 @@ RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
   static thread_local uint32_t last_mode, last_cs_base;
+  if (vm.host_mmu) installHostFaultHandler();  // after the console's handlers, if any
   vm.budget_start = c.icount_budget;
   last_mode = ~0u;
   int why = setjmp(vm.jmp);

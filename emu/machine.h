@@ -32,6 +32,7 @@ struct MachineConfig {
   uint64_t code_cache_bytes = 64ull << 20;  // a Linux boot and a few commands translate ~42 MiB
   uint64_t host_mem_bytes = 0;  // cap on resident host memory for guest RAM (0: none)
   unsigned shadow_cache = 8;    // guest address spaces whose shadow page tables are kept
+  bool host_mmu = true;         // --mmu host (default): the host MMU holds the shadow page tables
   // The serial console (COM1) and the clock (see emu/console.h, docs/architecture.md).
   int serial_in_fd = -1;           // host input for COM1 (-1: none)
   int serial_out_fd = 1;           // where COM1's output goes (-1: discarded)

@@ -54,6 +54,10 @@ Options:
   --code-cache SIZE   translated-code cache size (default 64M); when full it is flushed
   --shadow-cache N    guest address spaces whose shadow page tables are kept across CR3
                       switches (default 8; 0 rebuilds them at every switch)
+  --mmu MODE          how translated code reaches guest memory: host (default: the host
+                      MMU as the shadow page table: each address space is a 4 GiB
+                      reservation where guest pages are mapped, host page faults take the
+                      soft slow path) or soft (an inline soft-TLB probe on every access)
   --state-hash        print a hash of the final CPU state and guest RAM to stderr
   --stats             print translation, TLB, exit and exception statistics at exit
   -serial DEV         the serial console COM1: stdio (default: output to stdout, input
@@ -285,6 +289,11 @@ int main(int argc, char** argv) {
       auto n = parseCount(v);
       if (!n || *n == 0) usageError(fmt::format("bad --max-insns value '{}'", v));
       cfg.max_insns = std::min<uint64_t>(*n, INT64_MAX);  // beyond that: never reached
+    } else if (a == "--mmu") {
+      std::string_view v = value();
+      if (v == "host") cfg.host_mmu = true;
+      else if (v == "soft") cfg.host_mmu = false;
+      else usageError(fmt::format("unknown --mmu '{}' (host or soft)", v));
     } else if (a == "--mode") {
       std::string_view v = value();
       if (v == "translate") cfg.mode = VirtMode::Translate;

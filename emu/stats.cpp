@@ -1,6 +1,7 @@
 // --stats: what the translator, the MMU and the machine did, printed at exit.
 #include <fmt/core.h>
 
+#include "dbt/host_fault.h"
 #include "emu/vm.h"
 
 namespace btvm {
@@ -50,6 +51,15 @@ void Machine::printStats() const {
              sh.contexts_evicted);
   fmt::print(o, "  page-table writes trapped     {}\n", sh.table_writes);
   fmt::print(o, "  shadow entries invalidated    {}\n", sh.invalidated);
+  if (vm.host_mmu) {
+    const HostMmuStats& h = vm.host_mmu->stats;
+    fmt::print(o, "host MMU (--mmu host)\n");
+    fmt::print(o, "  host faults to the slow path  {}\n", hostFaultsHandled());
+    fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesPatched());
+    fmt::print(o, "  pages mapped / unmapped       {} / {}\n", h.pages_mapped, h.pages_unmapped);
+    fmt::print(o, "  spaces reserved / cleared     {} / {}\n", h.spaces_reserved, h.spaces_cleared);
+    fmt::print(o, "  map-count resets / failures   {} / {}\n", h.budget_resets, h.map_failures);
+  }
   const RealMemoryStats& rm = vm.mem.stats();
   fmt::print(o, "real memory\n");
   fmt::print(o, "  pages backed / evicted / brought back  {} / {} / {}\n", rm.pages_backed, rm.pages_evicted,

@@ -101,6 +101,7 @@ struct Machine::Impl {
   CpuState& cpu;
   PhysMemory mem;
   Mmu mmu;
+  std::unique_ptr<HostMmu> host_mmu;  // --mmu host only (mmu/host_mmu.h)
   IoBus io;
   MmioBus mmio;  // device registers outside RAM (local APIC, I/O APIC)
   HostConsole console;  // the host end of COM1 (before platform, which holds a pointer to it)

@@ -14,6 +14,27 @@ Mmu::Mmu(CpuState& cpu, PhysMemory& mem, unsigned shadow_capacity)
   flushAll();
 }
 
+void Mmu::attachHost(HostMmu* host) {
+  host_ = host;
+  shadow_.attachHost(host);
+  // Pages that become watched (translated code, page tables) lose their host mappings, which
+  // would let writes bypass the VMM.
+  mem_.setWatchHook([host](uint64_t paddr) { host->dropPhys(paddr); });
+  selectHostSpace();
+}
+
+void Mmu::selectHostSpace() {
+  if (!host_) return;
+  if (!(cpu_.cr0 & kCr0PG)) host_->select(nullptr);
+  else if (const void* id = shadow_.currentId()) host_->select(id);
+  else host_->selectNone();  // paging on, no context yet (after dropAll): fault until one is
+}
+
+void Mmu::physPageGone(uint64_t paddr) {
+  flushSoft();
+  if (host_) host_->dropPhys(paddr);
+}
+
 // With paging, the shadow table of the current address space answers first; a walk of the guest's
 // tables fills it, and also runs whenever the answer would be a fault or a write must set D, so
 // faults and A/D bits are exactly those of the guest's tables.
@@ -48,6 +69,7 @@ void Mmu::selectSpace() {
       (!pae || std::equal(cpu_.pdpte, cpu_.pdpte + 4, space_pdpte_)))
     return;
   shadow_.switchTo(currentKey());
+  selectHostSpace();
   space_valid_ = true;
   space_cr3_ = cpu_.cr3;
   space_pae_ = pae;
@@ -108,15 +130,19 @@ bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t*
   return true;
 }
 
+// The soft TLB holds the current address space only; host spaces are kept per address space.
 void Mmu::cr3Written() {
   selectSpace();
-  flushAll();
+  selectHostSpace();  // CR0.PG may have changed without another space
+  flushSoft();
 }
 
 void Mmu::pagingModeChanged() {
   shadow_.dropAll();
   space_valid_ = false;
-  flushAll();
+  if (host_) host_->forget(nullptr);  // A20 changes what "paging off" maps too
+  selectHostSpace();
+  flushSoft();
 }
 
 void Mmu::setA20(bool enabled) {
@@ -139,13 +165,17 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
   uint64_t page = phys & ~uint64_t(kPageMask);
   if (!mem_.contains(page, kPageSize)) return;  // outside RAM: always the slow path
   uint8_t* host = mem_.host(page);               // makes the real page resident
+  selectHostSpace();  // cheap, and keeps the host space right whatever changed CR0.PG
   TlbEntry& e = cpu_.tlb.entry[user ? 1 : 0][(linear >> 12) & (kTlbSize - 1)];
   uint32_t vpn = linear >> 12;
   if (e.tag_read != vpn && e.tag_write != vpn) e.tag_read = e.tag_write = kTlbInvalidTag;
   e.addend = reinterpret_cast<uint64_t>(host) - (uint64_t(vpn) << 12);
   bool paging = cpu_.cr0 & kCr0PG;
   if (kind == Access::Write) {
-    if (mem_.isWatched(page)) return;
+    if (mem_.isWatched(page)) {
+      if (host_) host_->map(vpn, page >> 12, user, false);
+      return;
+    }
     e.tag_write = vpn;
     e.tag_read = vpn;
   } else {
@@ -156,6 +186,7 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
     bool writable = !paging || (kind == Access::Read && last_writable_ && writable_vpn_ == vpn && writable_user_ == user);
     if (writable && !mem_.isWatched(page)) e.tag_write = vpn;
   }
+  if (host_) host_->map(vpn, page >> 12, user, e.tag_write == vpn);
   if (filled_count_ < kFilledMax) filled_[filled_count_] = uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1)));
   if (filled_count_ <= kFilledMax) ++filled_count_;
   ++stats.tlb_misses;
@@ -164,6 +195,11 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
 // Only fill() makes entries valid, so a flush clears just the entries filled since the last one
 // (a CR3 switch usually follows a few hundred fills), or the whole TLB when that list overflowed.
 void Mmu::flushAll() {
+  flushSoft();
+  if (host_) host_->clearAll();
+}
+
+void Mmu::flushSoft() {
   ++stats.tlb_flushes;
   TlbEntry* all = &cpu_.tlb.entry[0][0];
   if (filled_count_ <= kFilledMax) {

@@ -33,8 +33,17 @@ class Mmu {
   // the page is plain RAM (writes: and holds no translated code).
   void fill(uint32_t linear, uint64_t phys, Access kind, bool user);
 
-  void flushAll();                 // the soft TLB only
-  void flushPage(uint32_t linear); // the soft TLB only
+  // No cached translation may outlive these: the soft TLB, and under --mmu host the host
+  // mappings of every address space too.
+  void flushAll();
+  void flushPage(uint32_t linear); // the soft TLB only (INVLPG drops the host mapping too)
+  // A RAM page leaves host memory (--host-mem): no host pointer to it may stay cached.
+  void physPageGone(uint64_t paddr);
+
+  // --mmu host (mmu/host_mmu.h): fills also map pages in the host MMU's spaces, whose bases
+  // follow the address space (CpuState::host_base). Call once, before the guest runs.
+  void attachHost(HostMmu* host);
+  HostMmu* host() const { return host_; }
 
   // PAE paging (mmu/pae.cpp). MOV to CR3 with PAE paging on, and MOV to CR0/CR4 that leaves it on
   // and changes CR0.PG/CD/NW or CR4.PAE/PGE/PSE, load the PDPTE registers from the PDPT at `cr3`
@@ -63,6 +72,8 @@ class Mmu {
   bool walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
   bool walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
   void selectSpace();            // makes the shadow context the current address space's
+  void selectHostSpace();        // the host MMU follows (paging off: its own space)
+  void flushSoft();              // the soft TLB only
   ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
   // After a successful walk: remember it and watch the table pages it read.
   void remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page);
@@ -88,6 +99,7 @@ class Mmu {
   uint16_t filled_[kFilledMax];
   uint32_t filled_count_ = kFilledMax + 1;  // unknown contents: the first flush clears everything
   uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
+  HostMmu* host_ = nullptr;
 };
 
 }  // namespace btvm

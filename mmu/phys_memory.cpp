@@ -1,6 +1,10 @@
 #include "mmu/phys_memory.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
 
 #include <algorithm>
 #include <cstring>
@@ -9,9 +13,17 @@
 
 namespace btvm {
 
-PhysMemory::PhysMemory(uint64_t bytes, uint64_t host_cap_bytes)
+PhysMemory::PhysMemory(uint64_t bytes, uint64_t host_cap_bytes, bool shareable)
     : size_(bytes), code_count_((bytes + kPageMask) >> 12, 0), table_((bytes + kPageMask) >> 12, 0) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p;
+  if (shareable) {
+    fd_ = memfd_create("btvm-guest-ram", MFD_CLOEXEC);
+    if (fd_ < 0 || ftruncate(fd_, off_t(bytes)) != 0)
+      throw std::runtime_error(std::string("cannot create the memory file for guest RAM: ") + std::strerror(errno));
+    p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+  } else {
+    p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
   if (p == MAP_FAILED) throw std::bad_alloc();
   ram_ = static_cast<uint8_t*>(p);
   if (host_cap_bytes && host_cap_bytes < bytes) {
@@ -27,6 +39,7 @@ PhysMemory::PhysMemory(uint64_t bytes, uint64_t host_cap_bytes)
 
 PhysMemory::~PhysMemory() {
   munmap(ram_, size_);
+  if (fd_ >= 0) close(fd_);
   if (swap_) std::fclose(swap_);
 }
 
@@ -150,7 +163,8 @@ void PhysMemory::evictOne() {
     uint8_t* src = ram_ + (uint64_t(p) << 12);
     if (std::fseek(swap_, long(uint64_t(p) << 12), SEEK_SET) != 0 || std::fwrite(src, 1, kPageSize, swap_) != kPageSize)
       throw std::runtime_error("swap file write failed");
-    madvise(src, kPageSize, MADV_DONTNEED);
+    // A shared memory file keeps its pages under DONTNEED: REMOVE gives them back to the host.
+    madvise(src, kPageSize, fd_ >= 0 ? MADV_REMOVE : MADV_DONTNEED);
     swapped_[p] = 1;
     resident_[p] = 0;
     --resident_count_;

@@ -1,5 +1,7 @@
 // Guest real memory ("physical" to the guest): RAM from address 0 up to its size. The VMM backs it
-// with one anonymous host mapping, so a real page gets host memory on first touch. With a cap on
+// with one anonymous host mapping, so a real page gets host memory on first touch; with
+// `shareable` (--mmu host) with one memory file (memfd) instead, mapped here and again, page by
+// page, into the host MMU's reservations (mmu/host_mmu.h), all views of the same bytes. With a cap on
 // resident host memory (--host-mem), least recently used real pages are written to a swap file
 // and brought back on their next touch, without the guest noticing.
 // Addresses outside RAM read all-ones and drop writes, as an unassigned bus does.
@@ -33,12 +35,13 @@ struct RealMemoryStats {
 class PhysMemory {
  public:
   // host_cap_bytes = 0: no cap (the host kernel backs pages lazily by itself).
-  explicit PhysMemory(uint64_t bytes, uint64_t host_cap_bytes = 0);
+  explicit PhysMemory(uint64_t bytes, uint64_t host_cap_bytes = 0, bool shareable = false);
   ~PhysMemory();
   PhysMemory(const PhysMemory&) = delete;
   PhysMemory& operator=(const PhysMemory&) = delete;
 
   uint8_t* base() const { return ram_; }
+  int memFd() const { return fd_; }  // the memory file (shareable), else -1
   uint64_t size() const { return size_; }
   bool contains(uint64_t paddr, uint64_t len) const { return paddr + len <= size_ && paddr + len >= paddr; }
   // Host pointer for a RAM address (its page made resident), or nullptr outside RAM. Valid until
@@ -74,11 +77,19 @@ class PhysMemory {
   // derived from it. Either makes the soft TLB send every write to the VMM.
   bool isCodePage(uint64_t paddr) const { return paddr < size_ && code_count_[paddr >> 12] != 0; }
   // Pages outside RAM (code can run from the all-ones bus) are never watched: writes there drop.
-  void addCodePage(uint64_t paddr) { if (paddr < size_) ++code_count_[paddr >> 12]; }
+  void addCodePage(uint64_t paddr) {
+    if (paddr >= size_) return;
+    if (code_count_[paddr >> 12]++ == 0 && !table_[paddr >> 12]) watchStarted(paddr);
+  }
   void removeCodePage(uint64_t paddr) { if (paddr < size_ && code_count_[paddr >> 12]) --code_count_[paddr >> 12]; }
   void clearCodePages();
   bool isTablePage(uint64_t paddr) const { return paddr < size_ && table_[paddr >> 12]; }
-  void setTablePage(uint64_t paddr, bool on) { if (paddr < size_) table_[paddr >> 12] = on; }
+  void setTablePage(uint64_t paddr, bool on) {
+    if (paddr >= size_) return;
+    bool was = table_[paddr >> 12];
+    table_[paddr >> 12] = on;
+    if (on && !was && !code_count_[paddr >> 12]) watchStarted(paddr);
+  }
   // Read-only pages are watched too, so that no write reaches them through a host pointer.
   // (Every write to them goes through write8/write32.)
   bool isWatched(uint64_t paddr) const { return isCodePage(paddr) || isTablePage(paddr) || isReadOnly(paddr); }
@@ -111,6 +122,9 @@ class PhysMemory {
 
   // Called before a page leaves host memory, so that no host pointer to it stays cached.
   void setEvictionHook(std::function<void(uint64_t paddr)> hook) { on_evict_ = std::move(hook); }
+  // Called when a page of RAM becomes watched (its first translated block, or it became a page
+  // table), so that mappings which let writes bypass the VMM can be dropped.
+  void setWatchHook(std::function<void(uint64_t paddr)> hook) { on_watch_ = std::move(hook); }
   const RealMemoryStats& stats() const { return stats_; }
   uint64_t residentPages() const { return resident_count_; }
 
@@ -125,10 +139,12 @@ class PhysMemory {
   void evictOne();
 
   void writeHidden(uint64_t paddr, uint8_t v);
+  void watchStarted(uint64_t paddr) { if (on_watch_) on_watch_(paddr & ~uint64_t(kPageMask)); }
   static constexpr uint8_t kReadRam = 1, kWriteRam = 2;  // shadow_ bits: PAM's RE and WE
 
   uint8_t* ram_;
   uint64_t size_;
+  int fd_ = -1;
   std::vector<uint32_t> code_count_;
   std::vector<uint8_t> table_;
   // Residency (only with a cap).
@@ -139,7 +155,7 @@ class PhysMemory {
   std::vector<uint64_t> stamp_;
   std::deque<uint32_t> queue_;  // resident pages, oldest first
   std::FILE* swap_ = nullptr;
-  std::function<void(uint64_t)> on_evict_;
+  std::function<void(uint64_t)> on_evict_, on_watch_;
   RealMemoryStats stats_;
   std::vector<uint8_t> rom_;      // the ROM at rom_start_ .. 4 GiB
   uint64_t rom_start_ = 0;

@@ -81,6 +81,7 @@ bool ShadowTables::invalidatePage(uint32_t vpn) {
   if (lru_.empty()) return false;
   bool any = lru_.front().entries.erase(vpn) != 0;
   stats.invalidated += any;
+  if (host_) host_->unmap(&lru_.front(), vpn);
   return any;
 }
 
@@ -90,6 +91,7 @@ uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count,
   for (uint32_t v = first_vpn; v < first_vpn + count; ++v) {
     if (c->entries.erase(v)) {
       ++n;
+      if (host_) host_->unmap(c, v);
       if (out) out->push_back(v);
     }
   }
@@ -97,6 +99,7 @@ uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count,
 }
 
 void ShadowTables::forgetContext(Context* c) {
+  if (host_) host_->forget(c);
   for (auto it = deps_.begin(); it != deps_.end();) {
     auto& v = it->second;
     v.erase(std::remove_if(v.begin(), v.end(), [c](const Dep& d) { return d.ctx == c; }), v.end());

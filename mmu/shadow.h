@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "mmu/host_mmu.h"
 #include "mmu/phys_memory.h"
 
 namespace btvm {
@@ -59,6 +60,11 @@ class ShadowTables {
   template <typename F>
   void tableWritten(uint64_t paddr, uint32_t len, F dropped);
 
+  // --mmu host: each context's pages are mapped in a host space of its own (keyed by the
+  // context's address); dropped entries and forgotten contexts are unmapped there.
+  void attachHost(HostMmu* host) { host_ = host; }
+  const void* currentId() const { return lru_.empty() ? nullptr : &lru_.front(); }
+
   ShadowStats stats;
   // Pages that became watched since the last call: the MMU drops their TLB write tags.
   std::vector<uint64_t> takeNewlyWatched() { return std::exchange(newly_watched_, {}); }
@@ -91,6 +97,7 @@ class ShadowTables {
   std::list<Context> lru_;  // front = current
   std::unordered_map<uint64_t, std::vector<Dep>> deps_;  // guest table page -> users
   std::vector<uint64_t> newly_watched_;
+  HostMmu* host_ = nullptr;
 };
 
 template <typename F>

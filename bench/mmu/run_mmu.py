@@ -14,7 +14,8 @@ The guest build/guests/bench_mmu.elf runs one loop per process (guests/bench_mmu
   ptwflip  point a live PTE at the other of two frames, INVLPG, then load through it
   empty    the loops' own cost: one load per iteration from one page (a soft-TLB hit)
 
-Systems: btvm (default shadow cache), btvm --shadow-cache 0 (cr3 only: every CR3 switch
+Systems: btvm (default shadow cache; --mmu as --mmu says, soft by default), btvm --mmu host
+(the host MMU as the shadow page table), btvm --shadow-cache 0 (cr3 only: every CR3 switch
 rebuilds the shadow table), and qemu-system-i386. For each, N runs (default 5) of every loop,
 interleaved, each timed by wall clock around the process; ns per event =
 (median(loop n) - median(empty n)) / n, with `empty` run at the same n on the same system.
@@ -38,7 +39,7 @@ LOOPS = ["hidden", "pf", "pfmap", "cr3", "ptw", "ptwflip"]
 # Iterations per run: about 0.2-1 s per run on the slower system.
 DEFAULT_N = {"hidden": 4000000, "pf": 1000000, "pfmap": 300000, "cr3": 300000,
              "ptw": 4000000, "ptwflip": 300000}
-SYSTEMS = ["btvm", "btvm-nocache", "qemu"]
+SYSTEMS = ["btvm", "btvm-host", "btvm-nocache", "qemu"]
 NOCACHE_LOOPS = {"cr3"}  # where --shadow-cache 0 differs from the default
 MIN_RATIO_NS = 5         # btvm/qemu only where qemu's figure is above the noise
 MEM_MIB = 32             # what guests/run-in-qemu.sh gives; bench_mmu needs 28
@@ -63,7 +64,7 @@ def command(args, system, loop, n, stats=False):
     a = append(args, loop, n)
     if system == "qemu":
         return gb.qemu_cmd(args.qemu, elf, a, MEM_MIB)
-    cmd = [gb.rel(args.btvm)]
+    cmd = [gb.rel(args.btvm), "--mmu", "host" if system == "btvm-host" else args.mmu]
     if system == "btvm-nocache":
         cmd += ["--shadow-cache", "0"]
     if stats:
@@ -130,16 +131,18 @@ def build_report(args, loops, systems, groups, times, stats, info, started):
         key = (system, loop, args.n[loop])
         return gb.ns_per_event(times, system, loop, args.n[loop]) if key in times else None
 
-    head = ["| event | loop | n | btvm ns | btvm, shadow cache 0, ns | qemu ns | btvm/qemu |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    head = [f"| event | loop | n | btvm ({args.mmu}) ns | btvm --mmu host ns | btvm, shadow cache 0, ns | "
+            "qemu ns | btvm/qemu | host/btvm |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     rows = []
     for loop in loops:
-        b, bn, q = ns("btvm", loop), ns("btvm-nocache", loop), ns("qemu", loop)
+        b, h, bn, q = ns("btvm", loop), ns("btvm-host", loop), ns("btvm-nocache", loop), ns("qemu", loop)
         ev = EVENTS[loop].format(pages=args.cr3_pages)
         label = append(args, loop, args.n[loop]).replace(f" n={args.n[loop]}", "")
         ratio = b / q if b is not None and q is not None and q >= MIN_RATIO_NS else None
-        rows.append(f"| {ev} | `{label}` | {args.n[loop]} | {fmt_ns(b)} | {fmt_ns(bn)} | "
-                    f"{fmt_ns(q)} | {fmt_ratio(ratio)} |")
+        hb = h / b if h is not None and b is not None and b >= MIN_RATIO_NS else None
+        rows.append(f"| {ev} | `{label}` | {args.n[loop]} | {fmt_ns(b)} | {fmt_ns(h)} | {fmt_ns(bn)} | "
+                    f"{fmt_ns(q)} | {fmt_ratio(ratio)} | {fmt_ratio(hb)} |")
     table = head + rows
 
     lines = ["# MMU benchmark", ""]
@@ -220,6 +223,8 @@ def main():
                     help="meson build directory with guests/bench_mmu.elf")
     ap.add_argument("--qemu", default="qemu-system-i386", help="QEMU system emulator")
     ap.add_argument("--no-stats", action="store_true", help="skip the --stats counter runs")
+    ap.add_argument("--mmu", default="soft", choices=["soft", "host"],
+                    help="btvm --mmu for 'btvm' and 'btvm-nocache' (default soft; 'btvm-host' is host)")
     ap.add_argument("--out", default=os.path.join(gb.ROOT, "bench", "results", "mmu.md"),
                     help="markdown report (default bench/results/mmu.md)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")

@@ -83,6 +83,10 @@ struct CpuState {
   // the same value hRdtsc computes. The dispatcher sets it before entering translated code;
   // helpers that move the budget's start or the TSC offset keep it (refreshTscBase).
   uint64_t tsc_base;
+  // --mmu host: host address of linear address 0 in the current shadow context's reservation,
+  // [0] for supervisor accesses, [1] for user ones (mmu/host_mmu.h). Translated code reaches a
+  // flat segment's byte at linear L as [host_base[cpl == 3] + L]. Always a live reservation.
+  uint64_t host_base[2];
 
   SoftTlb tlb;
   JumpCacheEntry jcache[kJumpCacheSize];

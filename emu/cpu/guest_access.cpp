@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dbt/helper_info.h"
+#include "dbt/host_fault.h"
 #include "emu/cpu/debug_regs.h"
 #include "mmu/segments.h"
 
@@ -235,9 +236,19 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
   return reinterpret_cast<uint64_t>(vm.mem.host(phys));
 }
 
+// --mmu host: a slow path entered from a host fault tells the fault handler whether the access
+// will now run without one (the page got mapped for it); sites that keep faulting regardless
+// are sent to the soft TLB (dbt/host_fault.h).
+uint64_t reportHostFault(Machine::Impl& vm, uint64_t host, unsigned kind) {
+  if (vm.host_mmu && vm.host_mmu->takeLastMapped(kind != 0)) hostFaultResolved();
+  return host;
+}
+
 uint64_t memSlow(CpuState* cpu, uint64_t linear, uint64_t info) {
   Machine::Impl& vm = vmOf(cpu);
-  return hostPointer(vm, uint32_t(linear), unsigned(info & 0xff), unsigned((info >> 8) & 0xf));
+  if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);  // forget an earlier fill
+  unsigned kind = unsigned((info >> 8) & 0xf);
+  return reportHostFault(vm, hostPointer(vm, uint32_t(linear), unsigned(info & 0xff), kind), kind);
 }
 
 uint64_t memSlowSeg(CpuState* cpu, uint64_t offset, uint64_t info) {
@@ -246,7 +257,8 @@ uint64_t memSlowSeg(CpuState* cpu, uint64_t offset, uint64_t info) {
   unsigned kind = unsigned((info >> 8) & 0xf);
   int seg = int((info >> 12) & 7);
   checkSeg(vm, seg, uint32_t(offset), size, kind != 0);
-  return hostPointer(vm, vm.cpu.seg[seg].base + uint32_t(offset), size, kind);
+  if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);
+  return reportHostFault(vm, hostPointer(vm, vm.cpu.seg[seg].base + uint32_t(offset), size, kind), kind);
 }
 
 uint64_t memCommit(CpuState* cpu, uint64_t, uint64_t) {

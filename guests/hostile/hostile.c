@@ -13,7 +13,12 @@
  *     #PF with RSVD.
  *  4. Port I/O to unassigned ports: all-ones, string forms too.
  *  5. Code rewriting itself through a second (alias) mapping while it runs.
- *  6. rep stosd / rep movsd running off the end of RAM. */
+ *  6. rep stosd / rep movsd running off the end of RAM.
+ *  7. The top of the linear space: accesses at 0xFFFFFFFC..0xFFFFFFFF and ones that run past
+ *     0xFFFFFFFF (they wrap to linear 0 with a flat segment, as on QEMU), and addressing whose
+ *     64-bit sum would pass 4 GiB (index * scale + displacement, negative displacements):
+ *     under --mmu host an address must be taken mod 2^32 from the reservation's base, and
+ *     nothing past the 4 GiB reservation (+ its guard page) is ever reached. */
 #include "../exceptions/expect.h"
 #include "../paging/pg.h"
 
@@ -28,7 +33,7 @@
 #define ALIAS 0x40400000u         /* PDE 257: alias of the code page */
 #define BIG 0x00C00000u           /* PDE 3: a 4 MiB page */
 
-static ptable pd, pt0, pt_x, pt_alias, pt_y;
+static ptable pd, pt0, pt_x, pt_alias, pt_y, pt_top;
 static volatile uint32_t frame[2][1024] __attribute__((aligned(PAGE)));
 static uint8_t code[PAGE] __attribute__((aligned(PAGE)));
 static uint32_t ram_top; /* end of RAM (and of the firmware's reserved top, from the mmap) */
@@ -346,6 +351,56 @@ static void t_strings(void) {
     check_eq("std rep stosb: past part", peek(XP(3)), ud);
 }
 
+/* ---------------------------------------------------------------- 7. the top of 4 GiB */
+
+static void t_top(void) {
+    static volatile uint8_t low_save[8];
+    uint32_t at0 = 0; /* linear 0, hidden from the compiler (a null pointer to it) */
+    __asm__ volatile("" : "+r"(at0));
+    pt_top.e[1022] = (uint32_t)frame[0] | RW;
+    pt_top.e[1023] = (uint32_t)frame[1] | RW;
+    pd.e[1023] = (uint32_t)&pt_top | RW;
+    reload_cr3();
+    frame[1][1023] = 0xDDCCBBAA;            /* linear 0xFFFFFFFC */
+    frame[0][1023] = 0x44332211;            /* linear 0xFFFFEFFC */
+    frame[1][0] = 0x1234F00D;               /* linear 0xFFFFF000 */
+    check_eq("dword at 0xFFFFFFFC", peek(0xFFFFFFFCu), 0xDDCCBBAA);
+    check_eq("byte at 0xFFFFFFFF", rd8(0xFFFFFFFFu), 0xDD);
+    poke(0xFFFFFFFCu, 0x0BADF00D);
+    check_eq("write at 0xFFFFFFFC lands in its frame", frame[1][1023], 0x0BADF00D);
+    check_eq("dword crossing 0xFFFFEFFF|0xFFFFF000", peek(0xFFFFEFFEu), 0xF00D4433);
+    /* past 0xFFFFFFFF: the bytes of linear 0 follow (flat segment, limit 4 GiB - 1) */
+    for (int i = 0; i < 8; i++)
+        low_save[i] = rd8(at0 + i);
+    uint32_t low = peek(at0);
+    check_eq("dword at 0xFFFFFFFE wraps to linear 0", peek(0xFFFFFFFEu), (low << 16) | 0x0BAD);
+    check_eq("word at 0xFFFFFFFF wraps to linear 0", rd16(0xFFFFFFFFu), ((low & 0xFF) << 8) | 0x0B);
+    wr16(0xFFFFFFFFu, 0x5AA5);
+    check_eq("word written at 0xFFFFFFFF: its low byte at the top", rd8(0xFFFFFFFFu), 0xA5);
+    check_eq("word written at 0xFFFFFFFF: its high byte at linear 0", rd8(at0), 0x5A);
+    poke(0xFFFFFFFCu, 0x0BADF00D);
+    /* 64-bit sums that pass 4 GiB: ecx * 4 + 0x10 with ecx = 0x40000000 is linear 0x10 */
+    uint32_t v, idx = 0x40000000u, neg = 2;
+    __asm__ volatile("movl 0x10(,%1,4), %0" : "=r"(v) : "r"(idx) : "memory");
+    check_eq("[ecx*4 + 0x10] wraps to linear 0x10", v, peek(at0 + 0x10));
+    __asm__ volatile("movl -6(%1), %0" : "=r"(v) : "r"(neg) : "memory");
+    check_eq("[2 - 6] is linear 0xFFFFFFFC", v, 0x0BADF00D);
+    __asm__ volatile("movl $0xFFFFFFF0, %%eax; movl 0xC(%%eax,%1,1), %0" : "=r"(v) : "r"(0u) : "eax", "memory");
+    check_eq("[0xFFFFFFF0 + 0xC] is linear 0xFFFFFFFC", v, 0x0BADF00D);
+    uint64_t q = 0;
+    uint32_t lo = 0x0BADF00D, hi = 0;  /* cmpxchg8b on 0xFFFFFFFC: 4 bytes at the top, 4 at 0 */
+    hi = peek(at0);
+    __asm__ volatile("lock cmpxchg8b (%2)" : "+a"(lo), "+d"(hi) : "r"(0xFFFFFFFCu), "b"(0x11111111u),
+                     "c"(0x22222222u) : "memory", "cc");
+    q = ((uint64_t)peek(at0) << 32) | peek(0xFFFFFFFCu);
+    check_eq("cmpxchg8b across 0xFFFFFFFF: top half", (uint32_t)q, 0x11111111u);
+    check_eq("cmpxchg8b across 0xFFFFFFFF: linear 0 half", (uint32_t)(q >> 32), 0x22222222u);
+    for (int i = 0; i < 8; i++)
+        wr8(at0 + i, low_save[i]);
+    pd.e[1023] = 0;
+    reload_cr3();
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
     detect_reference();
@@ -367,5 +422,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_ports();
     t_alias_smc();
     t_strings();
+    t_top();
     expect_finish("hostile");
 }

@@ -59,5 +59,17 @@ backed = stat(s, "pages backed / evicted / brought back")
 check("--host-mem 1M: pages backed stay within 16M of RAM", backed is not None and backed <= 4096,
       str(backed))
 
+# The host MMU (--mmu host): the guest's accesses go straight to a 4 GiB reservation; the same
+# verdicts, and the host path really ran (its faults went to the slow path).
+s = run("-m", "16M", "--mmu", "host")
+faults = stat(s, "host faults to the slow path")
+check("--mmu host: host faults were taken and resolved", faults is not None and faults > 0, str(faults))
+smc = stat(s, "write to translated code")
+check("--mmu host: code rewritten through the alias was caught", smc is not None and smc > 0, str(smc))
+s = run("-m", "16M", "--mmu", "host", "--host-mem", "1M")
+backed = stat(s, "pages backed / evicted / brought back")
+check("--mmu host --host-mem 1M: pages backed stay within 16M of RAM", backed is not None and backed <= 4096,
+      str(backed))
+
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)

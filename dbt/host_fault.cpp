@@ -1,0 +1,105 @@
+#include "dbt/host_fault.h"
+
+#include <signal.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+namespace btvm {
+
+namespace {
+
+// The live site tables. Written only by the thread that runs translated code, outside
+// translated code; read by the handler, which runs on that thread while translated code runs.
+constexpr int kMaxTables = 64;
+FaultSites* g_tables[kMaxTables];
+struct sigaction g_previous;
+std::atomic<uint64_t> g_handled{0}, g_patched{0};
+// The site of the last fault, until its slow path reports (an index: the table may grow).
+FaultSites* g_last_table = nullptr;
+size_t g_last_index = 0;
+
+void restorePrevious() { sigaction(SIGSEGV, &g_previous, nullptr); }
+
+void onSegv(int, siginfo_t*, void* ucv) {
+  auto* uc = static_cast<ucontext_t*>(ucv);
+  auto* pc = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]);
+  for (FaultSites* t : g_tables) {
+    if (!t) continue;
+    if (FaultSite* site = t->siteAt(pc)) {
+      auto* base = const_cast<uint8_t*>(t->base());
+      uc->uc_mcontext.gregs[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(base + site->resume));
+      g_handled.fetch_add(1, std::memory_order_relaxed);
+      if (g_last_table) g_last_table->noteUnresolved(g_last_index);  // it never reported
+      g_last_table = t;
+      g_last_index = t->indexOf(site);
+      if (site->soft && site->unresolved >= kPatchAfter) {
+        // JMP rel32 over the site's first instructions: the thread is in the handler, past
+        // them, and nothing else enters a site in the middle.
+        uint8_t* at = base + site->entry;
+        int32_t rel = int32_t(int64_t(site->soft) - int64_t(site->entry + 5));
+        at[0] = 0xe9;
+        std::memcpy(at + 1, &rel, 4);
+        site->soft = 0;
+        g_last_table = nullptr;
+        g_patched.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;
+    }
+  }
+  // Not translated code's access: a host bug. The fault repeats under the previous handler.
+  restorePrevious();
+}
+
+}  // namespace
+
+FaultSites::FaultSites(const uint8_t* cache_base, uint64_t cache_size) : base_(cache_base), size_(cache_size) {
+  for (FaultSites*& t : g_tables)
+    if (!t) {
+      t = this;
+      return;
+    }
+}
+
+FaultSites::~FaultSites() {
+  if (g_last_table == this) g_last_table = nullptr;
+  for (FaultSites*& t : g_tables)
+    if (t == this) t = nullptr;
+}
+
+FaultSite* FaultSites::siteAt(const uint8_t* pc) {
+  if (pc < base_ || pc >= base_ + size_) return nullptr;
+  auto off = uint32_t(pc - base_);
+  // The last site that begins at or before pc.
+  auto it = std::upper_bound(sites_.begin(), sites_.end(), off,
+                             [](uint32_t o, const FaultSite& s) { return o < s.begin; });
+  if (it == sites_.begin()) return nullptr;
+  --it;
+  return off < it->end ? &*it : nullptr;
+}
+
+void installHostFaultHandler() {
+  struct sigaction now;
+  sigaction(SIGSEGV, nullptr, &now);
+  if ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == onSegv) return;
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = onSegv;
+  sa.sa_flags = SA_SIGINFO;  // not SA_NODEFER: a fault inside the handler is fatal at once
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_previous);
+}
+
+void hostFaultResolved() { g_last_table = nullptr; }
+
+void FaultSites::clear() {
+  sites_.clear();
+  if (g_last_table == this) g_last_table = nullptr;
+}
+
+uint64_t hostFaultsHandled() { return g_handled.load(std::memory_order_relaxed); }
+uint64_t hostSitesPatched() { return g_patched.load(std::memory_order_relaxed); }
+
+}  // namespace btvm

@@ -1,0 +1,122 @@
+// The host MMU as the shadow page table (--mmu host; DESIGN.md "One access path", mechanism 2).
+//
+// Every address space the MMU knows (a shadow context, mmu/shadow.h, or "paging off") owns a
+// *space*: two reservations of exactly 4 GiB of host address space plus a guard page (PROT_NONE,
+// MAP_NORESERVE), one per view: [0] what supervisor code may touch, [1] what user code may.
+// Guest linear page L of a view is host page base + L. Pages are mapped there, one at a time, onto
+// the memory file that backs guest RAM (PhysMemory shareable) when the soft TLB takes the same
+// translation (Mmu::fill), with the rights that fill gave the soft TLB: writable only where its
+// write tag opened (the guest allows the write at that privilege, D is already set, the page is
+// not watched: no page table, translated code, ROM window). MMIO and addresses outside RAM are
+// never mapped. Translated code addresses a flat segment's byte at L as [base + L] (a 32-bit
+// zero-extended L, so nothing outside the reservation is reachable); whatever is not mapped
+// faults, and dbt/host_fault.h sends the access to its soft slow path, which walks, raises #PF,
+// emulates watched writes and MMIO, and maps the page for next time.
+//
+// So a mapping is a cached soft-TLB fill that survives CR3 switches. It is dropped whenever the
+// soft TLB entry could not have survived either: its shadow entry dropped (a guest page-table
+// write, INVLPG; the shadow is exact), its context forgotten, the page watched or evicted
+// (--host-mem), or a flush of everything (CR0.WP, PAM, A20, paging format, gdb watchpoints).
+// Reservations are never returned to the host while the machine lives (a forgotten context's is
+// cleared and reused), so CpuState::host_base always points into one.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "emu/cpu/cpu_state.h"
+#include "mmu/phys_memory.h"
+
+namespace btvm {
+
+struct HostMmuStats {
+  uint64_t spaces_reserved = 0;  // reservations of 2 x 4 GiB made
+  uint64_t pages_mapped = 0;     // mmap calls for guest pages
+  uint64_t pages_unmapped = 0;   // single pages dropped (shadow drops, watches, evictions)
+  uint64_t spaces_cleared = 0;   // whole spaces dropped at once
+  uint64_t budget_resets = 0;    // everything dropped to stay below vm.max_map_count
+  uint64_t map_failures = 0;     // mmap refused (the slow path answered instead)
+};
+
+class HostMmu {
+ public:
+  // Reserves the space for "paging off" and selects it. `mem` must be shareable (memFd() >= 0).
+  // map_budget: pages mapped at once before every space is cleared (0: from vm.max_map_count).
+  HostMmu(PhysMemory& mem, CpuState& cpu, uint64_t map_budget = 0);
+  ~HostMmu();
+  HostMmu(const HostMmu&) = delete;
+  HostMmu& operator=(const HostMmu&) = delete;
+
+  // 4 GiB of linear addresses and one guard page: the largest access (8 bytes) that starts at
+  // 0xffffffff ends in the guard, never past the reservation.
+  static constexpr uint64_t kGuardBytes = 4096;
+  static constexpr uint64_t kReserveBytes = (1ull << 32) + kGuardBytes;
+
+  // Makes the space of `id` current (a shadow context's address, or nullptr for paging off),
+  // reserving it on first use, and points CpuState::host_base at its views.
+  void select(const void* id);
+  // No address space selected (paging on, shadow contexts just dropped): host_base points at a
+  // space that is never mapped, so every access faults to the slow path, which selects one.
+  void selectNone();
+  // The soft TLB just took linear page `vpn` -> RAM page `ppn` for this privilege class; map it
+  // in the current space's view, writable or read-only.
+  void map(uint32_t vpn, uint64_t ppn, bool user, bool writable);
+  // A shadow entry of space `id` was dropped: unmap that linear page in both views.
+  void unmap(const void* id, uint32_t vpn);
+  // The space of `id` is gone (its shadow context forgotten): clear it for reuse. nullptr:
+  // clear the "paging off" space (the A20 gate moved).
+  void forget(const void* id);
+  // RAM page at `paddr` became watched or leaves host memory: unmap it wherever it is mapped.
+  void dropPhys(uint64_t paddr);
+  void clearAll();  // every space, every page
+
+  // Whether the page of the last map() call is mapped so that an access of that kind runs
+  // without a fault (the fault handler's heuristic: dbt/host_fault.h). Clears the record.
+  bool takeLastMapped(bool write) {
+    uint32_t m = last_map_;
+    last_map_ = 0;
+    return (m & kValidBit) && (!write || (m & kWritableBit));
+  }
+  // Where the current space's views start (what host_base holds).
+  uint8_t* base(bool user) const { return current_->base[user ? 1 : 0]; }
+  uint64_t pagesMapped() const { return mapped_total_; }
+  // True if linear page `vpn` is mapped in the current space's view (tests).
+  bool mapped(uint32_t vpn, bool user) const { return current_->mapped[user ? 1 : 0].count(vpn) != 0; }
+
+  HostMmuStats stats;
+
+ private:
+  struct Space {
+    uint8_t* base[2] = {nullptr, nullptr};
+    std::unordered_map<uint32_t, uint32_t> mapped[2];  // vpn -> ppn | kWritableBit
+  };
+  struct Where {
+    Space* space;
+    uint32_t vpn;
+    uint8_t view;
+    bool operator==(const Where&) const = default;
+  };
+  Space* takeSpace();
+  void clearSpace(Space* s);
+  void unmapOne(Space* s, int view, uint32_t vpn);
+  void forgetWhere(uint32_t ppn, const Where& w);
+  bool mmapPage(uint8_t* at, uint64_t ppn, bool writable);
+
+  static constexpr uint32_t kWritableBit = 1u << 31;  // ppn < 2^24 (36-bit physical addresses)
+  static constexpr uint32_t kValidBit = 1u << 30;
+  PhysMemory& mem_;
+  CpuState& cpu_;
+  uint32_t last_map_ = 0;  // what the last map() left mapped (| kValidBit), for lastMapped()
+  std::vector<Space*> all_;   // every reservation made (freed in the destructor only)
+  std::vector<Space*> free_;  // cleared, not in use
+  std::unordered_map<const void*, Space*> by_id_;
+  Space* current_ = nullptr;
+  Space* limbo_ = nullptr;    // never mapped: current while no address space is selected
+  std::unordered_map<uint32_t, std::vector<Where>> where_;  // RAM page -> its mappings
+  uint64_t mapped_total_ = 0;
+  uint64_t map_budget_ = 0;  // pages mapped at once, from vm.max_map_count
+  bool disabled_ = false;    // mmap failed even after a reset: the slow path answers everything
+};
+
+}  // namespace btvm

@@ -1,0 +1,197 @@
+// The host MMU (--mmu host, mmu/host_mmu.h): each space is exactly 4 GiB + a guard page of
+// PROT_NONE reservation per view; guest pages are mapped onto the memory file with the rights
+// asked for, and disappear with their shadow entry, their context, a watch or a flush. Checked
+// against the kernel's own view of this process (/proc/self/maps) and through the mappings.
+#include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "dbt/host_fault.h"
+#include "mmu/host_mmu.h"
+#include "mmu/mmu.h"
+#include "mmu/shadow.h"
+
+using namespace btvm;
+
+namespace {
+
+// The protection ("r--p", "rw-s", "---p") of the mapping holding `addr`, and its bounds.
+struct Region {
+  uint64_t start = 0, end = 0;
+  std::string perms;
+};
+Region regionOf(const void* p) {
+  auto a = reinterpret_cast<uint64_t>(p);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream in(line);
+    std::string range, perms;
+    in >> range >> perms;
+    uint64_t s = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
+    uint64_t e = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    if (a >= s && a < e) return Region{s, e, perms};
+  }
+  return Region{};
+}
+
+struct Fixture {
+  PhysMemory mem{1 << 20, 0, true};
+  CpuState cpu{};
+  HostMmu host{mem, cpu};
+};
+
+}  // namespace
+
+TEST_CASE("host MMU: a reservation is exactly 4 GiB + one guard page, PROT_NONE, per view") {
+  Fixture f;
+  for (bool user : {false, true}) {
+    uint8_t* b = f.host.base(user);
+    CHECK(f.cpu.host_base[user] == reinterpret_cast<uint64_t>(b));
+    Region r = regionOf(b);
+    CHECK(r.perms.substr(0, 3) == "---");
+    CHECK(r.start <= reinterpret_cast<uint64_t>(b));
+    // The whole 4 GiB + guard is reserved (adjacent PROT_NONE reservations may merge into one
+    // region in the kernel's list, so only "at least" can be seen there).
+    CHECK(r.end >= reinterpret_cast<uint64_t>(b) + HostMmu::kReserveBytes);
+  }
+  CHECK(HostMmu::kReserveBytes == (1ull << 32) + 4096);
+  auto b0 = reinterpret_cast<uint64_t>(f.host.base(false)), b1 = reinterpret_cast<uint64_t>(f.host.base(true));
+  CHECK((b0 > b1 ? b0 - b1 : b1 - b0) >= HostMmu::kReserveBytes);  // the views never overlap
+}
+
+TEST_CASE("host MMU: pages map onto guest RAM with the rights given, and unmap again") {
+  Fixture f;
+  f.mem.write32(0x5000, 0xfeedc0de);
+  f.host.map(0xfffff, 5, false, false);  // the top linear page, read-only, supervisor view
+  uint8_t* top = f.host.base(false) + 0xfffff000ull;
+  CHECK(regionOf(top).perms.substr(0, 3) == "r--");
+  uint32_t v;
+  std::memcpy(&v, top, 4);
+  CHECK(v == 0xfeedc0de);
+  CHECK(regionOf(top + 4096).perms.substr(0, 3) == "---");  // the guard page stays unmapped
+  CHECK_FALSE(f.host.mapped(0xfffff, true));                 // the user view is apart
+  CHECK(regionOf(f.host.base(true) + 0xfffff000ull).perms.substr(0, 3) == "---");
+
+  f.host.map(0x10, 6, true, true);  // writable, user view: writes land in guest RAM
+  uint8_t* p = f.host.base(true) + 0x10000;
+  CHECK(regionOf(p).perms.substr(0, 3) == "rw-");
+  uint32_t w = 0x12345678;
+  std::memcpy(p + 8, &w, 4);
+  CHECK(f.mem.read32(0x6008) == 0x12345678);
+
+  f.host.dropPhys(0x6000);  // watched: gone from every space
+  CHECK_FALSE(f.host.mapped(0x10, true));
+  CHECK(regionOf(p).perms.substr(0, 3) == "---");
+  CHECK(f.host.mapped(0xfffff, false));
+  f.host.map(0x11, 0x200, false, true);  // outside RAM (1 MiB): never mapped
+  CHECK_FALSE(f.host.mapped(0x11, false));
+  f.host.clearAll();
+  CHECK_FALSE(f.host.mapped(0xfffff, false));
+  CHECK(regionOf(top).perms.substr(0, 3) == "---");
+}
+
+TEST_CASE("host MMU: spaces follow shadow contexts; dropped entries and contexts unmap") {
+  PhysMemory mem(1 << 20, 0, true);
+  CpuState cpu{};
+  HostMmu host(mem, cpu);
+  ShadowTables shadow(mem, 1);
+  shadow.attachHost(&host);
+  shadow.switchTo(uint32_t(0x10000));
+  host.select(shadow.currentId());
+  uint8_t* a_base = host.base(false);
+  shadow.insert(7, ShadowEntry{0x30, true, false, true}, 0x10000, 0x20000);
+  host.map(7, 0x30, false, true);
+  CHECK(host.mapped(7, false));
+  shadow.tableWritten(0x20000 + 7 * 4, 4, [](uint32_t) {});  // the PTE for page 7 changed
+  CHECK_FALSE(host.mapped(7, false));
+  CHECK(regionOf(a_base + 0x7000).perms.substr(0, 3) == "---");
+
+  shadow.insert(8, ShadowEntry{0x31, true, false, true}, 0x10000, 0x20000);
+  host.map(8, 0x31, false, false);
+  shadow.switchTo(uint32_t(0x11000));  // capacity 1: the first context is forgotten
+  host.select(shadow.currentId());
+  CHECK(regionOf(a_base + 0x8000).perms.substr(0, 3) == "---");
+  CHECK(host.stats.spaces_cleared >= 1);
+}
+
+TEST_CASE("host MMU: the MMU maps on fill and keeps a space per address space across CR3 switches") {
+  PhysMemory mem(4 << 20, 0, true);
+  CpuState cpu{};
+  Mmu mmu(cpu, mem, 4);
+  HostMmu host(mem, cpu);
+  mmu.attachHost(&host);
+  // Paging off: linear = physical, writable unless watched.
+  uint64_t phys;
+  uint32_t err;
+  REQUIRE(mmu.translate(0x3000, Access::Read, false, &phys, &err));
+  mmu.fill(0x3000, phys, Access::Read, false);
+  CHECK(host.mapped(3, false));
+  mem.addCodePage(0x3000);  // translated code there now: the mapping goes
+  CHECK_FALSE(host.mapped(3, false));
+  // Paging on: a directory at 0x100000 with one table mapping linear 0x400000 -> 0x200000.
+  mem.write32(0x100000 + 1 * 4, 0x101000 | 7);
+  mem.write32(0x101000, 0x200000 | 7 | 0x40);  // P RW US D
+  cpu.cr3 = 0x100000;
+  cpu.cr0 = 0x80000011;
+  mmu.cr3Written();
+  uint8_t* space1 = host.base(false);
+  REQUIRE(mmu.translate(0x400000, Access::Write, false, &phys, &err));
+  CHECK(phys == 0x200000);
+  mmu.fill(0x400000, phys, Access::Write, false);
+  CHECK(host.mapped(0x400, false));
+  CHECK(regionOf(space1 + 0x400000).perms.substr(0, 3) == "rw-");
+  // Another address space and back: the first one's mapping is still there.
+  mem.write32(0x102000 + 1 * 4, 0x101000 | 7);
+  cpu.cr3 = 0x102000;
+  mmu.cr3Written();
+  CHECK(host.base(false) != space1);
+  CHECK_FALSE(host.mapped(0x400, false));
+  cpu.cr3 = 0x100000;
+  mmu.cr3Written();
+  CHECK(host.base(false) == space1);
+  CHECK(host.mapped(0x400, false));
+  // The guest writes the PTE (a watched table page): every space drops what it gave.
+  mmu.tableWritten(0x101000, 4);
+  CHECK_FALSE(host.mapped(0x400, false));
+  CHECK(regionOf(space1 + 0x400000).perms.substr(0, 3) == "---");
+}
+
+TEST_CASE("host fault handler: a fault outside translated code's accesses is not swallowed") {
+  // In a child: the handler is installed, then the child touches an address nothing maps, from
+  // C++ code (no fault site). It must die of SIGSEGV, as without the handler.
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);  // the crash is the expected outcome: no core file
+    installHostFaultHandler();
+    FaultSites sites(reinterpret_cast<const uint8_t*>(0x1000), 0x1000);  // a table, not covering us
+    *reinterpret_cast<volatile int*>(uintptr_t(8)) = 1;
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGSEGV);
+}
+
+TEST_CASE("host MMU: past its mapping budget (vm.max_map_count) it starts again from nothing") {
+  PhysMemory mem(1 << 20, 0, true);
+  CpuState cpu{};
+  HostMmu host(mem, cpu, 4);
+  for (uint32_t i = 0; i < 10; ++i) host.map(0x100 + 2 * i, i, false, i & 1);  // no two adjacent
+  CHECK(host.stats.budget_resets == 2);
+  CHECK(host.pagesMapped() <= 4);
+  CHECK(host.mapped(0x100 + 2 * 9, false));  // the last one is there
+  CHECK_FALSE(host.mapped(0x100, false));     // the first ones went
+  CHECK(regionOf(host.base(false) + 0x100000).perms.substr(0, 3) == "---");
+  CHECK(host.stats.map_failures == 0);
+}
