@@ -13,6 +13,7 @@
 #include "dbt/dbt.h"
 #include "dbt/decoder.h"
 #include "dbt/emitter.h"
+#include "dbt/flow_predict.h"
 #include "dbt/operands.h"
 
 namespace btvm {
@@ -95,6 +96,8 @@ struct Dbt::Impl {
   std::unordered_map<uint8_t*, std::pair<Block*, size_t>> exit_sites;
   std::vector<std::unique_ptr<Block>> owned;
   std::vector<DecodedInsn> insns;
+  InlineCachePool ic_pool{kInlineCacheSlots};
+  static constexpr size_t kInlineCacheSlots = 1u << 16;  // 1 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
       : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes) {}
@@ -191,6 +194,7 @@ struct Dbt::Impl {
     AsmErrorHandler eh;
     initAssembler(code, a, eh);
     BlockEmitter e(a, stubs, hooks, key, config.mode);
+    if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
@@ -318,7 +322,10 @@ struct Dbt::Impl {
   // Only the entries filled since the last flush are cleared: CR3 writes and INVLPG flush often.
   std::vector<uint16_t> jcache_filled;
   bool jcache_overflow = true;
+  // Also ends the flow generation: return-stack entries and inline caches die with the jump
+  // cache (dbt/emit_predict.cpp says why that makes them safe).
   void flushJumpCache() {
+    cpu.flow_gen += uint64_t(1) << 32;
     if (jcache_overflow) {
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
     } else {
@@ -338,6 +345,7 @@ struct Dbt::Impl {
     exit_sites.clear();
     owned.clear();
     cache.flush();
+    ic_pool.reset();
     mem.clearCodePages();
     flushJumpCache();
     ++stats.cache_flushes;
@@ -370,6 +378,9 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
     : impl_(std::make_unique<Impl>(cpu, mem, hooks, config)), cpu_(cpu) {
   impl_->stubs = generateRuntimeStubs(impl_->cache);
   stubs_ = impl_->stubs;
+  // Generations start at 1 (this flush): an empty return-stack entry (key 0) never matches.
+  cpu.flow_gen = 0;
+  for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
   impl_->flushJumpCache();
 }
 
