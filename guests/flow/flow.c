@@ -232,6 +232,34 @@ static void test_handlers(void) {
     idt_set_handler(0x40, 0);
 }
 
+/* Single-stepping (EFLAGS.TF) across CALL and RET: a #DB after each instruction, also when
+ * the code ran before without TF and its translations are cached, chained and predicted. */
+void flow_step_calls(uint32_t tf);
+void flow_step_f(void), flow_step_back(void), flow_step_stop(void);
+static uint32_t step_log[8], step_count;
+static void on_db(struct trap_frame *f) {
+    if (step_count < 8)
+        step_log[step_count] = f->eip;
+    step_count++;
+    if (f->eip == (uint32_t)flow_step_stop)
+        f->eflags &= ~FL_TF;
+}
+
+static void test_single_step(void) {
+    idt_set_handler(1, on_db);
+    for (int i = 0; i < 3; i++) {
+        flow_step_calls(0);
+        flow_step_calls(0);
+        step_count = 0;
+        flow_step_calls(FL_TF);
+        check_eq("TF across CALL/RET: 3 traps", step_count, 3);
+        check_eq("TF: trap after CALL at the callee", step_log[0], (uint32_t)flow_step_f);
+        check_eq("TF: trap after RET at the return point", step_log[1], (uint32_t)flow_step_back);
+        check_eq("TF: trap after the next instruction", step_log[2], (uint32_t)flow_step_stop);
+    }
+    idt_set_handler(1, 0);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)magic, (void)mbi;
     gdt_install_flat();
@@ -244,5 +272,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     test_cs_base();
     test_cr3();
     test_handlers();
+    test_single_step();
     finish("flow");
 }

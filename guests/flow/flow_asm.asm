@@ -132,6 +132,23 @@ flow_based_ret:
 flow_far_back:          ; reached by a far JMP from the based segment: back to flat, then RET
     ret
 
+; void flow_step_calls(uint32_t tf): a CALL and a RET, single-stepped when tf is 0x100. The #DB
+; handler sees EIP = flow_step_f (after the CALL), flow_step_back (after the RET), then
+; flow_step_stop (after the NOP), where it clears TF.
+global flow_step_calls, flow_step_f, flow_step_back, flow_step_stop
+flow_step_calls:
+    pushfd
+    mov eax, [esp + 8]
+    or [esp], eax
+    popfd
+    call flow_step_f
+flow_step_back:
+    nop
+flow_step_stop:
+    ret
+flow_step_f:
+    ret
+
 section .bss
 unwind_esp: resd 1
 
