@@ -57,7 +57,7 @@ bench() {
   echo "=== translation cost: build-release/bench/translate-bench --repeat 3 ==="
   build-release/bench/translate-bench --repeat 3 | tee bench/results/translate-release.md
   echo "=== compute kernels: native, btvm, QEMU ==="
-  python3 bench/run_compute.py --runs "${BENCH_RUNS:-3}" --build build-release
+  python3 bench/run_compute.py --runs "${BENCH_RUNS:-3}" --build build-release --btvm build-release/btvm
 }
 
 # meson's own summary is not the closing line CI reads: count from the test logs.
