@@ -23,6 +23,10 @@ class InlineCachePool {
   // older flow generation, so a reused slot misses until its new site fills it.
   void reset() { used_ = 0; }
   size_t used() const { return used_; }
+  // Empties every slot handed out (the flow generation wrapped round).
+  void clearSlots() {
+    for (size_t i = 0; i < used_; ++i) slots_[i] = InlineCacheSlot{0, nullptr};
+  }
 
  private:
   std::unique_ptr<InlineCacheSlot[]> slots_;

@@ -337,6 +337,13 @@ struct Dbt::Impl {
   // cache (dbt/emit_predict.cpp says why that makes them safe).
   void flushJumpCache() {
     cpu.flow_gen += uint64_t(1) << 32;
+    if (cpu.flow_gen == 0) {
+      // After 2^32 flushes the generations come round again: an entry that old must not match
+      // (nor one of key 0), so empty them all and start again at generation 1.
+      for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
+      ic_pool.clearSlots();
+      cpu.flow_gen = uint64_t(1) << 32;
+    }
     if (jcache_overflow) {
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
     } else {
