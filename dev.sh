@@ -8,6 +8,9 @@
 #                     ends with "N passed, N failed" over both
 #   ./dev.sh test-fast  the normal build's tests only
 #   ./dev.sh build    install what is missing and build only
+#   ./dev.sh bench    a release build in build-release/ (AsmJit validation off there only), then
+#                     the benchmarks: translation cost (translate-bench) and the compute kernels
+#                     against native code and QEMU; results in bench/results/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,6 +41,23 @@ build_asan() {
     meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   fi
   ninja -C build-asan >/dev/null
+}
+
+# The benchmarks' build: release, asserts off, and AsmJit's validation off (it stays on in the
+# debug and sanitizer builds, where it catches 32-bit-only opcodes: see notes/toolchain.md).
+build_release() {
+  if [ ! -f build-release/build.ninja ]; then
+    meson setup build-release --buildtype=release -Db_ndebug=true -Dvalidate_asm=false >/dev/null
+  fi
+  ninja -C build-release >/dev/null
+}
+
+bench() {
+  build_release
+  echo "=== translation cost: build-release/bench/translate-bench --repeat 3 ==="
+  build-release/bench/translate-bench --repeat 3 | tee bench/results/translate-release.md
+  echo "=== compute kernels: native, btvm, QEMU ==="
+  python3 bench/run_compute.py --runs "${BENCH_RUNS:-3}" --build build-release --btvm build-release/btvm
 }
 
 # meson's own summary is not the closing line CI reads: count from the test logs.
@@ -111,11 +131,12 @@ linux_demo() {
 }
 
 install_missing
+if [ "${1:-}" = bench ]; then bench; exit; fi
 build
 case "${1:-demo}" in
   demo)  demo; linux_demo ;;
   test)  build_asan; run_tests build build-asan ;;
   test-fast) run_tests build ;;
   build) ;;
-  *) echo "usage: ./dev.sh [demo|test|test-fast|build]" >&2; exit 2 ;;
+  *) echo "usage: ./dev.sh [demo|test|test-fast|build|bench]" >&2; exit 2 ;;
 esac

@@ -15,10 +15,15 @@ figures are the kernel alone. Every run must print the kernel's recorded checksu
 end with the expected status (0 native, 33 guest): anything else is a correctness bug, and the
 benchmark stops with the command, its status and its output.
 
-Writes bench/results/compute.md (or --out) and prints the same table.
+Writes bench/results/compute.md (or --out) and prints the same table; beside it, every run as
+one JSON line (compute.jsonl) and the tables as SVG bar charts (compute-ms.svg, compute-ratio.svg).
+`--shard I/N` runs only every N-th kernel starting at the I-th (1-based), with `empty` in every
+shard, and writes compute-shard-I-of-N.{md,jsonl,svg}; `--from-jsonl A.jsonl B.jsonl ...` draws
+one report from the runs of several shards (or machines) without running anything.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -28,8 +33,10 @@ import subprocess
 import sys
 import time
 
+import svg_chart
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KERNELS = ["sieve", "crc32", "matmul", "quicksort", "sha256"]
+KERNELS = ["sieve", "crc32", "matmul", "quicksort", "sha256", "calls", "recursion", "interp"]
 SYSTEMS = ["native", "btvm", "btvm-host", "qemu"]
 GUEST_PASS_STATUS = 33  # finish(): debug-exit 0x10 -> (0x10 << 1) | 1
 CHECKSUM_RE = re.compile(r"^(\w+) checksum=0x([0-9a-f]{8}) (PASS|FAIL|UNCHECKED)\s*$", re.M)
@@ -209,6 +216,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "compute.md"),
                     help="markdown report (default bench/results/compute.md)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
+    ap.add_argument("--shard", default="1/1", help="I/N: run only kernels I, I+N, ... (1-based)")
+    ap.add_argument("--from-jsonl", nargs="+", metavar="JSONL",
+                    help="draw the report from these JSON-lines files instead of running")
     args = ap.parse_args()
     args.command_line = shlex.join(["python3", rel(os.path.abspath(sys.argv[0]))] + sys.argv[1:])
     args.build = os.path.abspath(args.build)
@@ -219,6 +229,18 @@ def main():
     bad = [k for k in kernels if k not in KERNELS] + [s for s in systems if s not in SYSTEMS]
     if bad or not kernels or not systems or args.runs < 1:
         ap.error(f"bad --kernels/--systems/--runs: {', '.join(bad) or 'empty'}")
+    m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        ap.error(f"bad --shard {args.shard}: want I/N with 1 <= I <= N")
+    shard, nshards = int(m.group(1)), int(m.group(2))
+    kernels = kernels[shard - 1::nshards]
+    if nshards > 1 and args.out == ap.get_default("out"):
+        args.out = os.path.join(os.path.dirname(args.out), f"compute-shard-{shard}-of-{nshards}.md")
+    if args.from_jsonl:
+        report_from_jsonl(args, systems, kernels)
+        return
+    if not kernels:
+        sys.exit("run_compute: this shard has no kernels")
 
     need = {"guest image": os.path.join(args.build, "guests", "compute.elf")}
     if "native" in systems:
@@ -236,6 +258,8 @@ def main():
     times = {s: {k: [] for k in kernels + ["empty"]} for s in systems}
     sums = {}
     order = kernels + ["empty"]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    jsonl = open(base_path(args.out) + ".jsonl", "w")
     try:
         for r in range(args.runs):
             for k in order:
@@ -248,17 +272,67 @@ def main():
                         raise BenchError(f"{s}: checksum of {k} 0x{csum} differs from "
                                          f"0x{sums[k]} seen before")
                     times[s][k].append(secs)
+                    jsonl.write(json.dumps({"date": started.isoformat(timespec="seconds"),
+                                            "command": args.command_line, "info": info,
+                                            "run": r + 1, "kernel": k, "system": s,
+                                            "ms": round(secs * 1000, 3), "checksum": csum}) + "\n")
+                    jsonl.flush()
                     print(f"run {r + 1}/{args.runs} {k:9} {s:9} {secs * 1000:8.0f} ms",
                           file=sys.stderr, flush=True)
     except BenchError as e:
         sys.exit(f"run_compute: FAILED\n{e}")
+    jsonl.close()
+    write_report(args, systems, kernels, times, sums, info, started)
 
+
+def base_path(out):
+    return out[:-3] if out.endswith(".md") else out
+
+
+def write_report(args, systems, kernels, times, sums, info, started):
     report, table = build_report(args, systems, kernels, times, sums, info, started)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(report)
+    draw_charts(base_path(args.out), systems, kernels, times)
     print(table, end="")
-    print(f"written: {rel(os.path.abspath(args.out))}")
+    print(f"written: {rel(os.path.abspath(args.out))} (+ .jsonl, -ms.svg, -ratio.svg)")
+
+
+def draw_charts(base, systems, kernels, times):
+    """Net medians per kernel and system, and btvm's ratios, as SVG bar charts."""
+    boot = {s: median_ms(times[s]["empty"]) for s in systems}
+    net = {s: {k: median_ms(times[s][k]) - (0 if s == "native" else boot[s]) for k in kernels
+               if times[s][k]} for s in systems}
+    svg_chart.bar_chart(base + "-ms.svg", "Compute kernels: wall ms (emulators net of boot)",
+                        kernels, systems, net, "ms")
+    ratios = {}
+    for other in ("native", "qemu"):
+        if "btvm" in systems and other in systems:
+            ratios[f"btvm/{other}"] = {k: net["btvm"][k] / net[other][k] for k in kernels
+                                       if k in net["btvm"] and net[other].get(k)}
+    if ratios:
+        svg_chart.bar_chart(base + "-ratio.svg", "btvm relative to native and QEMU (lower is faster)",
+                            kernels, list(ratios), ratios, "ratio", ref=1.0)
+
+
+def report_from_jsonl(args, systems, kernels):
+    """One report from the runs recorded in JSON lines (several shards or machines)."""
+    times = {s: {k: [] for k in kernels + ["empty"]} for s in systems}
+    sums, info, started = {}, None, None
+    for path in args.from_jsonl:
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["system"] in times and r["kernel"] in times[r["system"]]:
+                    times[r["system"]][r["kernel"]].append(r["ms"] / 1000.0)
+                    sums.setdefault(r["kernel"], r["checksum"])
+                    info = info or r["info"]
+                    started = started or datetime.datetime.fromisoformat(r["date"])
+    kernels = [k for k in kernels if all(times[s][k] for s in systems)]
+    if not kernels or not all(times[s]["empty"] for s in systems):
+        sys.exit("run_compute: the JSON lines hold no complete kernel (with `empty`) for these systems")
+    args.runs = max(len(times[s][k]) for s in systems for k in kernels)
+    write_report(args, systems, kernels, times, sums, info, started)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,14 @@ bool Decoder::decode(const uint8_t* bytes, size_t len, uint32_t address) {
   return cs_disasm_iter(handle_, &p, &n, &addr, insn_);
 }
 
+bool Decoder::decodeInto(const uint8_t* bytes, size_t len, uint32_t address, cs_insn* out, cs_detail* detail) {
+  uint64_t addr = address;
+  const uint8_t* p = bytes;
+  size_t n = len;
+  out->detail = detail;
+  return cs_disasm_iter(handle_, &p, &n, &addr, out);
+}
+
 void Decoder::setCode16(bool code16) {
   cs_mode m = code16 ? CS_MODE_16 : CS_MODE_32;
   if (m == mode_) return;

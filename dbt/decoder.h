@@ -18,6 +18,9 @@ class Decoder {
   // Decodes one instruction at `address` from `bytes` (at most `len`); false if invalid.
   // The result stays valid until the next call.
   bool decode(const uint8_t* bytes, size_t len, uint32_t address);
+  // The same, straight into the caller's instruction and detail (no copy of either afterwards):
+  // Capstone writes the detail through insn->detail, which is pointed at `detail` here.
+  bool decodeInto(const uint8_t* bytes, size_t len, uint32_t address, cs_insn* out, cs_detail* detail);
   void setCode16(bool code16);
   const cs_insn& insn() const { return *insn_; }
   const cs_x86& x86() const { return insn_->detail->x86; }

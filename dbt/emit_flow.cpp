@@ -4,6 +4,7 @@
 // a hit. None of this touches the guest's flags: they are live across block boundaries.
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
+#include "dbt/flow_predict.h"
 #include "dbt/host_regs.h"
 #include "dbt/operands.h"
 
@@ -94,7 +95,7 @@ void BlockEmitter::emitExitStateEip() {
 }
 
 // Target EIP in R10D. Index = (eip + (eip >> 12)) mod 4096, computed with shifts and LEA only.
-void BlockEmitter::emitIndirectExit() {
+void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
   Label hit = a_.newLabel();
   int32_t jc = int32_t(offsetof(CpuState, jcache));
   a_.mov(st(offsetof(CpuState, eip)), x86::r10d);
@@ -115,7 +116,8 @@ void BlockEmitter::emitIndirectExit() {
   emitExitStateEip();
   a_.bind(hit);
   a_.mov(x86::rcx, x86::r9);
-  a_.jmp(x86::qword_ptr(kState, x86::r11, 3, jc + 8));
+  if (fill) emitInlineCacheFill(fill, jc + 8);
+  else a_.jmp(x86::qword_ptr(kState, x86::r11, 3, jc + 8));
 }
 
 // A relative branch's target: EIP wraps at 64 KiB with a 16-bit operand size (Capstone wraps it
@@ -135,7 +137,7 @@ void BlockEmitter::emitJmp(const cs_insn& insn) {
   unsigned size = opSize(x);
   loadOperand(o, x, size);
   a_.mov(x86::r10d, x86::r8d);
-  emitIndirectExit();
+  emitCachedIndirectExit();
 }
 
 void BlockEmitter::emitJcc(const cs_insn& insn) {
@@ -191,21 +193,26 @@ void BlockEmitter::emitCall(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
   unsigned size = opSize(x);
-  uint32_t ret = next_eip_;
-  if (o.type == X86_OP_IMM) {
-    pushValue(size, [this, ret, size](const x86::Mem& m) {
-      a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
-    });
-    emitDirectExit(branchTarget(insn));
-    return;
-  }
-  loadOperand(o, x, size);  // the target is read before the push moves ESP
-  a_.mov(st(offsetof(CpuState, tmp)), x86::r8d);
-  pushValue(size, [this, ret, size](const x86::Mem& m) {
+  uint32_t ret = size == 2 ? next_eip_ & 0xffff : next_eip_;  // what RET will pop
+  // The return lands here (emitReturnExit): a chainable exit to the instruction after the call.
+  Label landing = a_.newLabel();
+  auto pushReturn = [this, ret, size](const x86::Mem& m) {
     a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
-  });
-  a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
-  emitIndirectExit();
+  };
+  if (o.type == X86_OP_IMM) {
+    pushValue(size, pushReturn);
+    emitRasPush(ret, landing);
+    emitDirectExit(branchTarget(insn));
+  } else {
+    loadOperand(o, x, size);  // the target is read before the push moves ESP
+    a_.mov(st(offsetof(CpuState, tmp)), x86::r8d);
+    pushValue(size, pushReturn);
+    emitRasPush(ret, landing);
+    a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
+    emitCachedIndirectExit();
+  }
+  a_.bind(landing);
+  emitDirectExit(ret);
 }
 
 void BlockEmitter::emitRet(const cs_insn& insn) {
@@ -214,7 +221,7 @@ void BlockEmitter::emitRet(const cs_insn& insn) {
   popValue(size);
   if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM) addToSp(int32_t(uint16_t(x.operands[0].imm)));
   a_.mov(x86::r10d, x86::r8d);
-  emitIndirectExit();
+  emitReturnExit();
 }
 
 }  // namespace btvm

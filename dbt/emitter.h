@@ -4,6 +4,7 @@
 //   emit_alu.cpp     re-emitted integer instructions
 //   emit_stack.cpp   PUSH/POP and friends lowered to SS:ESP (SS:SP) accesses
 //   emit_flow.cpp    block entry, exits, chaining sites, indirect-branch lookup
+//   emit_predict.cpp return-address stack and inline caches of indirect branches
 //   emit_helper.cpp  inline calls to VMM helpers
 #pragma once
 #include <asmjit/x86.h>
@@ -21,6 +22,8 @@
 namespace btvm {
 
 struct DbtHooks;
+struct InlineCacheSlot;
+class InlineCachePool;
 
 // A guest memory operand: segment, base, index, scale, displacement, as Capstone decoded it.
 struct GuestMem {
@@ -45,7 +48,10 @@ class BlockEmitter {
   void emitEntry(uint32_t guest_insns);
   // A 5-byte patchable exit to a known guest EIP. Returns the index into exits().
   void emitDirectExit(uint32_t target_eip);
-  void emitIndirectExit();           // target EIP in R10
+  // Target EIP in R10 (zero-extended), through the jump cache; a hit also fills `fill`.
+  void emitIndirectExit(InlineCacheSlot* fill = nullptr);
+  // Where indirect JMP/CALL sites take their inline caches from (none: jump cache only).
+  void setInlineCaches(InlineCachePool* pool) { ic_pool_ = pool; }
   void emitExitToDispatcher(uint32_t next_eip);  // state.eip = next_eip, not chainable
   void emitExitStateEip();           // state.eip already set by a helper
   void emitDeferred();               // slow paths, after the block's last instruction
@@ -97,6 +103,10 @@ class BlockEmitter {
   void emitLoop(const cs_insn& insn);
   void emitCall(const cs_insn& insn);
   void emitRet(const cs_insn& insn);
+  void emitRasPush(uint32_t ret_eip, asmjit::Label landing);  // emit_predict.cpp
+  void emitReturnExit();
+  void emitCachedIndirectExit();
+  void emitInlineCacheFill(InlineCacheSlot* slot, int32_t jc_entry_code);
   bool emitHelper(const cs_insn& insn, const InsnRow& row);
 
   // Mode of the block (its key): code size (CS.D) and stack size (SS.B).
@@ -143,6 +153,7 @@ class BlockEmitter {
     asmjit::x86::Gp a, b;
   };
   HiSwap hi_swap_;
+  InlineCachePool* ic_pool_ = nullptr;
 };
 
 }  // namespace btvm

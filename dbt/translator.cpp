@@ -14,6 +14,7 @@
 #include "dbt/decoder.h"
 #include "dbt/emitter.h"
 #include "dbt/host_fault.h"
+#include "dbt/flow_predict.h"
 #include "dbt/operands.h"
 
 namespace btvm {
@@ -97,12 +98,26 @@ struct Dbt::Impl {
   std::vector<std::unique_ptr<Block>> owned;
   std::vector<DecodedInsn> insns;
   FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
+  InlineCachePool ic_pool{kInlineCacheSlots};
+  CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
+  x86::Assembler a;
+  AsmErrorHandler eh;
+  static constexpr size_t kInlineCacheSlots = 1u << 16;  // 1 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
       : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes),
-        fault_sites(cache.base(), cache.capacity()) {}
+        fault_sites(cache.base(), cache.capacity()) {
+    insns.reserve(cfg.max_block_insns + 1);
+  }
 
   size_t fetch(uint64_t phys, uint64_t phys2, uint32_t page_off, uint8_t* buf, size_t len) {
+    // Within one page of RAM: one copy from host memory (read8 per byte was a hot spot).
+    if (page_off + len <= kPageSize && mem.contains(phys, len)) {
+      if (const uint8_t* h = mem.host(phys)) {
+        std::memcpy(buf, h, len);
+        return len;
+      }
+    }
     for (size_t i = 0; i < len; ++i) {
       uint64_t off = page_off + i;
       buf[i] = off < kPageSize ? mem.read8(phys + i) : mem.read8(phys2 + (off - kPageSize));
@@ -125,7 +140,9 @@ struct Dbt::Impl {
       uint64_t limit_left = uint64_t(cs_limit) - (eip - 0) + 1;
       if (uint64_t(eip) > cs_limit) break;
       fetch(phys, 0, page_off, buf, avail);
-      bool ok = decoder.decode(buf, avail, eip) && decoder.insn().size <= limit_left;
+      // Decoded in place into the block's list: the instruction and its detail are not copied.
+      DecodedInsn& d = insns.emplace_back();
+      bool ok = decoder.decodeInto(buf, avail, eip, &d.insn, &d.detail) && d.insn.size <= limit_left;
       if (!ok && avail < 15) {
         // The instruction may continue on the next page: fetch it only now, since touching that
         // page can fault and a block must not fault for an instruction it does not contain.
@@ -134,25 +151,22 @@ struct Dbt::Impl {
         if (!hooks.code_phys(&cpu, next_linear, n == 0, &p2)) break;
         phys2 = p2;
         fetch(phys, phys2, page_off, buf, 15);
-        ok = decoder.decode(buf, 15, eip) && decoder.insn().size <= limit_left;
+        ok = decoder.decodeInto(buf, 15, eip, &d.insn, &d.detail) && d.insn.size <= limit_left;
         if (!ok) phys2 = ~0ull;
       }
-      DecodedInsn d{};
       if (!ok) {
+        insns.pop_back();
         if (n > 0) break;  // becomes the first instruction of its own block, which raises
         if (uint64_t(eip) + 1 > uint64_t(cs_limit) + 1) break;
-        d.row = nullptr;
-        d.insn.id = 0;
-        d.insn.address = eip;
-        d.insn.size = 1;
-        insns.push_back(d);
+        DecodedInsn& bad = insns.emplace_back();
+        bad.row = nullptr;
+        bad.insn.id = 0;
+        bad.insn.address = eip;
+        bad.insn.size = 1;
         break;
       }
-      d.insn = decoder.insn();
-      d.detail = *decoder.insn().detail;
       asP6Decodes(d.insn);
       d.row = classify(d.insn);
-      insns.push_back(d);
       uint32_t size = d.insn.size;
       if (page_off + size > kPageSize) b.phys_page2 = phys2 & ~uint64_t(kPageMask);
       eip += size;
@@ -189,12 +203,13 @@ struct Dbt::Impl {
     decodeBlock(key, cs_limit, max_insns, b);
     uint64_t t1 = nowNs();
 
-    CodeHolder code;
-    x86::Assembler a;
-    AsmErrorHandler eh;
+    // One CodeHolder for every block: a soft reset keeps its zone memory, so a block's
+    // translation does not allocate and free AsmJit's arenas again (a hot spot of translation).
+    code.reset();
     initAssembler(code, a, eh);
     BlockEmitter e(a, stubs, hooks, key, config.mode);
     e.setHostMmu(config.host_mmu);
+    if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
@@ -328,7 +343,17 @@ struct Dbt::Impl {
   // Only the entries filled since the last flush are cleared: CR3 writes and INVLPG flush often.
   std::vector<uint16_t> jcache_filled;
   bool jcache_overflow = true;
+  // Also ends the flow generation: return-stack entries and inline caches die with the jump
+  // cache (dbt/emit_predict.cpp says why that makes them safe).
   void flushJumpCache() {
+    cpu.flow_gen += uint64_t(1) << 32;
+    if (cpu.flow_gen == 0) {
+      // After 2^32 flushes the generations come round again: an entry that old must not match
+      // (nor one of key 0), so empty them all and start again at generation 1.
+      for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
+      ic_pool.clearSlots();
+      cpu.flow_gen = uint64_t(1) << 32;
+    }
     if (jcache_overflow) {
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
     } else {
@@ -349,6 +374,7 @@ struct Dbt::Impl {
     owned.clear();
     cache.flush();
     fault_sites.clear();
+    ic_pool.reset();
     mem.clearCodePages();
     flushJumpCache();
     ++stats.cache_flushes;
@@ -381,6 +407,9 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
     : impl_(std::make_unique<Impl>(cpu, mem, hooks, config)), cpu_(cpu) {
   impl_->stubs = generateRuntimeStubs(impl_->cache);
   stubs_ = impl_->stubs;
+  // Generations start at 1 (this flush): an empty return-stack entry (key 0) never matches.
+  cpu.flow_gen = 0;
+  for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
   impl_->flushJumpCache();
 }
 

@@ -27,6 +27,9 @@ uint32_t wl_crc32(uint32_t reps);     /* table-driven CRC-32 (IEEE, reflected) o
 uint32_t wl_matmul(uint32_t reps);    /* 128x128 int32 matrix multiply                    */
 uint32_t wl_quicksort(uint32_t reps); /* quicksort of 256 Ki LCG-generated uint32         */
 uint32_t wl_sha256(uint32_t reps);    /* SHA-256 of 64 KiB                                */
+uint32_t wl_calls(uint32_t reps);     /* small functions, direct and through pointers     */
+uint32_t wl_recursion(uint32_t reps); /* recursive Fibonacci and Ackermann                */
+uint32_t wl_interp(uint32_t reps);    /* bytecode interpreter with switch dispatch         */
 uint32_t wl_empty(uint32_t reps);     /* no work: boot-and-exit baseline for the emulators */
 
 /* The table, ending with a zero row. "empty" is in it with expected 0. */

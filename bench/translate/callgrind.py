@@ -90,7 +90,7 @@ def main():
             if "BlockEmitter::emitInsn(" in name:
                 emit_insn += ir
     phase["other"] = total - sum(phase.values())
-    capstone = sum(ir for ir, nm in dec_callees if "cs_disasm_iter" in nm or "btvm::Decoder::decode(" in nm)
+    capstone = sum(ir for ir, nm in dec_callees if "cs_disasm_iter" in nm or "btvm::Decoder::decode" in nm)
     find = sum(ir for ir, nm in dec_callees if "btvm::findInsn" in nm)
 
     print(f"\nguest code: {n} instructions, {nbytes} bytes; Ir in Dbt::Impl::translate (inclusive): {total:,}\n")

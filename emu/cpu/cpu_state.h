@@ -45,6 +45,15 @@ struct JumpCacheEntry {
   const void* code;
 };
 
+// Return-address stack (dbt/emit_predict.cpp): CALL pushes the guest return EIP with the host
+// code that continues after the call; RET takes that code when the EIP it pops matches. The key
+// carries the flow generation (CpuState::flow_gen) so that entries die with every jump-cache flush.
+constexpr uint32_t kRasSize = 256;  // a power of two that a byte index wraps by itself
+struct RasEntry {
+  uint64_t key;       // flow_gen | guest EIP; 0 = empty (generations start at 1 << 32)
+  const void* code;
+};
+
 struct CpuState {
   uint32_t regs[8];   // EAX..EDI; ESP is regs[ESP]
   uint32_t eip;
@@ -90,6 +99,13 @@ struct CpuState {
 
   SoftTlb tlb;
   JumpCacheEntry jcache[kJumpCacheSize];
+
+  // Control-flow prediction (dbt/emit_predict.cpp). flow_gen holds a generation in bits 32..63
+  // and moves on at every jump-cache flush (mode, CS base or CR3 change, INVLPG, blocks freed
+  // or invalidated): return-stack entries and inline caches of another generation never match.
+  uint64_t flow_gen;
+  uint8_t ras_top;    // index of the newest return-stack entry (wraps mod kRasSize)
+  RasEntry ras[kRasSize];
 };
 
 // Real-address mode: CR0.PE clear.
