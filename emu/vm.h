@@ -56,6 +56,9 @@ struct VmStats {
   // reads, writes. They read all-ones and drop writes, as on a PC.
   struct Unassigned { uint64_t reads = 0, writes = 0; };
   std::map<uint32_t, Unassigned> unassigned_mem;
+  // The region counted last (map nodes do not move): a REP STOS into nothing costs no lookup.
+  uint32_t unassigned_last_region = UINT32_MAX;
+  Unassigned* unassigned_last = nullptr;
   uint64_t sensitive[2][5] = {};  // [0 privileged, 1 sensitive][Handling]
   uint64_t traps = 0;             // full exits to the VMM (--mode trap/patch)
   uint64_t trap_ns = 0;           // time the dispatcher spent emulating them

@@ -52,8 +52,13 @@ bool isMmio(const Machine::Impl& vm, uint64_t phys, unsigned size) {
 // Counted by region for --stats, logged under -d unimp.
 void noteUnassigned(Machine::Impl& vm, uint64_t phys, unsigned size, bool write) {
   if (vm.mem.isRom(phys)) return;  // the ROM answers reads; writes to it vanish as on a PC
-  VmStats::Unassigned& u = vm.stats.unassigned_mem[uint32_t(phys >> 16)];
-  ++(write ? u.writes : u.reads);
+  VmStats& s = vm.stats;
+  uint32_t region = uint32_t(phys >> 16);
+  if (region != s.unassigned_last_region) {
+    s.unassigned_last = &s.unassigned_mem[region];
+    s.unassigned_last_region = region;
+  }
+  ++(write ? s.unassigned_last->writes : s.unassigned_last->reads);
   if (vm.config.log.unimp)
     fmt::print(stderr, "btvm: unassigned memory {} of {} bytes at {:#010x} (eip {:#010x})\n", write ? "write" : "read",
                size, phys, vm.cpu.eip);
