@@ -2,6 +2,7 @@
 """Record and replay tests (btvm --record FILE / --replay FILE).
 
 usage: run_replay_tests.py serial BTVM SERIAL_ELF CLOCK
+       run_replay_tests.py terminal BTVM SERIAL_ELF
        run_replay_tests.py divergence BTVM SERIAL_ELF OTHER_ELF
 
 serial: records the serial guest (guests/serial) with its 300 input bytes written to btvm's stdin
@@ -10,6 +11,11 @@ run with all input there at once), then replays the recording with no input at a
 the recorded run passed, the replay's exit status, serial output, instruction count and state
 hash equal the recorded run's. Under --clock host the guest's timers and the RTC's date come
 from the host, and the replay must reproduce them too.
+
+terminal: records the serial guest's echo console (-append echo) on a pty, as a person typing:
+raw mode, the host clock (--clock auto at a terminal), bytes typed in two bursts, then Ctrl-A x;
+the replay (no terminal, no input) must echo the same, end at the same instruction with status
+0 and the same state hash.
 
 divergence: a replay with another -append, another guest, an edited recording (one event moved
 to another instruction count) and a recording cut short each stop with exit status 16 and a
@@ -176,11 +182,43 @@ def divergence_test(btvm, elf, other, d):
           p.stderr)
 
 
+def terminal_test(btvm, elf, d):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+    from run_console_tests import Console  # btvm on a pty
+
+    rec = os.path.join(d, "terminal.rec")
+    c = Console(btvm, ["--record", rec, "--state-hash", "-no-reboot", "-append", "echo", elf])
+    check("terminal: guest says ready", c.read_until(b"echo: ready"), repr(c.out))
+    c.type(b"hello ")
+    check("terminal: first burst echoed", c.read_until(b"hello "), repr(c.out[-80:]))
+    time.sleep(0.3)
+    c.type(b"world\x03")
+    check("terminal: second burst echoed", c.read_until(b"world\x03"), repr(c.out[-80:]))
+    time.sleep(0.2)
+    c.type(b"\x01x")
+    status = c.wait()
+    out = c.out
+    c.close()
+    h = HASH.search(c.err)
+    check("terminal: recorded run quit by Ctrl-A x (status 0)", status == 0 and "Terminated" in c.err, c.err)
+    rst, rout, rerr = replay(btvm, elf, rec, ["-append", "echo"])
+    rh = HASH.search(rerr)
+    check("terminal: replay ends where the recorded run was quit, status 0",
+          rst == 0 and "recorded run was ended here" in rerr, f"status {rst}\n{rerr}")
+    # The pty's output processing turns \n into \r\n: compare the guest's bytes without \r.
+    check("terminal: replay echoes the same", rout.replace(b"\r", b"") == out.replace(b"\r", b""),
+          f"{rout[-200:]!r} vs {out[-200:]!r}")
+    check("terminal: same instruction count and state hash", rh and h and rh.groups() == h.groups(),
+          f"{rh and rh.groups()} vs {h and h.groups()}")
+
+
 def main():
     what, btvm, elf = sys.argv[1], sys.argv[2], sys.argv[3]
     with tempfile.TemporaryDirectory() as d:
         if what == "serial":
             serial_test(btvm, elf, sys.argv[4], d)
+        elif what == "terminal":
+            terminal_test(btvm, elf, d)
         else:
             divergence_test(btvm, elf, sys.argv[4], d)
     print(f"{'PASS' if failures == 0 else 'FAIL'}: replay {what} ({failures} failures)")
