@@ -361,7 +361,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<Journal> journal;
   std::optional<std::pair<uint64_t, int>> quit_at;  // --replay of a run ended by Ctrl-A x
   try {
-    std::vector<JournalItem> items = describeRun(cfg, kernel, bios, reboot);
+    std::vector<JournalItem> items;
+    if (!record_path.empty() || !replay_path.empty()) items = describeRun(cfg, kernel, bios, reboot);
     if (!record_path.empty()) journal = Journal::record(record_path, items);
     if (!replay_path.empty()) {
       for (JournalItem& it : items)

@@ -2,6 +2,7 @@
 // changed, makes the guest another guest, so that a replay of it is refused at once.
 #include <fmt/core.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -15,6 +16,9 @@ namespace {
 // FNV-1a of a file's bytes with its size, or "" without a file, "unreadable" if it cannot be read.
 std::string fileId(const std::string& path) {
   if (path.empty()) return {};
+  // Not a device or a FIFO: reading one could block or never end (the loader refuses them).
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return "not a regular file";
   std::ifstream f(path, std::ios::binary);
   if (!f) return "unreadable";
   uint64_t h = 0xcbf29ce484222325ull, n = 0;

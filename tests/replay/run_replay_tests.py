@@ -46,12 +46,13 @@ def input_bytes() -> bytes:  # what guests/serial/serial.c expects (as tests/gue
     return bytes(10 if i % 50 == 49 else ord("a") + (i * 7 + i // 50) % 26 for i in range(300))
 
 
-def record(btvm, elf, path, extra, pieces=(100, 120, 80), pause=0.25):
-    """Runs btvm --record with the input written in pieces, a pause before each."""
+def record(btvm, elf, path, extra, pieces=(100, 120, 80), pause=0.25, data=None, timeout=60):
+    """Runs btvm --record with the input (the serial guest's, or `data`) written in pieces, a
+    pause before each."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         p = subprocess.Popen([btvm, "--record", path, "--state-hash", "-no-reboot", *extra, elf],
                              stdin=subprocess.PIPE, stdout=out, stderr=err)
-        data, at = input_bytes(), 0
+        data, at = data or input_bytes(), 0
         try:
             for n in pieces:
                 time.sleep(pause)
@@ -61,15 +62,15 @@ def record(btvm, elf, path, extra, pieces=(100, 120, 80), pause=0.25):
             p.stdin.close()
         except BrokenPipeError:
             pass
-        p.wait(timeout=60)
+        p.wait(timeout=timeout)
         out.seek(0)
         err.seek(0)
         return p.returncode, out.read(), err.read().decode(errors="replace")
 
 
-def replay(btvm, elf, path, extra=()):
+def replay(btvm, elf, path, extra=(), timeout=60):
     p = subprocess.run([btvm, "--replay", path, "--state-hash", "-no-reboot", *extra, elf], stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=60)
+                       capture_output=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
