@@ -143,12 +143,12 @@ std::unique_ptr<Journal> Journal::replay(const std::string& path, const std::vec
       throw ReplayDiverged(fmt::format("replay diverged at instruction 0: the recording was made with {} '{}', "
                                        "which this btvm does not know", then.name, then.value));
   }
-  uint64_t ordinal = 0;
+  uint64_t ordinal = 0, count = 0;
   while (!r.done()) {
     Event e;
     ordinal += r.varint();
     e.ordinal = ordinal;
-    e.count = r.varint();
+    e.count = count = count + uint64_t(unzigzag(r.varint()));
     e.kind = Kind(r.byte());
     switch (e.kind) {
       case Kind::PowerOn: e.value = r.varint(); break;
@@ -222,7 +222,8 @@ Journal::Event Journal::event(Kind kind, uint64_t value) const {
 void Journal::write(const Event& e) {
   putVarint(buf_, ordinal_ - last_ordinal_);
   last_ordinal_ = ordinal_;
-  putVarint(buf_, e.count);
+  putVarint(buf_, zigzag(int64_t(e.count - last_count_)));  // counts restart at a reboot
+  last_count_ = e.count;
   buf_.push_back(char(e.kind));
   switch (e.kind) {
     case Kind::PowerOn: putVarint(buf_, e.value); break;

@@ -17,7 +17,8 @@
 // with exit status 16 (kReplayDiverged) and a message naming the instruction count.
 //
 // File: "BTVMRPL\n", u32 version, the header items (what the recording was made with: compared
-// before the run), then the events, LEB128 varints throughout. A recording cut short (btvm
+// before the run), then the events: ordinal delta, count delta (zigzag), kind, payload (a clock
+// reading as a zigzag delta from the previous one), LEB128 varints throughout. A recording cut short (btvm
 // killed) ends without its end event; a replay stops with status 16 where it runs out.
 #pragma once
 #include <cstdint>
@@ -118,6 +119,7 @@ class Journal {
   uint64_t ordinal_ = 0;   // hook calls so far
   uint64_t last_ordinal_ = 0;  // record: of the last event written
   uint64_t last_clock_ = 0;    // record and replay: for the clock's deltas
+  uint64_t last_count_ = 0;    // record: for the counts' deltas
   std::vector<JournalItem> items_;
   std::vector<Event> log_;  // replay: every event
   size_t next_ = 0;         // replay: the next event in log_

@@ -125,10 +125,11 @@ def event_offsets(data):
             ln, _, pos = varint(data, pos)
             pos += ln
         pos += 1
-    events = []
+    events, count = [], 0
     while pos < len(data):
         _, _, pos = varint(data, pos)  # ordinal delta
-        count, cs, pos = varint(data, pos)
+        delta, cs, pos = varint(data, pos)  # count delta, zigzag
+        count += (delta >> 1) ^ -(delta & 1)
         kind = data[pos]
         pos += 1
         events.append((cs, pos - 1, kind, count))
@@ -159,10 +160,12 @@ def divergence_test(btvm, elf, other, d):
     receives = [e for e in events if e[2] == 3]
     check("the recording has serial input events", len(receives) >= 2, events)
     if len(receives) >= 2:
-        cs, _, _, count = receives[1]
+        # An input event whose count delta can grow by one in place (zigzag: +2 in its low byte).
+        editable = [e for e in receives[1:] if data[e[0]] & 0x7F < 0x7E and not data[e[0]] & 1]
+        check("an event's count can be edited in place", editable, receives)
+        cs, _, _, count = editable[0]
         edited = bytearray(data)
-        check("the event's count can be edited in place", edited[cs] & 0x7F != 0x7F)
-        edited[cs] += 1  # one instruction later: the guest asks for input before it
+        edited[cs] += 2  # one instruction later (and all after it): the guest asks for input before it
         path = os.path.join(d, "edited.rec")
         open(path, "wb").write(bytes(edited))
         diverges("edited recording (input one instruction later)", replay(btvm, elf, path),
