@@ -3,6 +3,7 @@
 
 usage: run_replay_tests.py serial BTVM SERIAL_ELF CLOCK
        run_replay_tests.py terminal BTVM SERIAL_ELF
+       run_replay_tests.py reboot BTVM
        run_replay_tests.py divergence BTVM SERIAL_ELF OTHER_ELF
 
 serial: records the serial guest (guests/serial) with its 300 input bytes written to btvm's stdin
@@ -16,6 +17,10 @@ terminal: records the serial guest's echo console (-append echo) on a pty, as a 
 raw mode, the host clock (--clock auto at a terminal), bytes typed in two bursts, then Ctrl-A x;
 the replay (no terminal, no input) must echo the same, end at the same instruction with status
 0 and the same state hash.
+
+reboot: a kernel that prints "ab" and resets the machine, without -no-reboot, until
+--max-insns: every boot is a new power-on in the recording (under --clock host each with the
+host's date), and the replay goes through the same boots to the same output, status and state.
 
 divergence: a replay with another -append, another guest, an edited recording (one event moved
 to another instruction count) and a recording cut short each stop with exit status 16 and a
@@ -216,13 +221,37 @@ def terminal_test(btvm, elf, d):
           f"{rh and rh.groups()} vs {h and h.groups()}")
 
 
+def reboot_test(btvm, d):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+    import elfgen  # small kernels made of raw code (tests/cli)
+
+    elf = os.path.join(d, "ab-reset.elf")
+    # mov dx,0x3f8; mov al,'a'; out; mov al,'b'; out; mov dx,0xcf9; mov al,6; out (reset)
+    code = bytes.fromhex("66baf803" "b061ee" "b062ee" "66baf90c" "b006ee") + elfgen.CODE_HLT
+    open(elf, "wb").write(elfgen.build(code))
+    for clock in ("virtual", "host"):
+        rec = os.path.join(d, f"reboot-{clock}.rec")
+        args = ["--state-hash", "--max-insns", "2000", "--clock", clock]
+        p = subprocess.run([btvm, "--record", rec, *args, elf], capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        q = subprocess.run([btvm, "--replay", rec, *args, elf], capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        perr, qerr = p.stderr.decode(errors="replace"), q.stderr.decode(errors="replace")
+        boots = perr.count("rebooting")
+        check(f"{clock}: recorded run reboots until the limit", p.returncode == 8 and boots > 10, perr[-300:])
+        check(f"{clock}: replay: same status and output", q.returncode == 8 and q.stdout == p.stdout == b"ab" * (boots + 1),
+              f"{q.returncode}, {len(q.stdout)} vs {len(p.stdout)} bytes\n{qerr[-300:]}")
+        check(f"{clock}: replay: same boots, state hash", qerr.count("rebooting") == boots
+              and HASH.search(qerr) and HASH.search(qerr).groups() == HASH.search(perr).groups(), qerr[-300:])
+
+
 def main():
-    what, btvm, elf = sys.argv[1], sys.argv[2], sys.argv[3]
+    what, btvm, elf = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None
     with tempfile.TemporaryDirectory() as d:
         if what == "serial":
             serial_test(btvm, elf, sys.argv[4], d)
         elif what == "terminal":
             terminal_test(btvm, elf, d)
+        elif what == "reboot":
+            reboot_test(btvm, d)
         else:
             divergence_test(btvm, elf, sys.argv[4], d)
     print(f"{'PASS' if failures == 0 else 'FAIL'}: replay {what} ({failures} failures)")
