@@ -307,7 +307,9 @@ size_t Journal::receive(uint8_t* buf, size_t max, const std::function<size_t(uin
     std::memcpy(buf, e->bytes.data(), e->bytes.size());
     return e->bytes.size();
   }
+  in_host_ = true;  // Ctrl-A x may end the run inside (the console reads the keys)
   size_t n = host(buf, max);
+  in_host_ = false;
   if (n) {
     Event e = event(Kind::Receive);
     e.bytes.assign(buf, buf + n);
@@ -342,7 +344,9 @@ bool Journal::readable(const std::function<bool()>& host) {
   if (ended_) return false;
   ++ordinal_;
   if (replaying_) return take(Kind::Readable, true) != nullptr;
+  in_host_ = true;
   bool yes = host();
+  in_host_ = false;
   if (yes) write(event(Kind::Readable));
   return yes;
 }
@@ -351,7 +355,9 @@ std::string Journal::end(uint64_t total, int status, bool quit) {
   if (ended_) return {};
   ended_ = true;
   if (!replaying_) {
-    ++ordinal_;
+    // The end's ordinal: after the last call, or that call's own if the run ended inside it
+    // (Ctrl-A x read while asking the host for input): the replay stops at the same point.
+    if (!in_host_) ++ordinal_;
     Event e = event(Kind::End, total);
     e.count = total;
     e.status = status;

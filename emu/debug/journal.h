@@ -124,6 +124,7 @@ class Journal {
   std::vector<Event> log_;  // replay: every event
   size_t next_ = 0;         // replay: the next event in log_
   bool open_ = false;       // the input's answer, as last journaled
+  bool in_host_ = false;    // record: a hook is asking the host (the run may end inside)
   std::function<uint64_t()> count_;
   StopFn stop_;
 };
