@@ -25,7 +25,18 @@ struct ConsoleConfig {
   bool interactive = false;  // in_fd is a terminal: escape keys and read-ahead
 };
 
-class HostConsole : public Uart16550::Backend {
+// COM1's input as the machine sees it: the UART's Backend plus what the dispatcher and an idle
+// guest's HLT ask. HostConsole, or the journal's wrapper around it (emu/debug/journal_serial.h)
+// under --record/--replay.
+struct SerialInput : Uart16550::Backend {
+  virtual bool interactive() const = 0;   // a person types: the dispatcher slices for the keys
+  virtual bool inputEnded() const = 0;    // there was input, and it has ended
+  virtual bool hasReadAhead() const = 0;  // typed-ahead bytes wait (interactive mode)
+  // Sleeps until input is readable (true) or `timeout_ns` passes (false; < 0: no limit).
+  virtual bool waitReadable(int64_t timeout_ns) = 0;
+};
+
+class HostConsole : public SerialInput {
  public:
   explicit HostConsole(const ConsoleConfig& c) : cfg_(c) {}
   ~HostConsole() override { flush(); }
@@ -35,15 +46,15 @@ class HostConsole : public Uart16550::Backend {
   bool inputOpen() const override { return cfg_.in_fd >= 0 && (!eof_ || !ahead_.empty()); }
 
   void flush();
-  bool interactive() const { return cfg_.interactive; }
-  bool inputEnded() const;  // there was input, and it has ended
+  bool interactive() const override { return cfg_.interactive; }
+  bool inputEnded() const override;  // there was input, and it has ended
   // Bytes typed ahead (interactive mode) that the UART has not taken yet.
-  bool hasReadAhead() const { return !ahead_.empty(); }
+  bool hasReadAhead() const override { return !ahead_.empty(); }
   // Interactive mode: takes what was typed into the read-ahead queue, acting on escape keys.
   void pollEscapes();
   // Sleeps until the input descriptor is readable (true) or `timeout_ns` passes (false);
   // timeout_ns < 0 waits without limit. Without input it only sleeps.
-  bool waitReadable(int64_t timeout_ns);
+  bool waitReadable(int64_t timeout_ns) override;
   // Called when Ctrl-A x is typed (the machine ends the run; it need not return).
   std::function<void()> on_quit;
 

@@ -12,4 +12,5 @@ constexpr int kInsnLimit = 8;     // --max-insns reached
 constexpr int kUnsupported = 10;  // the guest needs a feature btvm does not implement
 constexpr int kInternal = 12;     // a bug in btvm: an internal invariant failed
 constexpr int kReset = 14;        // the guest reset the machine (-no-reboot; else btvm boots again)
+constexpr int kReplayDiverged = 16;  // --replay: the guest diverged from the recording (or it was cut short)
 }  // namespace btvm::exit_status

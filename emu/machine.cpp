@@ -68,19 +68,22 @@ Machine::Impl::Impl(const MachineConfig& c)
       mem(c.ram_bytes, c.host_mem_bytes, c.host_mmu),
       mmu(cpu, mem, c.shadow_cache),
       console(ConsoleConfig{c.serial_in_fd, c.serial_out_fd, c.serial_interactive}),
+      journal_serial(c.journal ? std::make_unique<JournalSerial>(console, *c.journal) : nullptr),
+      serial(journal_serial ? static_cast<SerialInput&>(*journal_serial) : console),
       platform(
           [this] { return nowNs(*this); }, c.ram_bytes,
           [this](const char* how) {
             stopRun(*this, ExitKind::Reset, exit_status::kReset, fmt::format("guest reset the machine ({})", how));
           },
-          [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &console,
-          c.host_clock ? int64_t(::time(nullptr)) : CmosRtc::kDefaultEpoch,
+          [this] { stopRun(*this, ExitKind::PowerOff, exit_status::kPowerOff, "guest powered off"); }, &serial,
+          rtcEpoch(c),
           [this] {
             nmi_pending = true;
             requestDispatcher(*this);
           }) {
   cpu.vm = this;
   host_start_ns = hostMonotonicNs();
+  if (c.journal) attachJournal(*this);
   console.on_quit = [this] { stopRun(*this, ExitKind::Quit, exit_status::kOk, "Terminated (Ctrl-A x)"); };
   // A real page leaving host memory must not stay reachable through a soft-TLB host pointer.
   mem.setEvictionHook([this](uint64_t paddr) { mmu.physPageGone(paddr); });
@@ -124,7 +127,9 @@ Machine::Impl::Impl(const MachineConfig& c)
 }
 
 Machine::Machine(const MachineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
-Machine::~Machine() = default;
+Machine::~Machine() {
+  if (impl_->config.journal) impl_->config.journal->detach();
+}
 
 CpuState& Machine::cpu() { return impl_->cpu; }
 uint8_t* Machine::ram() { return impl_->mem.base(); }
@@ -303,14 +308,14 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
   if (wake == PcPlatform::kNever && !input_wakes)
     return fmt::format("guest halted at {:08x} with interrupts on, but no unmasked device will interrupt it "
                        "(PIC masks {:02x}/{:02x}){}", c.eip, p.pic.master().imr, p.pic.slave().imr,
-                       vm.console.inputEnded() ? "; serial input has ended" : "");
+                       vm.serial.inputEnded() ? "; serial input has ended" : "");
   uint64_t now = nowNs(vm);
   auto takeInput = [&] {
     vm.console.pollEscapes();
     p.uart.inputReady();
     p.update();
   };
-  if (input_wakes && vm.console.hasReadAhead()) {
+  if (input_wakes && vm.serial.hasReadAhead()) {
     takeInput();
     return {};
   }
@@ -318,16 +323,16 @@ std::string sleepUntilInterrupt(Machine::Impl& vm) {
     int64_t timeout = wake == PcPlatform::kNever ? -1 : wake > now ? int64_t(wake - now) : 0;
     // Input the UART would not take yet (RTS down, say) must not end the sleep over and over;
     // a terminal is read anyway (into the console's queue) for the Ctrl-A keys.
-    if (input_wakes || vm.console.interactive()) {
-      if (vm.console.waitReadable(timeout)) takeInput();
-    } else if (timeout > 0) {
+    if (input_wakes || vm.serial.interactive()) {
+      if (vm.serial.waitReadable(timeout)) takeInput();
+    } else if (timeout > 0 && !replaying(vm)) {
       timespec ts{time_t(timeout / 1000000000), long(timeout % 1000000000)};
       while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
     }
     vm.idle_ns += nowNs(vm) - now;  // for --stats only: host time spent idle
     return {};
   }
-  if (input_wakes && vm.console.waitReadable(wake == PcPlatform::kNever ? -1 : 0)) {
+  if (input_wakes && vm.serial.waitReadable(wake == PcPlatform::kNever ? -1 : 0)) {
     takeInput();  // at end of input this closes it, and the next HLT finds nothing to wake it
     return {};
   }
@@ -446,7 +451,7 @@ RunResult Machine::run() {
     int64_t budget = remaining;
     // With the host clock, instructions are no measure of time: come back often to look at the
     // clock. With a person at the console, come back often for the Ctrl-A keys.
-    if (vm.config.host_clock || vm.console.interactive()) {
+    if (vm.config.host_clock || vm.serial.interactive()) {
       budget = std::min(budget, std::max(kHostSliceInsns, int64_t(b->guest_insns)));
       // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
       // cost more than the visits).

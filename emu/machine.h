@@ -11,6 +11,8 @@
 
 namespace btvm {
 
+class Journal;
+
 struct LogFlags {
   bool in_asm = false;   // guest code of each translated block
   bool out_asm = false;  // host code of each translated block
@@ -48,6 +50,9 @@ struct MachineConfig {
   // and whether the guest waits for gdb before its first instruction (-S).
   std::string gdb_listen;
   bool gdb_wait = false;
+  // --record/--replay (emu/debug/journal.h): the journal of the guest's inputs, owned by the
+  // caller and kept across reboots; null: neither.
+  Journal* journal = nullptr;
 };
 
 enum class ExitKind {
@@ -59,6 +64,7 @@ enum class ExitKind {
   Reset,        // the guest reset the machine (i8042, port 0x92 or 0xcf9)
   Quit,         // the person at the console typed Ctrl-A x
   PowerOff,     // the guest powered off (ACPI PM1a_CNT SLP_EN with SLP_TYP S5)
+  Diverged,     // --replay: the guest did not do what the recorded guest did
 };
 
 struct RunResult {

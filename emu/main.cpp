@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "emu/console.h"
+#include "emu/debug/journal.h"
 #include "emu/machine.h"
 #include "emu/boot/multiboot.h"
 #include "patcher/trace.h"
@@ -81,6 +82,14 @@ Options:
   -s                  shorthand for -gdb tcp::1234
   -S                  do not start the guest: wait for gdb before the first instruction
                       (gdb: target remote :1234; see README, Debugging)
+  --record FILE       record every input the guest takes that is not a function of its own
+                      state (serial input, the host clock and date under --clock host, when
+                      input ended an idle HLT) with the instruction count at which it took it
+  --replay FILE       run the guest again on the inputs of a --record FILE, without reading
+                      stdin or the host clock: the same instructions, output and --state-hash.
+                      The kernel, initrd, -append, -m, --mode, --clock and other options that
+                      change the guest must be as recorded; any divergence stops the run with
+                      exit status 16 and the instruction count (see README, Debugging)
   -h, --help          this help
   --version           print the version
 
@@ -118,6 +127,8 @@ Exit statuses: odd values come from the guest's debug exit port; btvm's own are 
  10  the guest needs something btvm does not implement (the message says what)
  12  internal error in btvm
  14  the guest reset the machine, with -no-reboot (without it the machine boots again)
+ 16  --replay: the guest diverged from the recording (other kernel or options, an edited
+     or cut-short recording); the message gives the instruction count
 )";
 
 [[noreturn]] void usageError(const std::string& msg) {
@@ -181,6 +192,7 @@ int main(int argc, char** argv) {
   enum class Clock { Auto, Virtual, Host } clock = Clock::Auto;
   std::string serial = "stdio";
   std::string debugcon;  // empty: no debug console
+  std::string record_path, replay_path;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> std::string_view {
@@ -282,6 +294,10 @@ int main(int argc, char** argv) {
       if ((v.find(':') != std::string_view::npos && v.rfind("tcp:", 0) != 0) || !n || *n > 65535 || port.size() > 5)
         usageError(fmt::format("bad -gdb '{}' (use tcp::PORT or tcp:HOST:PORT)", v));
       cfg.gdb_listen = v;
+    } else if (a == "--record") {
+      record_path = value();
+    } else if (a == "--replay") {
+      replay_path = value();
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -312,6 +328,11 @@ int main(int argc, char** argv) {
     usageError("-bios runs the ROM alone: -kernel, -initrd and -append need a kernel started by btvm");
   if (kernel.empty() && bios.empty()) usageError("no kernel (or -bios ROM) given");
   if (cfg.gdb_wait && cfg.gdb_listen.empty()) cfg.gdb_listen = "tcp::1234";  // -S alone: as QEMU's -s -S
+  if (!record_path.empty() && !replay_path.empty()) usageError("--record and --replay do not mix (one run does one)");
+  // gdb changes the guest (memory writes, registers, where it stops) at moments the journal
+  // does not see.
+  if ((!record_path.empty() || !replay_path.empty()) && !cfg.gdb_listen.empty())
+    usageError("--record and --replay do not mix with -s/-S/-gdb");
 
   bool terminal = false;
   if (serial == "stdio") {
@@ -328,6 +349,10 @@ int main(int argc, char** argv) {
   } else {
     cfg.serial_out_fd = -1;  // null / none
   }
+  if (!replay_path.empty()) {  // the recording is the input: stdin stays untouched
+    cfg.serial_in_fd = -1;
+    terminal = false;
+  }
   cfg.serial_interactive = terminal;
   if (debugcon == "stdio") {
     cfg.debugcon_fd = 1;
@@ -343,6 +368,30 @@ int main(int argc, char** argv) {
   }
   cfg.host_clock = clock == Clock::Host || (clock == Clock::Auto && terminal);
 
+  std::unique_ptr<Journal> journal;
+  std::optional<std::pair<uint64_t, int>> quit_at;  // --replay of a run ended by Ctrl-A x
+  try {
+    std::vector<JournalItem> items;
+    if (!record_path.empty() || !replay_path.empty()) items = describeRun(cfg, kernel, bios, reboot);
+    if (!record_path.empty()) journal = Journal::record(record_path, items);
+    if (!replay_path.empty()) {
+      for (JournalItem& it : items)
+        if (it.name == "--clock" && clock == Clock::Auto) it.compared = false;  // auto: as recorded
+      journal = Journal::replay(replay_path, items);
+      cfg.host_clock = journal->item("--clock") == "host";
+      quit_at = journal->quitAt();
+      if (quit_at && (!cfg.max_insns || cfg.max_insns > quit_at->first)) cfg.max_insns = quit_at->first;
+    }
+  } catch (const ReplayDiverged& e) {
+    fmt::print(stderr, "btvm: {}\n", e.what());
+    return exit_status::kReplayDiverged;
+  } catch (const std::runtime_error& e) {
+    fmt::print(stderr, "btvm: {}\n", e.what());
+    return exit_status::kUsage;
+  }
+  cfg.journal = journal.get();
+  uint64_t earlier_boots = 0;  // instructions retired before the last reboot
+
   try {
     std::optional<Machine> holder;
     // Power-on: a fresh machine with the ROM or the kernel loaded, as at every reboot.
@@ -350,6 +399,9 @@ int main(int argc, char** argv) {
       holder.reset();
       try {
         holder.emplace(cfg);
+      } catch (const ReplayDiverged& e) {
+        fmt::print(stderr, "btvm: {}\n", e.what());
+        return exit_status::kReplayDiverged;
       } catch (const std::runtime_error& e) {
         fmt::print(stderr, "btvm: {}\n", e.what());
         return exit_status::kUsage;
@@ -369,6 +421,10 @@ int main(int argc, char** argv) {
     for (;;) {
       Machine& m = *holder;
       RunResult r = m.run();
+      uint64_t total = earlier_boots + m.instructionsExecuted();
+      if (quit_at && r.kind == ExitKind::InsnLimit && total == quit_at->first) {
+        r = RunResult{ExitKind::Quit, quit_at->second, "replay: the recorded run was ended here (Ctrl-A x)"};
+      }
       if (!r.message.empty()) fmt::print(stderr, "btvm: {}\n", r.message);
       bool reset = r.kind == ExitKind::Reset || r.kind == ExitKind::TripleFault;
       // A reboot is a new power-on (RAM, devices and the CPU as at start; the console and
@@ -382,6 +438,13 @@ int main(int argc, char** argv) {
       if (reset && reboot && !again && !cfg.gdb_listen.empty())
         fmt::print(stderr, "btvm: not rebooting under gdb (-s/-gdb): the run ends here\n");
       if (!again) {
+        if (journal && r.kind != ExitKind::Diverged) {
+          std::string msg = journal->end(total, r.status, r.kind == ExitKind::Quit);
+          if (!msg.empty()) {
+            fmt::print(stderr, "btvm: {}\n", msg);
+            r.status = exit_status::kReplayDiverged;
+          }
+        }
         if (cfg.stats) m.printStats();
         if (state_hash)
           fmt::print(stderr, "btvm: state hash {:016x} after {} instructions\n", m.stateHash(), m.instructionsExecuted());
@@ -389,6 +452,7 @@ int main(int argc, char** argv) {
       }
       fmt::print(stderr, "btvm: rebooting (-no-reboot ends the run at a reset instead)\n");
       if (cfg.max_insns) cfg.max_insns -= m.instructionsExecuted();
+      earlier_boots += m.instructionsExecuted();
       if (int st = powerOn(); st != exit_status::kOk) return st;
     }
   } catch (const std::bad_alloc&) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "emu/console.h"
+#include "emu/debug/journal_serial.h"
 #include "emu/cpu/cpu_model.h"
 #include "emu/cpu/debug_state.h"
 #include "emu/devices/debugcon.h"
@@ -108,6 +109,8 @@ struct Machine::Impl {
   IoBus io;
   MmioBus mmio;  // device registers outside RAM (local APIC, I/O APIC)
   HostConsole console;  // the host end of COM1 (before platform, which holds a pointer to it)
+  std::unique_ptr<JournalSerial> journal_serial;  // --record/--replay: COM1's input journaled
+  SerialInput& serial;  // what the UART and the dispatcher ask for input: one of the two above
   PcPlatform platform;
   CpuModel model;
   std::unique_ptr<Dbt> dbt;
@@ -179,9 +182,18 @@ inline uint64_t hostMonotonicNs() {
 // btvm's clock (ns since power-on). Virtual: 1 ns per instruction retired plus the time idled
 // in HLT. Host (--clock host): the host's monotonic time, so guest timers run at wall speed.
 inline uint64_t nowNs(const Machine::Impl& vm) {
-  if (vm.config.host_clock) return hostMonotonicNs() - vm.host_start_ns;
+  if (vm.config.host_clock) {
+    uint64_t t = hostMonotonicNs() - vm.host_start_ns;
+    return vm.config.journal ? vm.config.journal->clock(t) : t;  // --record/--replay
+  }
   return (vm.in_translated ? retiredInsns(vm) : vm.executed) + vm.idle_ns;
 }
+
+// --record/--replay (emu/debug/journal_hooks.cpp): the RTC's epoch at power-on (the host's date
+// under --clock host, journaled), and the journal hooked to this machine's count and stop.
+int64_t rtcEpoch(const MachineConfig& c);
+void attachJournal(Machine::Impl& vm);
+inline bool replaying(const Machine::Impl& vm) { return vm.config.journal && vm.config.journal->replaying(); }
 
 // Makes translated code leave to the dispatcher at the next block boundary (an interrupt may
 // have become deliverable). The budget and its start move together, so the count stays exact.
