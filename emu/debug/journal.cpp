@@ -204,10 +204,12 @@ void Journal::detach() {
   stop_ = nullptr;
 }
 
-void Journal::diverged(const std::string& what) {
-  std::string msg = fmt::format("replay diverged at instruction {}: {}", now(), what);
-  if (stop_) stop_(msg, true);
-  throw ReplayDiverged(msg);  // no machine runs (power-on): the caller reports it
+// The message is built in why_ by the caller, in a statement of its own: stop_ leaves by
+// longjmp, and any std::string alive across it (a temporary argument, a local) would leak.
+void Journal::diverged() {
+  why_ = fmt::format("replay diverged at instruction {}: {}", now(), why_);
+  if (stop_) stop_(why_, true);
+  throw ReplayDiverged(why_);  // no machine runs (power-on): the caller reports it
 }
 
 Journal::Event Journal::event(Kind kind, uint64_t value) const {
@@ -254,28 +256,38 @@ void Journal::write(const Event& e) {
 
 const Journal::Event* Journal::take(Kind kind, bool quiet_ok) {
   uint64_t count = now();
-  if (next_ >= log_.size())
-    diverged(fmt::format("the guest asks for {}, but the recording ends before (it was cut short)", kindName(kind)));
+  if (next_ >= log_.size()) {
+    why_ = fmt::format("the guest asks for {}, but the recording ends before (it was cut short)", kindName(kind));
+    diverged();
+  }
   const Event& e = log_[next_];
   // The end has an ordinal of its own, after the recorded run's last call: a call that reaches
   // it is one the recorded run did not make.
   if (e.kind == Kind::End && ordinal_ >= e.ordinal) {
-    if (e.quit && stop_) stop_("replay: the recorded run was ended here (Ctrl-A x)", false);
-    diverged(fmt::format("the guest asks for {} after the recorded run had ended", kindName(kind)));
+    if (e.quit && stop_) {
+      why_ = "replay: the recorded run was ended here (Ctrl-A x)";
+      stop_(why_, false);
+    }
+    why_ = fmt::format("the guest asks for {} after the recorded run had ended", kindName(kind));
+    diverged();
   }
   if (e.ordinal == ordinal_) {
-    if (e.kind != kind || e.count != count)
-      diverged(fmt::format("the guest asks for {}, the recording has {} at instruction {}", kindName(kind), describe(e),
-                           e.count));
+    if (e.kind != kind || e.count != count) {
+      why_ = fmt::format("the guest asks for {}, the recording has {} at instruction {}", kindName(kind), describe(e),
+                         e.count);
+      diverged();
+    }
     ++next_;
     return &e;
   }
   // A quiet call: nothing was recorded for it, unless the guest has gone past the next event.
   // (Power-on and the end count from zero and in all boots: no count to pass.)
   bool passed = e.kind != Kind::PowerOn && e.kind != Kind::End && e.count < count;
-  if (!quiet_ok || e.ordinal < ordinal_ || passed)
-    diverged(fmt::format("the guest asks for {}, the recording has {} at instruction {} next", kindName(kind),
-                         describe(e), e.count));
+  if (!quiet_ok || e.ordinal < ordinal_ || passed) {
+    why_ = fmt::format("the guest asks for {}, the recording has {} at instruction {} next", kindName(kind),
+                       describe(e), e.count);
+    diverged();
+  }
   return nullptr;
 }
 
@@ -302,8 +314,10 @@ size_t Journal::receive(uint8_t* buf, size_t max, const std::function<size_t(uin
   if (replaying_) {
     const Event* e = take(Kind::Receive, true);
     if (!e) return 0;
-    if (e->bytes.size() > max)
-      diverged(fmt::format("the UART has room for {} bytes, the recording gives it {}", max, e->bytes.size()));
+    if (e->bytes.size() > max) {
+      why_ = fmt::format("the UART has room for {} bytes, the recording gives it {}", max, e->bytes.size());
+      diverged();
+    }
     std::memcpy(buf, e->bytes.data(), e->bytes.size());
     return e->bytes.size();
   }

@@ -108,7 +108,8 @@ class Journal {
   // Replay: the event of the call just numbered (checked against `kind` and the count), or
   // null for a quiet call. `quiet_ok` false: this call must have an event.
   const Event* take(Kind kind, bool quiet_ok);
-  [[noreturn]] void diverged(const std::string& what);
+  [[noreturn]] void diverged();  // the reason is in why_
+  std::string why_;
   static std::string describe(const Event& e);
 
   bool replaying_ = false;
