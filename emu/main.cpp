@@ -162,6 +162,17 @@ std::optional<uint64_t> parseSize(std::string_view s) {
 }
 
 
+// -serial file:PATH, -debugcon file:PATH: created or truncated; a path that cannot be opened
+// is a usage error.
+int openOutputFile(const std::string& path, const char* what) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    fmt::print(stderr, "btvm: cannot open {} '{}': {}\n", what, path, std::strerror(errno));
+    std::exit(exit_status::kUsage);
+  }
+  return fd;
+}
+
 void parseLog(std::string_view items, LogFlags& log) {
   while (!items.empty()) {
     size_t comma = items.find(',');
@@ -340,12 +351,7 @@ int main(int argc, char** argv) {
     cfg.serial_out_fd = 1;
     terminal = isatty(0);
   } else if (serial.rfind("file:", 0) == 0) {
-    std::string path = serial.substr(5);
-    cfg.serial_out_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (cfg.serial_out_fd < 0) {
-      fmt::print(stderr, "btvm: cannot open serial output '{}': {}\n", path, std::strerror(errno));
-      return exit_status::kUsage;
-    }
+    cfg.serial_out_fd = openOutputFile(serial.substr(5), "serial output");
   } else {
     cfg.serial_out_fd = -1;  // null / none
   }
@@ -357,12 +363,7 @@ int main(int argc, char** argv) {
   if (debugcon == "stdio") {
     cfg.debugcon_fd = 1;
   } else if (debugcon.rfind("file:", 0) == 0) {
-    std::string path = debugcon.substr(5);
-    cfg.debugcon_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (cfg.debugcon_fd < 0) {
-      fmt::print(stderr, "btvm: cannot open debug console output '{}': {}\n", path, std::strerror(errno));
-      return exit_status::kUsage;
-    }
+    cfg.debugcon_fd = openOutputFile(debugcon.substr(5), "debug console output");
   } else if (!debugcon.empty()) {
     cfg.debugcon_fd = -2;  // null/none: the port is there, its bytes go nowhere
   }

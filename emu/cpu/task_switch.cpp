@@ -101,33 +101,32 @@ void loadTaskCs(Machine::Impl& vm, uint16_t sel, uint32_t ext) {
   setCs(vm, sel, d, uint8_t(rpl));  // the new CPL is the RPL of the new CS
 }
 
-void loadTaskSs(Machine::Impl& vm, uint16_t sel, uint32_t ext) {
+// SS and the data segment registers from the new task's selectors: the descriptor checked by
+// `check` (its #GP becomes #TS with the selector), marked accessed, loaded.
+template <typename Check>
+void loadTaskSegment(Machine::Impl& vm, int seg, uint16_t sel, uint32_t ext, Check check) {
   CpuState& c = vm.cpu;
-  if ((sel & 0xfffc) == 0) fail(vm, kVecTS, sel, ext);
   uint32_t lo, hi;
   uint32_t addr = taskDescriptor(vm, sel, ext, &lo, &hi);
   Segment d = descriptorToSegment(sel, lo, hi);
-  SegFault f = checkStackSegmentLoad(sel, d, c.cpl);
-  if (!f.ok()) fail(vm, f.vector == kVecGP ? kVecTS : f.vector, sel, ext);
-  setAccessed(vm, addr, hi);
-  d.attr |= attr::kAccessed;
-  c.seg[SS] = d;
-}
-
-void loadTaskDataSegment(Machine::Impl& vm, int seg, uint16_t sel, uint32_t ext) {
-  CpuState& c = vm.cpu;
-  if ((sel & 0xfffc) == 0) {
-    c.seg[seg] = Segment{sel, 0, 0, 0, false};
-    return;
-  }
-  uint32_t lo, hi;
-  uint32_t addr = taskDescriptor(vm, sel, ext, &lo, &hi);
-  Segment d = descriptorToSegment(sel, lo, hi);
-  SegFault f = checkDataSegmentLoad(sel, d, c.cpl);
+  SegFault f = check(sel, d, c.cpl);
   if (!f.ok()) fail(vm, f.vector == kVecGP ? kVecTS : f.vector, sel, ext);
   setAccessed(vm, addr, hi);
   d.attr |= attr::kAccessed;
   c.seg[seg] = d;
+}
+
+void loadTaskSs(Machine::Impl& vm, uint16_t sel, uint32_t ext) {
+  if ((sel & 0xfffc) == 0) fail(vm, kVecTS, sel, ext);
+  loadTaskSegment(vm, SS, sel, ext, checkStackSegmentLoad);
+}
+
+void loadTaskDataSegment(Machine::Impl& vm, int seg, uint16_t sel, uint32_t ext) {
+  if ((sel & 0xfffc) == 0) {
+    vm.cpu.seg[seg] = Segment{sel, 0, 0, 0, false};
+    return;
+  }
+  loadTaskSegment(vm, seg, sel, ext, checkDataSegmentLoad);
 }
 
 // EFLAGS.VM set in the new task: it runs in virtual-8086 mode, its segments loaded as that mode
