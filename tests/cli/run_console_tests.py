@@ -157,7 +157,13 @@ def test_terminal_signal(btvm, serial_elf, sig):
 
 def test_host_clock(btvm, timer_elf):
     # Interrupts at the host clock's irregular instants: this once found a chaining bug (an
-    # exit chained to an interrupt handler), so the guest must pass every time.
+    # exit chained to an interrupt handler), so the guest must pass every time. Not under the
+    # sanitizers (dev.sh sets BTVM_TIMEOUT_SCALE there): slowed against real time, the guest's
+    # real-time windows (a PIT tick inside an RTC handler, two reads within one RTC period)
+    # fail for reasons that are not btvm's.
+    if float(os.environ.get("BTVM_TIMEOUT_SCALE", "1")) > 1:
+        print("skip host clock: the timer guest's real-time checks run in the normal build only")
+        return
     for attempt in range(3):
         t0 = time.time()
         p = subprocess.run([btvm, "--clock", "host", timer_elf], stdin=subprocess.DEVNULL,
