@@ -8,8 +8,9 @@
 //     ecx  = tlb[idx].tag - page(last byte)
 //     jrcxz hit ; rcx = r9 ; jmp slow
 //   hit: rcx = r9 ; r11 = tlb[idx].addend ; op [r10 + r11]
-//   slow (after the block): state.eip = insn ; r11 = mem_slow(r10, size/kind) ; op [r11] ;
-//        writes: mem_commit ; jmp back
+//   slow (after the block): r9 = eip/insns_after/size/kind ; call the slow stub (r11 = host
+//        pointer - r10) ; op [r10 + r11], a copy of the hit path's bytes ; writes: mem_commit ;
+//        jmp back (dbt/access_stubs.h)
 // "Based" segments (flat but for a nonzero base: Linux's per-CPU FS) take the same probe on
 // base + offset, with an access past offset 2^32 - 1 forced to miss; their slow path is the
 // segment helper. Other segments: always the helper, which checks limit and rights and adds the base.
@@ -17,6 +18,10 @@
 // base (emitHostAccess, below); the slow path stays the same.
 #include <cstddef>
 
+#include <cstring>
+#include <stdexcept>
+
+#include "dbt/access_stubs.h"
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
 #include "dbt/helper_info.h"
@@ -28,9 +33,9 @@ namespace btvm {
 using namespace asmjit;
 using namespace host;
 
-BlockEmitter::BlockEmitter(x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
-                           const BlockKey& key, VirtMode mode)
-    : a_(a), stubs_(stubs), hooks_(hooks), key_(key), mode_(mode) {}
+BlockEmitter::BlockEmitter(x86::Assembler& a, const RuntimeStubs& stubs, const AccessStubs& access,
+                           const DbtHooks& hooks, const BlockKey& key, VirtMode mode)
+    : a_(a), stubs_(stubs), access_(access), hooks_(hooks), key_(key), mode_(mode) {}
 
 GuestMem BlockEmitter::guestMem(const cs_x86_op& op, const cs_x86& x) const {
   GuestMem m;
@@ -83,39 +88,63 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
 
 void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op) {
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
-  uint64_t info = hinfo::memInfo(size, kind_bits, seg);
-  uint32_t eip = insn_eip_;
-  uint32_t after = insns_after_;
-  bool based = !segmentFlat(seg, kind) && segmentBased(seg, kind);
-  int32_t seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
-  if (!segmentFlat(seg, kind) && !based) {
-    setEip(eip);
-    a_.mov(st(offsetof(CpuState, insns_after)), after);
-    a_.mov(x86::r9d, uint32_t(info));
-    callHelper(hooks_.mem_slow_seg);
-    op(x86::ptr(x86::r11, 0, size));
+  AccessSite s;
+  s.size = size;
+  s.user = (key_.flags & block_flag::kCplMask) == 3;
+  s.based = !segmentFlat(seg, kind) && segmentBased(seg, kind);
+  s.eip = insn_eip_;
+  s.after = insns_after_;
+  s.info = hinfo::memInfo(size, kind_bits, seg);
+  s.kind = kind;
+  s.seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
+  if (!segmentFlat(seg, kind) && !s.based) {
+    a_.mov(x86::r9, packSlowArgs(s.eip, s.after, s.info));
+    callStub(access_.slow_seg);
+    op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
     if (kind != MemKind::Read) {
-      a_.mov(x86::r9d, uint32_t(info));
-      callHelper(hooks_.mem_commit);
+      a_.mov(x86::r9d, uint32_t(s.info));
+      callStub(access_.commit);
     }
     return;
   }
-  bool user = (key_.flags & block_flag::kCplMask) == 3;
   if (host_mmu_) {
-    emitHostAccess(size, user, eip, info, kind, op, after, based, seg_base);
+    emitHostAccess(s, op);
     return;
   }
   Label back = a_.newLabel();
-  emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
+  emitSoftAccess(s, &op, OpBytes{}, back);
   a_.bind(back);
 }
 
+void BlockEmitter::callStub(const uint8_t* stub) { a_.call(Imm(reinterpret_cast<uint64_t>(stub))); }
+
+// The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
+// emitted before; either way the bytes are position-independent (registers, CpuState fields,
+// no labels), so the same bytes serve the hit path, the slow path and the soft-TLB variant.
+BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size) {
+  OpBytes at;
+  at.begin = uint32_t(a_.offset());
+  if (op) {
+    (*op)(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+  } else {
+    uint8_t buf[128];
+    size_t n = copy.end - copy.begin;
+    if (n > sizeof buf) throw std::logic_error("emit_access: an access op longer than 128 bytes");
+    std::memcpy(buf, a_.bufferData() + copy.begin, n);  // embed may move the buffer
+    a_.embed(buf, n);
+  }
+  at.end = uint32_t(a_.offset());
+  return at;
+}
+
 // The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
-// continue at `back`, which the caller binds (or jumps to).
-void BlockEmitter::emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
-                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base, Label back) {
-  int32_t tlb = int32_t(offsetof(CpuState, tlb) + (user ? sizeof(TlbEntry) * kTlbSize : 0));
-  int32_t tag = kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
+// continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
+BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, Label back) {
+  const unsigned size = s.size;
+  const bool based = s.based;
+  const int32_t seg_base = s.seg_base;
+  int32_t tlb = int32_t(offsetof(CpuState, tlb) + (s.user ? sizeof(TlbEntry) * kTlbSize : 0));
+  int32_t tag = s.kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
   Label slow = a_.newLabel(), hit = a_.newLabel();
   a_.mov(x86::r9, x86::rcx);
   if (based) {
@@ -151,32 +180,34 @@ void BlockEmitter::emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64
     a_.lea(x86::r8, x86::ptr(x86::r8, 1));
     a_.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
   }
-  op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
-  deferred_.push_back([this, slow, back, eip, info, kind, op, after, based, seg_base] {
-    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
-  });
+  OpBytes at = emitOp(op, copy, size);
+  DeferredAccess d;
+  d.site = s;
+  d.slow = slow;
+  d.back = back;
+  d.op = at;
+  deferred_.push_back(d);
+  return at;
 }
 
 // The slow path of one access, after the block: `slow` is entered with R10D = the linear address
 // (based: base + offset), the guest state as at the access; it ends by jumping to `back`.
-void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
-                                uint32_t after, bool based, int32_t seg_base) {
-  a_.bind(slow);
-  setEip(eip);
-  a_.mov(st(offsetof(CpuState, insns_after)), after);
-  if (based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
-    a_.mov(x86::r8d, x86::dword_ptr(kState, seg_base));
+void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
+  const AccessSite& s = d.site;
+  a_.bind(d.slow);
+  if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
+    a_.mov(x86::r8d, x86::dword_ptr(kState, s.seg_base));
     a_.not_(x86::r8d);
     a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
   }
-  a_.mov(x86::r9d, uint32_t(info));
-  callHelper(based ? hooks_.mem_slow_seg : hooks_.mem_slow);
-  op(x86::ptr(x86::r11, 0, size_t(info & 0xff)));
-  if (kind != MemKind::Read) {
-    a_.mov(x86::r9d, uint32_t(info));
-    callHelper(hooks_.mem_commit);
+  a_.mov(x86::r9, packSlowArgs(s.eip, s.after, s.info));
+  callStub(s.based ? access_.slow_seg : access_.slow_flat);
+  emitOp(nullptr, d.op, s.size);
+  if (s.kind != MemKind::Read) {
+    a_.mov(x86::r9d, uint32_t(s.info));
+    callStub(access_.commit);
   }
-  a_.jmp(back);
+  a_.jmp(d.back);
 }
 
 // --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h):
@@ -197,19 +228,18 @@ void BlockEmitter::emitSlowPath(Label slow, Label back, uint32_t eip, uint64_t i
 // the soft probe:
 //     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
 //     ok: rcx = r9 ; ... as above
-void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind,
-                                  const MemOp& op, uint32_t after, bool based, int32_t seg_base) {
+void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
   Label entry = a_.newLabel(), soft = a_.newLabel();
   a_.bind(entry);
-  if (based) {
+  if (s.based) {
     Label ok = a_.newLabel();
     a_.mov(x86::r9, x86::rcx);
     a_.mov(x86::r10d, x86::r10d);
-    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(size - 1)));
+    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(s.size - 1)));
     a_.rorx(x86::rcx, x86::rcx, 32);
     a_.mov(x86::ecx, x86::ecx);
-    a_.mov(x86::r11d, x86::dword_ptr(kState, seg_base));
+    a_.mov(x86::r11d, x86::dword_ptr(kState, s.seg_base));
     a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
     a_.jecxz(x86::rcx, ok);
     a_.mov(x86::rcx, x86::r9);
@@ -217,35 +247,43 @@ void BlockEmitter::emitHostAccess(unsigned size, bool user, uint32_t eip, uint64
     a_.bind(ok);
     a_.mov(x86::rcx, x86::r9);
   }
-  a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
+  a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (s.user ? 8 : 0), 8));
   hi_swap_ = HiSwap{};
   a_.bind(begin);
-  op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+  OpBytes at = emitOp(&op, OpBytes{}, s.size);
   a_.bind(end);
   a_.bind(back);
-  HiSwap swap = hi_swap_;
-  Label resume = swap.valid ? a_.newLabel() : slow;
-  fault_sites_.push_back(FaultSiteLabels{begin, end, resume, entry, soft});
-  deferred_.push_back([this, slow, back, eip, info, kind, op, after, swap, resume, based, seg_base, soft, size, user] {
-    if (swap.valid) {
-      a_.bind(resume);
-      a_.xchg(swap.a, swap.b);
-    }
-    emitSlowPath(slow, back, eip, info, kind, op, after, based, seg_base);
-    // The same access through the soft TLB, for a site that keeps faulting (page-table
-    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
-    a_.bind(soft);
-    emitSoftAccess(size, user, eip, info, kind, op, after, based, seg_base, back);
-    a_.jmp(back);
-  });
+  DeferredAccess d;
+  d.site = s;
+  d.slow = slow;
+  d.back = back;
+  d.op = at;
+  d.host = true;
+  d.swap.valid = hi_swap_.valid;
+  d.swap.a = hi_swap_.a;
+  d.swap.b = hi_swap_.b;
+  d.resume = d.swap.valid ? a_.newLabel() : slow;
+  d.soft = soft;
+  fault_sites_.push_back(FaultSiteLabels{begin, end, d.resume, entry, soft});
+  deferred_.push_back(d);
 }
 
 void BlockEmitter::emitDeferred() {
-  // Slow paths may themselves defer nothing, but keep the loop index-based in case they do.
-  // Each is moved out before it runs: it may defer more, which may move the vector.
+  // Index-based, and each entry copied out before it is emitted: a host-MMU site's soft-TLB
+  // variant defers its own slow path, which may move the vector.
   for (size_t i = 0; i < deferred_.size(); ++i) {
-    auto emit = std::move(deferred_[i]);
-    emit();
+    DeferredAccess d = deferred_[i];
+    if (d.host && d.swap.valid) {
+      a_.bind(d.resume);
+      a_.xchg(d.swap.a, d.swap.b);
+    }
+    emitSlowPath(d);
+    if (!d.host) continue;
+    // The same access through the soft TLB, for a site that keeps faulting (page-table
+    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
+    a_.bind(d.soft);
+    emitSoftAccess(d.site, nullptr, d.op, d.back);
+    a_.jmp(d.back);
   }
   deferred_.clear();
 }

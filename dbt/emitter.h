@@ -10,7 +10,7 @@
 #include <asmjit/x86.h>
 #include <capstone/capstone.h>
 
-#include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "dbt/block.h"
@@ -37,12 +37,27 @@ struct GuestMem {
 
 enum class MemKind { Read, Write, ReadWrite };
 
+struct AccessStubs;
+
+// What an access does with its memory operand, passed down to the access path and called there
+// at once, never stored (the slow paths copy the op's bytes instead: emit_access.cpp). A plain
+// reference to the caller's lambda: std::function allocated for most captures.
+class MemOp {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, MemOp>>>
+  MemOp(const F& f)  // NOLINT: lambdas convert implicitly, as they did to std::function
+      : obj_(&f), call_([](const void* o, const asmjit::x86::Mem& m) { (*static_cast<const F*>(o))(m); }) {}
+  void operator()(const asmjit::x86::Mem& m) const { call_(obj_, m); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, const asmjit::x86::Mem&);
+};
+
 class BlockEmitter {
  public:
-  using MemOp = std::function<void(const asmjit::x86::Mem&)>;
-
-  BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const DbtHooks& hooks,
-               const BlockKey& key, VirtMode mode);
+  BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const AccessStubs& access,
+               const DbtHooks& hooks, const BlockKey& key, VirtMode mode);
 
   // Block structure (emit_flow.cpp).
   void emitEntry(uint32_t guest_insns);
@@ -128,22 +143,46 @@ class BlockEmitter {
   bool segmentFlat(int seg, MemKind kind) const;
   bool segmentBased(int seg, MemKind kind) const;
   void emitRdtscInline();  // flat but for a nonzero base
-  void emitSlowPath(asmjit::Label slow, asmjit::Label back, uint32_t eip, uint64_t info, MemKind kind,
-                    const MemOp& op, uint32_t after, bool based, int32_t seg_base);
-  void emitSoftAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
-                      uint32_t after, bool based, int32_t seg_base, asmjit::Label back);
-  void emitHostAccess(unsigned size, bool user, uint32_t eip, uint64_t info, MemKind kind, const MemOp& op,
-                      uint32_t after, bool based, int32_t seg_base);
+  // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
+  struct OpBytes {
+    uint32_t begin = 0, end = 0;
+  };
+  // One access as its deferred paths need it (emit_access.cpp).
+  struct AccessSite {
+    unsigned size;
+    bool user, based;
+    uint32_t eip, after;
+    uint64_t info;
+    MemKind kind;
+    int32_t seg_base;
+  };
+  struct DeferredAccess {
+    AccessSite site;
+    asmjit::Label slow, back;
+    OpBytes op;
+    bool host = false;  // --mmu host: also the soft-TLB variant of the site (and its resume)
+    asmjit::Label resume, soft;
+    struct {
+      bool valid;
+      asmjit::x86::Gp a, b;
+    } swap{};
+  };
+  OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size);  // calls `op`, or copies `copy`
+  void callStub(const uint8_t* stub);
+  void emitSlowPath(const DeferredAccess& d);
+  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, asmjit::Label back);
+  void emitHostAccess(const AccessSite& s, const MemOp& op);
 
   asmjit::x86::Assembler& a_;
   const RuntimeStubs& stubs_;
+  const AccessStubs& access_;
   const DbtHooks& hooks_;
   BlockKey key_;
   VirtMode mode_;
   uint32_t insn_eip_ = 0;        // EIP of the instruction being emitted
   uint32_t next_eip_ = 0;
   uint32_t insns_after_ = 0;
-  std::vector<std::function<void()>> deferred_;
+  std::vector<DeferredAccess> deferred_;  // slow paths, emitted after the block
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
   std::vector<FaultSiteLabels> fault_sites_;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dbt/access_stubs.h"
 #include "dbt/assembler.h"
 #include "dbt/dbt.h"
 #include "dbt/decoder.h"
@@ -91,6 +92,7 @@ struct Dbt::Impl {
   Decoder decoder;
   Decoder host_decoder{CS_MODE_64};
   RuntimeStubs stubs{};
+  AccessStubs access{};
   DbtStats stats;
   std::unordered_map<BlockKey, Block*, BlockKeyHash> blocks;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page;  // physical page -> blocks on it
@@ -199,15 +201,16 @@ struct Dbt::Impl {
     b.key = key;
     b.phys_page2 = ~0ull;
     b.cached = cached;
-    uint64_t t0 = nowNs();
+    const bool timed = config.time_phases;
+    uint64_t t0 = timed ? nowNs() : 0;
     decodeBlock(key, cs_limit, max_insns, b);
-    uint64_t t1 = nowNs();
+    uint64_t t1 = timed ? nowNs() : 0;
 
     // One CodeHolder for every block: a soft reset keeps its zone memory, so a block's
     // translation does not allocate and free AsmJit's arenas again (a hot spot of translation).
     code.reset();
     initAssembler(code, a, eh);
-    BlockEmitter e(a, stubs, hooks, key, config.mode);
+    BlockEmitter e(a, stubs, access, hooks, key, config.mode);
     e.setHostMmu(config.host_mmu);
     if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
     e.emitEntry(uint32_t(insns.size()));
@@ -227,12 +230,12 @@ struct Dbt::Impl {
     }
     if (open) e.emitDirectExit(key.eip + bytes);
     e.emitDeferred();
-    uint64_t t2 = nowNs();
+    uint64_t t2 = timed ? nowNs() : 0;
 
     size_t size = 0;
     uint8_t* dst = installCode(code, cache, &size);
     if (!dst) return nullptr;  // cache full: the caller flushes and retries
-    uint64_t t3 = nowNs();
+    uint64_t t3 = timed ? nowNs() : 0;
     b.code = dst;
     b.code_size = uint32_t(size);
     for (const auto& f : e.faultSites()) {
@@ -406,6 +409,8 @@ struct Dbt::Impl {
 Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig& config)
     : impl_(std::make_unique<Impl>(cpu, mem, hooks, config)), cpu_(cpu) {
   impl_->stubs = generateRuntimeStubs(impl_->cache);
+  impl_->access = generateAccessStubs(impl_->cache, impl_->stubs, hooks.mem_slow, hooks.mem_slow_seg, hooks.mem_commit);
+  impl_->cache.sealStubs();
   stubs_ = impl_->stubs;
   // Generations start at 1 (this flush): an empty return-stack entry (key 0) never matches.
   cpu.flow_gen = 0;

@@ -121,6 +121,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   dc.log_out_asm = c.log.out_asm;
   dc.mode = c.mode;
   dc.host_mmu = c.host_mmu;
+  dc.time_phases = c.stats;
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
   if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);

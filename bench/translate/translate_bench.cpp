@@ -185,6 +185,7 @@ struct DbtRun {
   std::memset(static_cast<void*>(cpu.get()), 0, sizeof(CpuState));
   DbtHooks hooks = stubHooks();
   DbtConfig cfg;
+  cfg.time_phases = true;
   Dbt dbt(*cpu, mem, hooks, cfg);
   const uint32_t flags = flatKeyFlags();
   DbtRun r;
