@@ -20,8 +20,11 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
+#include <vector>
 
 #include "dbt/access_stubs.h"
+#include "dbt/assembler.h"
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
 #include "dbt/helper_info.h"
@@ -137,57 +140,123 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
   return at;
 }
 
-// The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
-// continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
-BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, Label back) {
-  const unsigned size = s.size;
-  const bool based = s.based;
-  const int32_t seg_base = s.seg_base;
-  int32_t tlb = int32_t(offsetof(CpuState, tlb) + (s.user ? sizeof(TlbEntry) * kTlbSize : 0));
-  int32_t tag = s.kind == MemKind::Read ? int32_t(offsetof(TlbEntry, tag_read)) : int32_t(offsetof(TlbEntry, tag_write));
-  Label slow = a_.newLabel(), hit = a_.newLabel();
-  a_.mov(x86::r9, x86::rcx);
-  if (based) {
+namespace {
+
+// What the soft-TLB probe's bytes depend on: the access size, the TLB half (user), the tag (read
+// or write), a based segment's base field, and --stats' hit counter.
+struct ProbeShape {
+  unsigned size;
+  bool user, write, based, count_hits;
+  int32_t seg_base;
+  uint64_t key() const {
+    return uint64_t(size) | uint64_t(user) << 8 | uint64_t(write) << 9 | uint64_t(based) << 10 |
+           uint64_t(count_hits) << 11 | uint64_t(uint32_t(seg_base)) << 32;
+  }
+};
+
+// The probe, up to the op:
+//     head: (based: add the base) ; index ; compare ; jrcxz hit ; mov rcx, r9
+//     jmp slow                                     ; E9 rel32: slow is bound after the block
+//     hit: mov rcx, r9 ; r11 = addend (--stats: count the hit)
+void emitProbe(x86::Assembler& a, const ProbeShape& p, Label slow, size_t* jmp_at) {
+  int32_t tlb = int32_t(offsetof(CpuState, tlb) + (p.user ? sizeof(TlbEntry) * kTlbSize : 0));
+  int32_t tag = p.write ? int32_t(offsetof(TlbEntry, tag_write)) : int32_t(offsetof(TlbEntry, tag_read));
+  Label hit = a.newLabel();
+  a.mov(x86::r9, x86::rcx);
+  if (p.based) {
     // r10d is the offset. An access whose last byte passes offset 2^32 - 1 exceeds the limit
     // (#GP, from the helper): ecx = that carry << 21, added to the page compare below, makes it
     // miss (no valid or invalid tag is 2^21 above a page number). Then r10d = base + offset.
-    a_.mov(x86::r10d, x86::r10d);
-    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(size - 1)));
-    a_.rorx(x86::rcx, x86::rcx, 32);
-    a_.mov(x86::ecx, x86::ecx);
-    a_.rorx(x86::ecx, x86::ecx, 11);
-    a_.mov(x86::r11d, x86::dword_ptr(kState, seg_base));
-    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
+    a.mov(x86::r10d, x86::r10d);
+    a.lea(x86::rcx, x86::ptr(x86::r10, int32_t(p.size - 1)));
+    a.rorx(x86::rcx, x86::rcx, 32);
+    a.mov(x86::ecx, x86::ecx);
+    a.rorx(x86::ecx, x86::ecx, 11);
+    a.mov(x86::r11d, x86::dword_ptr(kState, p.seg_base));
+    a.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
   }
-  a_.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
-  a_.mov(x86::r8d, 32 - kTlbBits);
-  a_.shrx(x86::r11d, x86::r11d, x86::r8d);
-  a_.lea(x86::r8d, x86::ptr(x86::r10, int32_t(size - 1)));
-  a_.shrx(x86::r8d, x86::r8d, kShift12.r32());
-  a_.not_(x86::r8d);
-  if (based) a_.lea(x86::r8d, x86::ptr(x86::r8, x86::rcx));
-  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));  // index * 2; the scale of 8 below makes 16
-  a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, tlb + tag));
-  a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
-  a_.jecxz(x86::rcx, hit);
-  a_.mov(x86::rcx, x86::r9);
-  a_.jmp(slow);
-  a_.bind(hit);
-  a_.mov(x86::rcx, x86::r9);
-  a_.mov(x86::r11, x86::qword_ptr(kState, x86::r11, 3, tlb + int32_t(offsetof(TlbEntry, addend))));
-  if (key_.flags & block_flag::kCountTlb) {
-    a_.mov(x86::r8, st(offsetof(CpuState, tlb_hits), 8));
-    a_.lea(x86::r8, x86::ptr(x86::r8, 1));
-    a_.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
+  a.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
+  a.mov(x86::r8d, 32 - kTlbBits);
+  a.shrx(x86::r11d, x86::r11d, x86::r8d);
+  a.lea(x86::r8d, x86::ptr(x86::r10, int32_t(p.size - 1)));
+  a.shrx(x86::r8d, x86::r8d, kShift12.r32());
+  a.not_(x86::r8d);
+  if (p.based) a.lea(x86::r8d, x86::ptr(x86::r8, x86::rcx));
+  a.lea(x86::r11, x86::ptr(x86::r11, x86::r11));  // index * 2; the scale of 8 below makes 16
+  a.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, tlb + tag));
+  a.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a.jecxz(x86::rcx, hit);
+  a.mov(x86::rcx, x86::r9);
+  *jmp_at = a.offset();
+  a.jmp(slow);
+  a.bind(hit);
+  a.mov(x86::rcx, x86::r9);
+  a.mov(x86::r11, x86::qword_ptr(kState, x86::r11, 3, tlb + int32_t(offsetof(TlbEntry, addend))));
+  if (p.count_hits) {
+    a.mov(x86::r8, st(offsetof(CpuState, tlb_hits), 8));
+    a.lea(x86::r8, x86::ptr(x86::r8, 1));
+    a.mov(st(offsetof(CpuState, tlb_hits), 8), x86::r8);
   }
-  OpBytes at = emitOp(op, copy, size);
+}
+
+// The probe's bytes around its one label-dependent instruction (the JMP to the slow path),
+// assembled once per shape by emitProbe itself and then copied: the encoder's cost (about 150
+// host instructions per host instruction) was most of a block's translation. The JMP is the
+// assembler's own, so labels stay AsmJit's business.
+struct ProbeBytes {
+  std::vector<uint8_t> head, hit;
+};
+
+constexpr size_t kJmpRel32 = 5;
+
+const ProbeBytes& probeBytes(const ProbeShape& p) {
+  thread_local std::unordered_map<uint64_t, ProbeBytes> cache;
+  auto it = cache.find(p.key());
+  if (it != cache.end()) return it->second;
+  CodeHolder code;
+  x86::Assembler a;
+  AsmErrorHandler eh;
+  initAssembler(code, a, eh);
+  Label slow = a.newLabel();
+  size_t at = 0;
+  emitProbe(a, p, slow, &at);
+  size_t end = a.offset();
+  a.bind(slow);
+  code.flatten();
+  code.resolveUnresolvedLinks();
+  const uint8_t* b = code.textSection()->data();
+  int32_t rel;
+  std::memcpy(&rel, b + at + 1, 4);
+  if (b[at] != 0xe9 || at + kJmpRel32 + size_t(rel) != end)
+    throw std::logic_error("emit_access: the probe template's JMP is not a rel32 to its end");
+  ProbeBytes out;
+  out.head.assign(b, b + at);
+  out.hit.assign(b + at + kJmpRel32, b + end);
+  return cache.emplace(p.key(), std::move(out)).first->second;
+}
+
+}  // namespace
+
+// The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
+// continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
+BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, Label back) {
+  ProbeShape shape{s.size, s.user, s.kind != MemKind::Read, s.based, bool(key_.flags & block_flag::kCountTlb),
+                   s.based ? s.seg_base : 0};
+  const ProbeBytes& bytes = probeBytes(shape);
+  Label slow = a_.newLabel();
+  a_.embed(bytes.head.data(), bytes.head.size());
+  size_t at = a_.offset();
+  a_.jmp(slow);  // forward to an unbound label: always the rel32 form the head's JRCXZ skips
+  if (a_.offset() - at != kJmpRel32) throw std::logic_error("emit_access: the probe's JMP is not rel32");
+  a_.embed(bytes.hit.data(), bytes.hit.size());
+  OpBytes op_at = emitOp(op, copy, s.size);
   DeferredAccess d;
   d.site = s;
   d.slow = slow;
   d.back = back;
-  d.op = at;
+  d.op = op_at;
   deferred_.push_back(d);
-  return at;
+  return op_at;
 }
 
 // The slow path of one access, after the block: `slow` is entered with R10D = the linear address
