@@ -19,7 +19,11 @@ class AsmErrorHandler : public asmjit::ErrorHandler {
   }
 };
 
-void initAssembler(asmjit::CodeHolder& code, asmjit::x86::Assembler& a, AsmErrorHandler& eh);
+// `base`: the address the code will be installed at, if known (CodeCache::next()); AsmJit then
+// encodes jumps and calls to absolute addresses (the runtime stubs) as final rel32s at once,
+// with no relocation entry or address-table slot to resolve at install.
+void initAssembler(asmjit::CodeHolder& code, asmjit::x86::Assembler& a, AsmErrorHandler& eh,
+                   uint64_t base = asmjit::Globals::kNoBaseAddress);
 
 // Copies the finished code into the cache, relocated to its final address; nullptr when full.
 uint8_t* installCode(asmjit::CodeHolder& code, CodeCache& cache, size_t* size_out);

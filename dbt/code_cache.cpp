@@ -15,7 +15,7 @@ CodeCache::CodeCache(size_t bytes) : size_(bytes) {
 CodeCache::~CodeCache() { munmap(base_, size_); }
 
 uint8_t* CodeCache::allocate(size_t bytes) {
-  size_t start = (used_ + 15) & ~size_t(15);
+  size_t start = size_t(next() - base_);
   if (start + bytes > size_) return nullptr;
   used_ = start + bytes;
   return base_ + start;

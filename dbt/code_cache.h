@@ -16,6 +16,8 @@ class CodeCache {
 
   // nullptr when `bytes` does not fit: the caller flushes and retries.
   uint8_t* allocate(size_t bytes);
+  // Where the next allocation will start: code assembled for this address needs no relocation.
+  uint8_t* next() const { return base_ + ((used_ + 15) & ~size_t(15)); }
   void sealStubs() { stub_end_ = used_; }  // everything allocated so far survives flush()
   void flush() { used_ = stub_end_; }
   uint8_t* base() const { return base_; }

@@ -1,5 +1,7 @@
 // Integer instructions re-emitted as the same host instruction: guest registers are host
 // registers and guest flags are host flags, so only the memory operand needs rebuilding.
+#include <array>
+
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
 #include "dbt/host_regs.h"
@@ -36,6 +38,56 @@ MemKind memKind(unsigned id, int index) {
     default:
       return MemKind::ReadWrite;
   }
+}
+
+// InstAPI::validate's verdict on an instruction form, remembered: it cost about 300 host
+// instructions per guest instruction, and libc's code uses a few hundred forms. A form is the
+// instruction, each register operand exactly, each memory operand's signature (the probe operand
+// is always [rax] of the access size), and of each immediate only what validation looks at:
+// which signed and unsigned widths (4, 8, 16, 32 bits) hold its value.
+uint32_t immClass(int64_t v) {
+  auto fitsS = [v](int bits) { return v >= -(int64_t(1) << (bits - 1)) && v < (int64_t(1) << (bits - 1)); };
+  auto fitsU = [v](int bits) { return v >= 0 && v < (int64_t(1) << bits); };
+  return uint32_t(fitsS(4)) | uint32_t(fitsU(4)) << 1 | uint32_t(fitsS(8)) << 2 | uint32_t(fitsU(8)) << 3 |
+         uint32_t(fitsS(16)) << 4 | uint32_t(fitsU(16)) << 5 | uint32_t(fitsS(32)) << 6 | uint32_t(fitsU(32)) << 7 |
+         uint32_t(v < 0) << 8;
+}
+
+bool validForm(InstId id, const Operand* ops, unsigned n) {
+  struct Entry {
+    uint32_t sig[4], data[4];
+    uint16_t id;
+    uint8_t n;
+    bool used, valid;
+  };
+  constexpr size_t kEntries = 1024;
+  thread_local std::array<Entry, kEntries> cache{};
+  Entry k{};
+  k.id = uint16_t(id);
+  k.n = uint8_t(n);
+  k.used = true;
+  uint64_t h = id * 0x9e3779b97f4a7c15ull + n;
+  for (unsigned i = 0; i < n && i < 4; ++i) {
+    const Operand& o = ops[i];
+    k.sig[i] = o.signature().bits();
+    if (o.isReg()) k.data[i] = o.id();
+    else if (o.isImm()) k.data[i] = immClass(o.as<Imm>().value());
+    else if (o.isMem()) k.data[i] = o.as<x86::Mem>().baseId() | o.as<x86::Mem>().indexId() << 8;
+    h = (h ^ k.sig[i]) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ k.data[i]) * 0xc2b2ae3d27d4eb4full;
+  }
+  Entry& e = cache[(h >> 40) & (kEntries - 1)];
+  auto same = [&](const Entry& a) {
+    if (!a.used || a.id != k.id || a.n != k.n) return false;
+    for (unsigned i = 0; i < 4; ++i)
+      if (a.sig[i] != k.sig[i] || a.data[i] != k.data[i]) return false;
+    return true;
+  };
+  if (same(e)) return e.valid;
+  BaseInst check(id);
+  k.valid = InstAPI::validate(Arch::kX64, check, ops, n) == kErrorOk;
+  e = k;
+  return k.valid;
 }
 
 bool isHi(const Operand& o) {
@@ -124,8 +176,7 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
   // emitted half-way.
   Operand probe[4] = {ops[0], ops[1], ops[2], ops[3]};
   if (mem >= 0) probe[mem] = x86::ptr(x86::rax, 0, msize);
-  BaseInst check(id);
-  if (InstAPI::validate(Arch::kX64, check, probe, n) != kErrorOk) return false;
+  if (!validForm(id, probe, n)) return false;
   if (mem < 0) {
     emitWithHighByteFix(id, ops, n);
     return true;

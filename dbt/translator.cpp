@@ -76,6 +76,10 @@ void asP6Decodes(cs_insn& insn) {
 }
 
 struct DecodedInsn {
+  // Left uninitialized (emplace_back would otherwise zero about 1.7 KB per instruction):
+  // Capstone fills the instruction and clears the detail it writes; the bad-byte path below
+  // sets what it uses.
+  DecodedInsn() {}  // NOLINT: not = default, which would value-initialize
   cs_insn insn;
   cs_detail detail;
   const InsnRow* row;  // nullptr: raise #UD (unimplemented or invalid)
@@ -209,7 +213,7 @@ struct Dbt::Impl {
     // One CodeHolder for every block: a soft reset keeps its zone memory, so a block's
     // translation does not allocate and free AsmJit's arenas again (a hot spot of translation).
     code.reset();
-    initAssembler(code, a, eh);
+    initAssembler(code, a, eh, reinterpret_cast<uint64_t>(cache.next()));
     BlockEmitter e(a, stubs, access, hooks, key, config.mode);
     e.setHostMmu(config.host_mmu);
     if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
