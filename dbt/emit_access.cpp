@@ -30,6 +30,7 @@
 #include "dbt/helper_info.h"
 #include "dbt/host_regs.h"
 #include "dbt/operands.h"
+#include "dbt/raw_emit.h"
 
 namespace btvm {
 
@@ -77,11 +78,10 @@ bool BlockEmitter::segmentBased(int seg, MemKind kind) const {
   return key_.flags & (1u << (shift + seg));
 }
 
-void BlockEmitter::setEip(uint32_t eip) { a_.mov(st(offsetof(CpuState, eip)), eip); }
+void BlockEmitter::setEip(uint32_t eip) { RawBuf(a_).storeImm32(int32_t(offsetof(CpuState, eip)), eip); }
 
 void BlockEmitter::callHelper(HelperFn fn) {
-  a_.mov(x86::r11, reinterpret_cast<uint64_t>(fn));
-  a_.call(Imm(reinterpret_cast<uint64_t>(stubs_.thunk)));
+  RawBuf(a_).movR11(reinterpret_cast<uint64_t>(fn)).call(stubs_.thunk);
 }
 
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op) {
@@ -101,13 +101,9 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   s.kind = kind;
   s.seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
   if (!segmentFlat(seg, kind) && !s.based) {
-    a_.mov(x86::r9, packSlowArgs(s.eip, s.after, s.info));
-    callStub(access_.slow_seg);
+    RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(access_.slow_seg);
     op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
-    if (kind != MemKind::Read) {
-      a_.mov(x86::r9d, uint32_t(s.info));
-      callStub(access_.commit);
-    }
+    if (kind != MemKind::Read) RawBuf(a_).movR9d(uint32_t(s.info)).call(access_.commit);
     return;
   }
   if (host_mmu_) {
@@ -119,8 +115,6 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   a_.bind(back);
 }
 
-void BlockEmitter::callStub(const uint8_t* stub) { a_.call(Imm(reinterpret_cast<uint64_t>(stub))); }
-
 // The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
 // emitted before; either way the bytes are position-independent (registers, CpuState fields,
 // no labels), so the same bytes serve the hit path, the slow path and the soft-TLB variant.
@@ -130,11 +124,7 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
   if (op) {
     (*op)(x86::ptr(x86::r10, x86::r11, 0, 0, size));
   } else {
-    uint8_t buf[128];
-    size_t n = copy.end - copy.begin;
-    if (n > sizeof buf) throw std::logic_error("emit_access: an access op longer than 128 bytes");
-    std::memcpy(buf, a_.bufferData() + copy.begin, n);  // embed may move the buffer
-    a_.embed(buf, n);
+    RawBuf(a_).copy(copy.begin, copy.end);
   }
   at.end = uint32_t(a_.offset());
   return at;
@@ -269,13 +259,11 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     a_.not_(x86::r8d);
     a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
   }
-  a_.mov(x86::r9, packSlowArgs(s.eip, s.after, s.info));
-  callStub(s.based ? access_.slow_seg : access_.slow_flat);
-  emitOp(nullptr, d.op, s.size);
-  if (s.kind != MemKind::Read) {
-    a_.mov(x86::r9d, uint32_t(s.info));
-    callStub(access_.commit);
-  }
+  RawBuf r(a_);
+  r.movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
+  r.copy(d.op.begin, d.op.end);
+  if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
+  r.flush();
   a_.jmp(d.back);
 }
 

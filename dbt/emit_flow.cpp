@@ -7,6 +7,7 @@
 #include "dbt/flow_predict.h"
 #include "dbt/host_regs.h"
 #include "dbt/operands.h"
+#include "dbt/raw_emit.h"
 
 namespace btvm {
 
@@ -30,19 +31,22 @@ void BlockEmitter::emitEntry(uint32_t guest_insns) {
   a_.mov(x86::rcx, x86::r9);
 }
 
+// Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
 void BlockEmitter::emitDirectExit(uint32_t target_eip) {
-  Label jump = a_.newLabel(), exit_path = a_.newLabel();
-  a_.bind(jump);
-  a_.db(0xe9);  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
-  a_.dd(0);
-  a_.bind(exit_path);
-  setEip(target_eip);
-  a_.lea(x86::r11, x86::ptr(jump));
-  a_.jmp(Imm(reinterpret_cast<uint64_t>(stubs_.epilogue)));
-  ExitSite site{jump, target_eip, {}, {}, {}};
   uint32_t target_page = (key_.cs_base + target_eip) >> 12;
-  if ((key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12)
-    emitPageCheck(site, exit_path);
+  bool page_check = (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
+  RawBuf r(a_);
+  ExitSite site{uint32_t(r.offset()), target_eip, {}, {}, {}};
+  r.jmpNext();  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
+  Label exit_path;
+  if (page_check) {
+    r.flush();
+    exit_path = a_.newLabel();
+    a_.bind(exit_path);
+  }
+  r.storeImm32(int32_t(offsetof(CpuState, eip)), target_eip).leaR11(site.jump).jmp(stubs_.epilogue);
+  r.flush();
+  if (page_check) emitPageCheck(site, exit_path);
   exits_.push_back(site);
 }
 
@@ -89,10 +93,7 @@ void BlockEmitter::emitExitToDispatcher(uint32_t next_eip) {
   emitExitStateEip();
 }
 
-void BlockEmitter::emitExitStateEip() {
-  a_.mov(x86::r11d, 0);
-  a_.jmp(Imm(reinterpret_cast<uint64_t>(stubs_.epilogue)));
-}
+void BlockEmitter::emitExitStateEip() { RawBuf(a_).movR11d(0).jmp(stubs_.epilogue); }
 
 // Target EIP in R10D. Index = (eip + (eip >> 12)) mod 4096, computed with shifts and LEA only.
 void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {

@@ -84,7 +84,7 @@ class BlockEmitter {
   void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
 
   struct ExitSite {
-    asmjit::Label jump;
+    uint32_t jump;  // offset of the exit's JMP rel32 in the block's code
     uint32_t target_eip;
     // Exits to another linear page under paging: the page check that a chain enters through
     // (see emitPageCheck); invalid labels otherwise.
@@ -168,7 +168,6 @@ class BlockEmitter {
     } swap{};
   };
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size);  // calls `op`, or copies `copy`
-  void callStub(const uint8_t* stub);
   void emitSlowPath(const DeferredAccess& d);
   OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, asmjit::Label back);
   void emitHostAccess(const AccessSite& s, const MemOp& op);

@@ -253,7 +253,7 @@ struct Dbt::Impl {
     b.phys_end = key.phys + bytes;
     for (const auto& ex : e.exits()) {
       Block::Exit x;
-      x.jump = dst + code.labelOffset(ex.jump);
+      x.jump = dst + ex.jump;
       x.target_eip = ex.target_eip;
       if (ex.check.isValid()) {
         x.check = dst + code.labelOffset(ex.check);

@@ -1,0 +1,54 @@
+// Byte templates for the fixed instructions that every block repeats (state stores, stub calls,
+// exits): each is assembled once by AsmJit itself with a sentinel in its immediate or
+// displacement, which must sit in the last bytes, and is then copied with the real value
+// patched in. AsmJit's encoder costs about 150 host instructions per host instruction; a copy
+// costs a few. Several pieces go into one RawBuf and reach the assembler in one embed.
+#pragma once
+#include <asmjit/x86.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace btvm {
+
+class RawBuf {
+ public:
+  explicit RawBuf(asmjit::x86::Assembler& a) : a_(a) {}
+  ~RawBuf() { flush(); }
+  RawBuf(const RawBuf&) = delete;
+  RawBuf& operator=(const RawBuf&) = delete;
+
+  // mov dword [state + off], imm32 (host::st).
+  RawBuf& storeImm32(int32_t state_off, uint32_t imm);
+  // mov r9, imm64 in its 10-byte MOVABS form.
+  RawBuf& movR9(uint64_t imm);
+  // mov r9d, imm32.
+  RawBuf& movR9d(uint32_t imm);
+  // mov r11d, imm32.
+  RawBuf& movR11d(uint32_t imm);
+  // mov r11, imm64 in its 10-byte MOVABS form.
+  RawBuf& movR11(uint64_t imm);
+  // A copy of code already emitted, [begin, end) in the code buffer (position-independent).
+  RawBuf& copy(size_t begin, size_t end);
+  // call / jmp rel32 to an absolute address, e.g. a runtime stub. Needs a code holder with a
+  // base address (initAssembler's `base`); without one, and out of rel32 reach, through AsmJit.
+  RawBuf& call(const void* target) { return branch(0xe8, target); }
+  RawBuf& jmp(const void* target) { return branch(0xe9, target); }
+  // jmp rel32 with rel32 = 0: a chainable exit that falls through until patched.
+  RawBuf& jmpNext();
+  // lea r11, [rip + disp32] to the given offset in the code buffer.
+  RawBuf& leaR11(size_t target_offset);
+  // Where the next byte added lands in the code buffer.
+  size_t offset() const { return a_.offset() + n_; }
+  void flush();
+
+ private:
+  RawBuf& put(const uint8_t* tmpl, size_t len, const void* tail, size_t tail_len);
+  RawBuf& branch(uint8_t opcode, const void* target);
+
+  asmjit::x86::Assembler& a_;
+  uint8_t buf_[96];
+  size_t n_ = 0;
+};
+
+}  // namespace btvm
