@@ -110,9 +110,7 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     emitHostAccess(s, op);
     return;
   }
-  Label back = a_.newLabel();
-  emitSoftAccess(s, &op, OpBytes{}, back);
-  a_.bind(back);
+  emitSoftAccess(s, &op, OpBytes{}, kBackAfterOp);
 }
 
 // The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
@@ -189,12 +187,13 @@ void emitProbe(x86::Assembler& a, const ProbeShape& p, Label slow, size_t* jmp_a
   }
 }
 
-// The probe's bytes around its one label-dependent instruction (the JMP to the slow path),
-// assembled once per shape by emitProbe itself and then copied: the encoder's cost (about 150
-// host instructions per host instruction) was most of a block's translation. The JMP is the
-// assembler's own, so labels stay AsmJit's business.
+// The probe's bytes, assembled once per shape by emitProbe itself and then copied: the
+// encoder's cost (about 150 host instructions per host instruction) was most of a block's
+// translation. Its one label-dependent field, the JMP's rel32 to the slow path, is patched when
+// the slow path is emitted (no AsmJit label: creating and binding them cost as much again).
 struct ProbeBytes {
-  std::vector<uint8_t> head, hit;
+  std::vector<uint8_t> bytes;
+  size_t rel32_at;  // the JMP's rel32
 };
 
 constexpr size_t kJmpRel32 = 5;
@@ -220,8 +219,9 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
   if (b[at] != 0xe9 || at + kJmpRel32 + size_t(rel) != end)
     throw std::logic_error("emit_access: the probe template's JMP is not a rel32 to its end");
   ProbeBytes out;
-  out.head.assign(b, b + at);
-  out.hit.assign(b + at + kJmpRel32, b + end);
+  out.bytes.assign(b, b + end);
+  std::memset(out.bytes.data() + at + 1, 0, 4);
+  out.rel32_at = at + 1;
   return cache.emplace(p.key(), std::move(out)).first->second;
 }
 
@@ -229,21 +229,18 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
 
 // The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
 // continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
-BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, Label back) {
+BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy,
+                                                   int64_t back) {
   ProbeShape shape{s.size, s.user, s.kind != MemKind::Read, s.based, bool(key_.flags & block_flag::kCountTlb),
                    s.based ? s.seg_base : 0};
   const ProbeBytes& bytes = probeBytes(shape);
-  Label slow = a_.newLabel();
-  a_.embed(bytes.head.data(), bytes.head.size());
-  size_t at = a_.offset();
-  a_.jmp(slow);  // forward to an unbound label: always the rel32 form the head's JRCXZ skips
-  if (a_.offset() - at != kJmpRel32) throw std::logic_error("emit_access: the probe's JMP is not rel32");
-  a_.embed(bytes.hit.data(), bytes.hit.size());
+  size_t start = a_.offset();
+  a_.embed(bytes.bytes.data(), bytes.bytes.size());
   OpBytes op_at = emitOp(op, copy, s.size);
   DeferredAccess d;
   d.site = s;
-  d.slow = slow;
-  d.back = back;
+  d.slow_rel32 = uint32_t(start + bytes.rel32_at);
+  d.back = back == kBackAfterOp ? op_at.end : uint32_t(back);
   d.op = op_at;
   deferred_.push_back(d);
   return op_at;
@@ -253,7 +250,11 @@ BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const Me
 // (based: base + offset), the guest state as at the access; it ends by jumping to `back`.
 void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
   const AccessSite& s = d.site;
-  a_.bind(d.slow);
+  if (d.slow.isValid()) a_.bind(d.slow);
+  if (d.slow_rel32) {  // the probe's JMP to here
+    int32_t rel = int32_t(int64_t(a_.offset()) - int64_t(d.slow_rel32 + 4));
+    std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
+  }
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
     a_.mov(x86::r8d, x86::dword_ptr(kState, s.seg_base));
     a_.not_(x86::r8d);
@@ -263,8 +264,7 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
   r.movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
   r.copy(d.op.begin, d.op.end);
   if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
-  r.flush();
-  a_.jmp(d.back);
+  r.jmpBack(d.back);
 }
 
 // --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h):
@@ -286,7 +286,7 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
 //     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
 //     ok: rcx = r9 ; ... as above
 void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
-  Label slow = a_.newLabel(), back = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
+  Label slow = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
   Label entry = a_.newLabel(), soft = a_.newLabel();
   a_.bind(entry);
   if (s.based) {
@@ -309,11 +309,10 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   a_.bind(begin);
   OpBytes at = emitOp(&op, OpBytes{}, s.size);
   a_.bind(end);
-  a_.bind(back);
   DeferredAccess d;
   d.site = s;
   d.slow = slow;
-  d.back = back;
+  d.back = at.end;
   d.op = at;
   d.host = true;
   d.swap.valid = hi_swap_.valid;
@@ -340,7 +339,7 @@ void BlockEmitter::emitDeferred() {
     // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
     a_.bind(d.soft);
     emitSoftAccess(d.site, nullptr, d.op, d.back);
-    a_.jmp(d.back);
+    RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();
 }

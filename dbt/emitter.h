@@ -158,7 +158,9 @@ class BlockEmitter {
   };
   struct DeferredAccess {
     AccessSite site;
-    asmjit::Label slow, back;
+    asmjit::Label slow;     // the slow path's label, if a label jumps to it (--mmu host)
+    uint32_t slow_rel32 = 0;  // else the offset of the probe JMP's rel32 to patch (never 0)
+    uint32_t back = 0;      // where both paths continue (an offset: always emitted already)
     OpBytes op;
     bool host = false;  // --mmu host: also the soft-TLB variant of the site (and its resume)
     asmjit::Label resume, soft;
@@ -169,7 +171,8 @@ class BlockEmitter {
   };
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size);  // calls `op`, or copies `copy`
   void emitSlowPath(const DeferredAccess& d);
-  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, asmjit::Label back);
+  static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
+  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back);
   void emitHostAccess(const AccessSite& s, const MemOp& op);
 
   asmjit::x86::Assembler& a_;

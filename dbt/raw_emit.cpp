@@ -94,6 +94,18 @@ RawBuf& RawBuf::jmpNext() {
   return put(&op, 1, &zero, 4);
 }
 
+RawBuf& RawBuf::jmpBack(size_t target_offset) {
+  int64_t rel8 = int64_t(target_offset) - int64_t(offset() + 2);
+  if (rel8 >= -128 && rel8 <= 127) {
+    const uint8_t op = 0xeb;
+    const int8_t r = int8_t(rel8);
+    return put(&op, 1, &r, 1);
+  }
+  const uint8_t op = 0xe9;
+  const int32_t rel32 = int32_t(int64_t(target_offset) - int64_t(offset() + 5));
+  return put(&op, 1, &rel32, 4);
+}
+
 RawBuf& RawBuf::leaR11(size_t target_offset) {
   static const Template t =
       makeTemplate([](x86::Assembler& a, uint64_t s) { a.lea(x86::r11, x86::ptr(x86::rip, int32_t(s))); }, 4);

@@ -34,6 +34,8 @@ class RawBuf {
   // base address (initAssembler's `base`); without one, and out of rel32 reach, through AsmJit.
   RawBuf& call(const void* target) { return branch(0xe8, target); }
   RawBuf& jmp(const void* target) { return branch(0xe9, target); }
+  // jmp to code already emitted at `target_offset`: rel8 when it reaches, as AsmJit picks.
+  RawBuf& jmpBack(size_t target_offset);
   // jmp rel32 with rel32 = 0: a chainable exit that falls through until patched.
   RawBuf& jmpNext();
   // lea r11, [rip + disp32] to the given offset in the code buffer.
