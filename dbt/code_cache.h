@@ -29,6 +29,8 @@ class CodeCache {
   }
 
  private:
+  uint8_t* map_;     // the whole mapping; base_ is its first 2 MiB boundary
+  size_t map_size_;
   uint8_t* base_;
   size_t size_;
   size_t used_ = 0;
