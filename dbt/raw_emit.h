@@ -30,7 +30,8 @@ class RawBuf {
   RawBuf& movR11(uint64_t imm);
   // A copy of code already emitted, [begin, end) in the code buffer (position-independent).
   RawBuf& copy(size_t begin, size_t end);
-  // call / jmp rel32 to an absolute address, e.g. a runtime stub. Needs a code holder with a
+  // call / jmp rel32 to an absolute address, e.g. a runtime stub (always rel32, where AsmJit
+  // would take a JMP rel8 to a target within reach). Needs a code holder with a
   // base address (initAssembler's `base`); without one, and out of rel32 reach, through AsmJit.
   RawBuf& call(const void* target) { return branch(0xe8, target); }
   RawBuf& jmp(const void* target) { return branch(0xe9, target); }
