@@ -101,16 +101,20 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
       last_map_ = old->second | kValidBit;
       return;
     }
-    unmapOne(s, view, vpn);
+    // Another frame, or the first write after D was set: one mmap over it or one mprotect.
+    if (replaceOne(s, view, vpn, ppn, writable)) last_map_ = want | kValidBit;
+    return;
   }
   if (mapped_total_ >= map_budget_) {
     ++stats.budget_resets;
     clearAll();
   }
   uint8_t* at = s->base[view] + (uint64_t(vpn) << 12);
+  ++stats.mmap_calls;
   if (!mmapPage(at, ppn, writable)) {
     ++stats.map_failures;
     clearAll();  // ENOMEM: most likely the map count; start again from nothing
+    ++stats.mmap_calls;
     if (!mmapPage(at, ppn, writable)) {
       disabled_ = true;
       clearAll();
@@ -148,6 +152,7 @@ void HostMmu::unmapOne(Space* s, int view, uint32_t vpn) {
   --mapped_total_;
   forgetWhere(ppn, Where{s, vpn, uint8_t(view)});
   // An anonymous PROT_NONE page merges back into the reservation around it.
+  ++stats.unmap_calls;
   if (reserve(s->base[view] + (uint64_t(vpn) << 12), kPageSize) == MAP_FAILED) {
     std::fprintf(stderr, "btvm: --mmu host: cannot unmap a guest page (%s)\n", std::strerror(errno));
     std::abort();  // a stale writable mapping would break the guest's isolation: never go on
@@ -170,6 +175,7 @@ void HostMmu::clearSpace(Space* s) {
     for (const auto& [vpn, e] : m) forgetWhere(e & ~kWritableBit, Where{s, vpn, uint8_t(view)});
     mapped_total_ -= m.size();
     m.clear();
+    ++stats.unmap_calls;
     if (reserve(s->base[view], kReserveBytes) == MAP_FAILED) {
       std::fprintf(stderr, "btvm: --mmu host: cannot clear a reservation (%s)\n", std::strerror(errno));
       std::abort();
@@ -200,6 +206,7 @@ void HostMmu::dropPhys(uint64_t paddr) {
     if (e == m.end() || (e->second & ~kWritableBit) != uint32_t(paddr >> 12)) continue;
     m.erase(e);
     --mapped_total_;
+    ++stats.unmap_calls;
     if (reserve(w.space->base[w.view] + (uint64_t(w.vpn) << 12), kPageSize) == MAP_FAILED) std::abort();
     ++stats.pages_unmapped;
   }

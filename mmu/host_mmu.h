@@ -37,7 +37,15 @@ struct HostMmuStats {
   uint64_t spaces_cleared = 0;   // whole spaces dropped at once
   uint64_t budget_resets = 0;    // everything dropped to stay below vm.max_map_count
   uint64_t map_failures = 0;     // mmap refused (the slow path answered instead)
+  // System calls that change mappings (each costs microseconds in a sandbox: bench/results/mmu.md)
+  uint64_t mmap_calls = 0;       // a guest page mapped or mapped over (memfd, MAP_FIXED)
+  uint64_t unmap_calls = 0;      // PROT_NONE mmaps: one page, a run of pages, or a whole space
+  uint64_t mprotect_calls = 0;   // a mapped page's rights changed in place
+  uint64_t pages_remapped = 0;   // mapped over in place by a page-table write (no unmap, no refault)
 };
+
+// What a page may be mapped as in one view.
+enum class HostProt : uint8_t { None, Read, ReadWrite };
 
 class HostMmu {
  public:
@@ -64,6 +72,15 @@ class HostMmu {
   void map(uint32_t vpn, uint64_t ppn, bool user, bool writable);
   // A shadow entry of space `id` was dropped: unmap that linear page in both views.
   void unmap(const void* id, uint32_t vpn);
+  // A page-table write changed the translation of linear page `vpn` of space `id`: make its
+  // mapping in `view` (0 supervisor, 1 user) RAM page `ppn` with rights `prot`, in one system
+  // call (mmap over it, mprotect when only the rights change, PROT_NONE when it goes). Only
+  // views where the page is mapped are changed (mmu/host_mmu_update.cpp).
+  void remap(const void* id, uint32_t vpn, int view, uint64_t ppn, HostProt prot);
+  bool mappedIn(const void* id, uint32_t vpn, int view) const;
+  // Linear pages [first, first + count) of space `id` go in both views: one PROT_NONE mmap per
+  // view over the mapped pages' span (a directory entry's 4 MiB in one call).
+  void unmapRange(const void* id, uint32_t first, uint32_t count);
   // The space of `id` is gone (its shadow context forgotten): clear it for reuse. nullptr:
   // clear the "paging off" space (the A20 gate moved).
   void forget(const void* id);
@@ -100,6 +117,9 @@ class HostMmu {
   Space* takeSpace();
   void clearSpace(Space* s);
   void unmapOne(Space* s, int view, uint32_t vpn);
+  // Mapped page `vpn` of view `view` becomes `ppn`, writable or not, in one system call (false:
+  // it failed and the page is unmapped now).
+  bool replaceOne(Space* s, int view, uint32_t vpn, uint64_t ppn, bool writable);
   void forgetWhere(uint32_t ppn, const Where& w);
   bool mmapPage(uint8_t* at, uint64_t ppn, bool writable);
 
