@@ -60,6 +60,7 @@ void Machine::printStats() const {
     fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesPatched());
     fmt::print(o, "  pages mapped / unmapped       {} / {}\n", h.pages_mapped, h.pages_unmapped);
     fmt::print(o, "  pages remapped in place       {}\n", h.pages_remapped);
+    fmt::print(o, "  pages left to the soft TLB    {}\n", h.pages_churning);
     fmt::print(o, "  syscalls mmap / unmap / mprotect  {} / {} / {}\n", h.mmap_calls, h.unmap_calls,
                h.mprotect_calls);
     fmt::print(o, "  spaces reserved / cleared     {} / {}\n", h.spaces_reserved, h.spaces_cleared);

@@ -93,6 +93,10 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
   auto& m = s->mapped[view];
   uint32_t want = uint32_t(ppn) | (writable ? kWritableBit : 0);
   auto old = m.find(vpn);
+  if (churning(s, vpn)) {  // left to the soft TLB (translationChanged)
+    if (old != m.end()) unmapOne(s, view, vpn);
+    return;
+  }
   if (old != m.end()) {
     // Already there. A read fill (or the dispatcher's code fill) after a write fill does not
     // take the write right away: it is revoked only by the events that unmap (the soft TLB
@@ -168,6 +172,7 @@ void HostMmu::unmap(const void* id, uint32_t vpn) {
 }
 
 void HostMmu::clearSpace(Space* s) {
+  s->churn.clear();  // a reused space is another address space
   if (s->mapped[0].empty() && s->mapped[1].empty()) return;
   for (int view = 0; view < 2; ++view) {
     auto& m = s->mapped[view];

@@ -42,6 +42,7 @@ struct HostMmuStats {
   uint64_t unmap_calls = 0;      // PROT_NONE mmaps: one page, a run of pages, or a whole space
   uint64_t mprotect_calls = 0;   // a mapped page's rights changed in place
   uint64_t pages_remapped = 0;   // mapped over in place by a page-table write (no unmap, no refault)
+  uint64_t pages_churning = 0;   // linear pages left to the soft TLB (translationChanged)
 };
 
 // What a page may be mapped as in one view.
@@ -81,6 +82,12 @@ class HostMmu {
   // Linear pages [first, first + count) of space `id` go in both views: one PROT_NONE mmap per
   // view over the mapped pages' span (a directory entry's 4 MiB in one call).
   void unmapRange(const void* id, uint32_t first, uint32_t count);
+  // A page-table write changed the translation of `vpn` in space `id`. A page whose
+  // translation keeps changing (kChurnLimit times) is left to the soft TLB in that space: it is
+  // never mapped again there, so its PTE changes cost no system call, and the sites that touch
+  // it fault without a mapping and are sent to the soft TLB (dbt/host_fault.h) after a few.
+  void translationChanged(const void* id, uint32_t vpn);
+  static constexpr uint8_t kChurnLimit = 4;
   // The space of `id` is gone (its shadow context forgotten): clear it for reuse. nullptr:
   // clear the "paging off" space (the A20 gate moved).
   void forget(const void* id);
@@ -107,7 +114,12 @@ class HostMmu {
   struct Space {
     uint8_t* base[2] = {nullptr, nullptr};
     std::unordered_map<uint32_t, uint32_t> mapped[2];  // vpn -> ppn | kWritableBit
+    std::unordered_map<uint32_t, uint8_t> churn;       // vpn -> translation changes (to kChurnLimit)
   };
+  bool churning(const Space* s, uint32_t vpn) const {
+    auto it = s->churn.find(vpn);
+    return it != s->churn.end() && it->second >= kChurnLimit;
+  }
   struct Where {
     Space* space;
     uint32_t vpn;

@@ -27,7 +27,7 @@ void HostMmu::remap(const void* id, uint32_t vpn, int view, uint64_t ppn, HostPr
   auto& m = s->mapped[view];
   auto old = m.find(vpn);
   if (old == m.end()) return;  // never mapped here: the next access maps it if it may
-  if (prot == HostProt::None || disabled_ || !mem_.contains(ppn << 12, kPageSize)) {
+  if (prot == HostProt::None || disabled_ || churning(s, vpn) || !mem_.contains(ppn << 12, kPageSize)) {
     unmapOne(s, view, vpn);
     return;
   }
@@ -61,6 +61,13 @@ bool HostMmu::replaceOne(Space* s, int view, uint32_t vpn, uint64_t ppn, bool wr
   where_[uint32_t(ppn)].push_back(Where{s, vpn, uint8_t(view)});
   ++stats.pages_remapped;
   return true;
+}
+
+void HostMmu::translationChanged(const void* id, uint32_t vpn) {
+  auto sp = by_id_.find(id);
+  if (sp == by_id_.end()) return;
+  uint8_t& n = sp->second->churn[vpn];
+  if (n < kChurnLimit && ++n == kChurnLimit) ++stats.pages_churning;
 }
 
 void HostMmu::unmapRange(const void* id, uint32_t first, uint32_t count) {

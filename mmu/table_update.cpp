@@ -100,6 +100,7 @@ void Mmu::updateInPlace(const void* id, uint32_t vpn) {
   if (!k) return;
   ShadowEntry e;
   uint64_t pd, pt;
+  if (host_) host_->translationChanged(id, vpn);
   if (!peek(*k, vpn, &e, &pd, &pt)) {
     shadow_.eraseIn(id, vpn);  // not present, or A cleared: the next access walks
   } else {
