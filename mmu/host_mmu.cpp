@@ -81,6 +81,7 @@ void HostMmu::selectNone() {
 }
 
 bool HostMmu::mmapPage(uint8_t* at, uint64_t ppn, bool writable) {
+  flushGone();  // a noted PROT_NONE run must not land on this page after it is mapped
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
   void* p = mmap(at, kPageSize, prot, MAP_SHARED | MAP_FIXED, mem_.memFd(), off_t(ppn << 12));
   return p != MAP_FAILED;
@@ -155,6 +156,10 @@ void HostMmu::unmapOne(Space* s, int view, uint32_t vpn) {
   s->mapped[view].erase(it);
   --mapped_total_;
   forgetWhere(ppn, Where{s, vpn, uint8_t(view)});
+  if (batching_) {
+    gone_.push_back(Gone{s, uint8_t(view), vpn});
+    return;
+  }
   // An anonymous PROT_NONE page merges back into the reservation around it.
   ++stats.unmap_calls;
   if (reserve(s->base[view] + (uint64_t(vpn) << 12), kPageSize) == MAP_FAILED) {

@@ -82,6 +82,12 @@ class HostMmu {
   // Linear pages [first, first + count) of space `id` go in both views: one PROT_NONE mmap per
   // view over the mapped pages' span (a directory entry's 4 MiB in one call).
   void unmapRange(const void* id, uint32_t first, uint32_t count);
+  // Between these, single pages that go are only noted, and go at endBatch in runs of
+  // adjacent pages, one PROT_NONE mmap per run (a REP STOS over live PTEs). Any mapping made
+  // in between makes the noted ones go first. Nothing may touch guest memory through the
+  // spaces before endBatch (callers: Mmu::tableWriteEnd, which runs no guest code).
+  void beginBatch() { batching_ = true; }
+  void endBatch();
   // A page-table write changed the translation of `vpn` in space `id`. A page whose
   // translation keeps changing (kChurnLimit times) is left to the soft TLB in that space: it is
   // never mapped again there, so its PTE changes cost no system call, and the sites that touch
@@ -149,6 +155,14 @@ class HostMmu {
   uint64_t mapped_total_ = 0;
   uint64_t map_budget_ = 0;  // pages mapped at once, from vm.max_map_count
   bool disabled_ = false;    // mmap failed even after a reset: the slow path answers everything
+  bool batching_ = false;
+  struct Gone {
+    Space* space;
+    uint8_t view;
+    uint32_t vpn;
+  };
+  std::vector<Gone> gone_;   // unmapped in the books, still mapped in the host (batch)
+  void flushGone();
 };
 
 }  // namespace btvm

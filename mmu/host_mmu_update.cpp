@@ -42,6 +42,7 @@ bool HostMmu::replaceOne(Space* s, int view, uint32_t vpn, uint64_t ppn, bool wr
   uint32_t want = uint32_t(ppn) | (writable ? kWritableBit : 0);
   if (old_ppn == ppn) {
     if (old->second == want) return true;
+    flushGone();
     ++stats.mprotect_calls;
     if (mprotect(at, kPageSize, PROT_READ | (writable ? PROT_WRITE : 0)) != 0) {
       unmapOne(s, view, vpn);  // the next access maps it again
@@ -114,6 +115,37 @@ void HostMmu::unmapRange(const void* id, uint32_t first, uint32_t count) {
       std::abort();  // a stale mapping would break the guest's isolation: never go on
     }
   }
+}
+
+void HostMmu::endBatch() {
+  batching_ = false;
+  flushGone();
+}
+
+// The pages noted during a batch, sorted, in runs of adjacent pages of one view.
+void HostMmu::flushGone() {
+  if (gone_.empty()) return;
+  std::sort(gone_.begin(), gone_.end(), [](const Gone& a, const Gone& b) {
+    if (a.space != b.space) return a.space < b.space;
+    if (a.view != b.view) return a.view < b.view;
+    return a.vpn < b.vpn;
+  });
+  for (size_t i = 0; i < gone_.size();) {
+    size_t j = i + 1;
+    while (j < gone_.size() && gone_[j].space == gone_[i].space && gone_[j].view == gone_[i].view &&
+           gone_[j].vpn <= gone_[j - 1].vpn + 1)
+      ++j;
+    uint64_t first = gone_[i].vpn, end = uint64_t(gone_[j - 1].vpn) + 1;
+    ++stats.unmap_calls;
+    void* p = mmap(gone_[i].space->base[gone_[i].view] + (first << 12), (end - first) << 12, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "btvm: --mmu host: cannot unmap guest pages (%s)\n", std::strerror(errno));
+      std::abort();  // a stale mapping would break the guest's isolation: never go on
+    }
+    i = j;
+  }
+  gone_.clear();
 }
 
 }  // namespace btvm

@@ -67,7 +67,7 @@ class Mmu {
   // already: drops every entry derived from the bytes written.
   void tableWritten(uint64_t paddr, uint32_t len);
   // The same, in place (mmu/table_update.cpp): Begin before the write (it keeps the entries'
-  // old contents; [paddr, paddr+len) within one page, len <= 16), End after it. A write that
+  // old contents; [paddr, paddr+len) within one page), End after it. A write that
   // changes no translation drops nothing; a changed PTE is re-derived and its host mappings
   // changed in one system call; a directory entry drops its span in one.
   void tableWriteBegin(uint64_t paddr, uint32_t len);
@@ -128,7 +128,7 @@ class Mmu {
     uint64_t page = 0;
     uint32_t start = 0, n = 0;
     uint32_t fallback_len = 0;  // a write too long to keep: tableWritten at the end
-    uint8_t before[32];
+    uint8_t before[kPageSize], after[kPageSize];  // a whole page: REP STOS over a table
   } tw_;
   // The last true #PF (demand paging: takeDemandRetry).
   struct PendingFault {

@@ -79,12 +79,14 @@ void Mmu::tableWriteEnd() {
     return;
   }
   if (tw_.n == 0) return;
-  uint8_t after[sizeof tw_.before];
+  uint8_t* after = tw_.after;
   for (uint32_t i = 0; i < tw_.n; ++i) after[i] = mem_.read8(tw_.page + tw_.start + i);
   uint64_t changed = shadow_.stats.invalidated + shadow_.stats.updated;
+  if (host_) host_->beginBatch();  // pages that go, go in runs
   shadow_.tableUpdated(
       tw_.page, tw_.start, tw_.n, tw_.before, after, [this](const void* id, uint32_t vpn) { updateInPlace(id, vpn); },
       [this](uint32_t vpn) { flushPage(vpn << 12); });
+  if (host_) host_->endBatch();
   if (shadow_.stats.invalidated + shadow_.stats.updated == changed) ++shadow_.stats.writes_kept;
   tw_.n = 0;
   // Demand paging: did this write give the faulting page a translation?

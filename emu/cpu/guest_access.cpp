@@ -39,6 +39,8 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
   if (!vm.in_single_insn) leaveToDispatcher(vm, kJumpRetrySingle);
 }
 
+}  // namespace
+
 // Bytes into RAM (one page, or the ROM's window) on the guest's behalf. A page-table page's
 // entries are compared before and after, so that the MMU changes only what the write changed
 // (mmu/table_update.cpp); a write that gives the page of the last #PF a translation maps it
@@ -53,8 +55,6 @@ void writeRam(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t l
   bool user;
   if (vm.mmu.takeDemandRetry(&linear, &user) && !linearPageWatched(vm, linear)) vm.mmu.prefill(linear, user);
 }
-
-}  // namespace
 
 namespace {
 // Device registers are outside RAM: an access there of 1, 2 or 4 bytes within one page goes to

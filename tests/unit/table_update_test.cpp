@@ -197,3 +197,30 @@ TEST_CASE("PT write in place: a directory entry drops its 4 MiB in one call per 
     CHECK(permsOf(g.host.base(true) + kLin + i * 0x1000) == "---");
   }
 }
+
+TEST_CASE("PT write in place: one write over many live PTEs (REP STOS) unmaps them in runs") {
+  Paging g;
+  for (uint32_t i = 0; i < 8; ++i) g.mem.write32(kPt + 4 * i, (0x200000 + i * 0x1000) | kP | kRW | kA | kD);
+  for (uint32_t i = 0; i < 8; ++i) {
+    if (i == 4) continue;  // a hole: two runs
+    uint64_t phys;
+    uint32_t err;
+    REQUIRE(g.mmu.translate(kLin + i * 0x1000, Access::Read, false, &phys, &err));
+    g.mmu.fill(kLin + i * 0x1000, phys, Access::Read, false);
+  }
+  REQUIRE(g.host.mapped(kVpn + 7, false));
+  uint64_t unmaps = g.host.stats.unmap_calls;
+  g.mmu.tableWriteBegin(kPt, 32);
+  for (uint32_t i = 0; i < 8; ++i) g.mem.write32(kPt + 4 * i, 0);
+  g.mmu.tableWriteEnd();
+  CHECK(g.host.stats.unmap_calls == unmaps + 2);  // pages 0-3 and 5-7
+  for (uint32_t i = 0; i < 8; ++i) {
+    CHECK_FALSE(g.host.mapped(kVpn + i, false));
+    CHECK(permsOf(g.at() + i * 0x1000) == "---");
+  }
+  // A page mapped again after the batch stays mapped (nothing noted is left over).
+  g.mem.write32(kPt, 0x201000 | kP | kRW | kA | kD);
+  REQUIRE(g.load(Access::Read));
+  CHECK(g.word() == 0x1e1e1e1e);
+  CHECK(permsOf(g.at()) == "rw-");  // RW with D set: a read fill opens the write too
+}
