@@ -69,6 +69,11 @@ HostMmu::Space* HostMmu::takeSpace() {
 void HostMmu::select(const void* id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) it = by_id_.emplace(id, takeSpace()).first;
+  // Back in this address space after another: its pages' translation changes start counting
+  // afresh, so only a page that keeps changing while one address space runs (a guest loop
+  // remapping it) is left to the soft TLB, not every page of a long-lived process (Linux
+  // reuses a process's directory, and its pages change a few times per fork, COW and exit).
+  if (it->second != current_) it->second->churn.clear();
   current_ = it->second;
   cpu_.host_base[0] = reinterpret_cast<uint64_t>(current_->base[0]);
   cpu_.host_base[1] = reinterpret_cast<uint64_t>(current_->base[1]);

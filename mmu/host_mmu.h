@@ -89,7 +89,8 @@ class HostMmu {
   void beginBatch() { batching_ = true; }
   void endBatch();
   // A page-table write changed the translation of `vpn` in space `id`. A page whose
-  // translation keeps changing (kChurnLimit times) is left to the soft TLB in that space: it is
+  // translation keeps changing (kChurnLimit times since the space was last switched to, so
+  // without another address space running in between) is left to the soft TLB there: it is
   // never mapped again there, so its PTE changes cost no system call, and the sites that touch
   // it fault without a mapping and are sent to the soft TLB (dbt/host_fault.h) after a few.
   void translationChanged(const void* id, uint32_t vpn);
