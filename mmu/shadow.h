@@ -76,7 +76,6 @@ class ShadowTables {
                     Leaf leaf, Dropped dropped);
   // The key of a context (by its id, as attachHost and currentId give it), or nullptr.
   const ShadowKey* keyOf(const void* id) const;
-  const ShadowEntry* findIn(const void* id, uint32_t vpn) const;
   // Replaces the entry of `vpn` in context `id` (the walk that gave it read these table pages).
   void replaceIn(const void* id, uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
   // Forgets the entry of `vpn` in context `id` and its host mappings.

@@ -28,15 +28,6 @@ const ShadowKey* ShadowTables::keyOf(const void* id) const {
   return nullptr;
 }
 
-const ShadowEntry* ShadowTables::findIn(const void* id, uint32_t vpn) const {
-  for (const Context& c : lru_) {
-    if (&c != id) continue;
-    auto it = c.entries.find(vpn);
-    return it == c.entries.end() ? nullptr : &it->second;
-  }
-  return nullptr;
-}
-
 void ShadowTables::addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t pt_page) {
   if (c->key.pae) {
     addDep(pd_page, Dep{c, vpn & ~0x3ffffu, 9, 3});
