@@ -56,8 +56,9 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
       return true;
     }
   }
-  if (cpu_.cr4 & kCr4PAE) return walkPae(linear, write, user, phys, pf_error);
-  return walk(linear, write, user, phys, pf_error);
+  bool ok = (cpu_.cr4 & kCr4PAE) ? walkPae(linear, write, user, phys, pf_error) : walk(linear, write, user, phys, pf_error);
+  if (!ok) notePageFault(linear, user);
+  return ok;
 }
 
 // Every translate needs the shadow context of the current address space; switching (building a
@@ -146,6 +147,7 @@ void Mmu::cr3Loaded() {
 
 void Mmu::pagingModeChanged() {
   shadow_.dropAll();
+  pf_ = PendingFault{};
   space_valid_ = false;
   if (host_) host_->forget(nullptr);  // A20 changes what "paging off" maps too
   selectHostSpace();
@@ -159,8 +161,11 @@ void Mmu::setA20(bool enabled) {
   pagingModeChanged();
 }
 
+// The shadow is exact: an entry that still matches the guest's tables (mmu/table_update.cpp)
+// stays, with its host mapping; INVLPG of a page that has none costs no system call.
 void Mmu::invlpg(uint32_t linear) {
-  shadow_.invalidatePage(linear >> 12);
+  if (invlpgKeeps(linear >> 12)) ++shadow_.stats.invlpg_kept;
+  else shadow_.invalidatePage(linear >> 12);
   flushPage(linear);
 }
 

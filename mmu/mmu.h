@@ -3,6 +3,7 @@
 // translator probes it inline) and the guest page walk.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "emu/cpu/cpu_state.h"
 #include "mmu/phys_memory.h"
@@ -66,8 +67,21 @@ class Mmu {
   // for every access, page-table reads included. Drops every cached translation when it changes.
   void setA20(bool enabled);
   bool a20() const { return a20_mask_ & (1u << 20); }
-  // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage).
+  // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage), made
+  // already: drops every entry derived from the bytes written.
   void tableWritten(uint64_t paddr, uint32_t len);
+  // The same, in place (mmu/table_update.cpp): Begin before the write (it keeps the entries'
+  // old contents; [paddr, paddr+len) within one page), End after it. A write that
+  // changes no translation drops nothing; a changed PTE is re-derived and its host mappings
+  // changed in one system call; a directory entry drops its span in one.
+  void tableWriteBegin(uint64_t paddr, uint32_t len);
+  void tableWriteEnd();
+  // Demand paging: the last true #PF's page has a translation now (the guest's handler wrote
+  // its PTE, with A set) in the address space where it faulted. Returns its linear address and
+  // privilege once; the caller then calls prefill (unless the page is watched by linear
+  // address), so that the retried access finds the page mapped instead of faulting again.
+  bool takeDemandRetry(uint32_t* linear, bool* user);
+  void prefill(uint32_t linear, bool user);
 
   MmuStats stats;
   const ShadowStats& shadowStats() const { return shadow_.stats; }
@@ -79,6 +93,15 @@ class Mmu {
   void selectHostSpace();        // the host MMU follows (paging off: its own space)
   void flushSoft(bool keep_global = false);  // the soft TLB only
   ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
+  // The translation the guest's tables give linear page `vpn` in address space `k`, for a walk
+  // that would write nothing (every level present with A set; D as the last level has it), or
+  // false. Reads only (mmu/table_update.cpp).
+  bool peek(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
+  bool peekPae(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
+  void updateInPlace(const void* id, uint32_t vpn);  // a PTE changed: re-derive entry and mappings
+  HostProt hostProt(const ShadowEntry& e, int view) const;
+  bool invlpgKeeps(uint32_t vpn);  // the entry still matches the guest's tables
+  void notePageFault(uint32_t linear, bool user);
   // After a successful walk: remember it and watch the table pages it read.
   void remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page);
 
@@ -114,6 +137,19 @@ class Mmu {
   FilledList filled_, filled_global_;
   uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
   HostMmu* host_ = nullptr;
+  // The entries a table write touches (tableWriteBegin), 8-byte aligned, as they were.
+  struct TableWrite {
+    uint64_t page = 0;
+    uint32_t start = 0, n = 0;
+    uint32_t fallback_len = 0;  // a write too long to keep: tableWritten at the end
+    uint8_t before[kPageSize], after[kPageSize];  // a whole page: REP STOS over a table
+  } tw_;
+  // The last true #PF (demand paging: takeDemandRetry).
+  struct PendingFault {
+    bool valid = false, ready = false, user = false;
+    uint32_t vpn = 0;
+    const void* ctx = nullptr;
+  } pf_;
 };
 
 }  // namespace btvm
