@@ -141,12 +141,32 @@ void BlockEmitter::emitJmp(const cs_insn& insn) {
   emitCachedIndirectExit();
 }
 
+// The condition that is true exactly when a Jcc's is false.
+static unsigned negatedJcc(unsigned id) {
+  static const unsigned kPairs[][2] = {
+      {X86_INS_JO, X86_INS_JNO}, {X86_INS_JB, X86_INS_JAE}, {X86_INS_JE, X86_INS_JNE},
+      {X86_INS_JBE, X86_INS_JA}, {X86_INS_JS, X86_INS_JNS}, {X86_INS_JP, X86_INS_JNP},
+      {X86_INS_JL, X86_INS_JGE}, {X86_INS_JLE, X86_INS_JG}};
+  for (const auto& p : kPairs) {
+    if (p[0] == id) return p[1];
+    if (p[1] == id) return p[0];
+  }
+  return 0;
+}
+
+// Both ways out are chainable direct exits. The one a loop takes over and over should cost one
+// host branch, not two: a backward branch (a loop's, usually taken) is laid out with the
+// inverted condition jumping to the fall-through exit and the target's exit straight after it;
+// a forward one (usually not taken) the other way round.
 void BlockEmitter::emitJcc(const cs_insn& insn) {
-  Label taken = a_.newLabel();
-  a_.emit(asmjitId(insn.id), taken);
-  emitDirectExit(next_eip_);
-  a_.bind(taken);
-  emitDirectExit(branchTarget(insn));
+  Label other = a_.newLabel();
+  uint32_t target = branchTarget(insn);
+  unsigned negated = negatedJcc(insn.id);
+  bool backward = target <= insn_eip_ && negated != 0;
+  a_.emit(asmjitId(backward ? negated : insn.id), other);
+  emitDirectExit(backward ? target : next_eip_);
+  a_.bind(other);
+  emitDirectExit(backward ? next_eip_ : target);
 }
 
 // LOOP/LOOPE/LOOPNE decrement ECX without touching flags; JECXZ tests it. JRCXZ is exact because
