@@ -106,7 +106,7 @@ bool Mmu::peekPae(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd
   }
   uint64_t phys = big ? (pde & kAddr2M) | (linear & 0x1fffffu) : (pte & kAddr4K);
   *e = ShadowEntry{uint32_t((phys & a20_mask_) >> 12), (pde & kRW) && (pte & kRW), (pde & kUS) && (pte & kUS),
-                   (pte & kD) != 0};
+                   (pte & kD) != 0, (cpu_.cr4 & kCr4PGE) && (pte & kG)};
   *pd_page = pde_addr & ~uint64_t(kPageMask);
   *pt_page = big ? ~0ull : pte_addr & ~uint64_t(kPageMask);
   return true;

@@ -18,8 +18,8 @@
 namespace btvm {
 
 namespace {
-constexpr uint32_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
-constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4;
+constexpr uint32_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80, kG = 0x100;
+constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4, kCr4PGE = 1u << 7;
 }  // namespace
 
 bool Mmu::peek(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const {
@@ -40,7 +40,7 @@ bool Mmu::peek(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_pa
   }
   uint64_t phys = big ? (pde & 0xffc00000u) | (linear & 0x003fffffu) : (pte & 0xfffff000u);
   *e = ShadowEntry{uint32_t((phys & a20_mask_) >> 12), (pde & kRW) && (pte & kRW), (pde & kUS) && (pte & kUS),
-                   (pte & kD) != 0};
+                   (pte & kD) != 0, (cpu_.cr4 & kCr4PGE) && (pte & kG)};
   *pd_page = pde_addr & ~uint64_t(kPageMask);
   *pt_page = big ? ~0ull : pte_addr & ~uint64_t(kPageMask);
   return true;
