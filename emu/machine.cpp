@@ -21,6 +21,7 @@
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/debug/gdbstub.h"
+#include "emu/debug/snapshot.h"
 #include "emu/vm.h"
 #include "mmu/segments.h"
 
@@ -124,6 +125,12 @@ Machine::Impl::Impl(const MachineConfig& c)
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
   if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);
+  if (c.snapshot_every)
+    history = std::make_unique<SnapshotHistory>(
+        *this, MachineSnapshotConfig{c.snapshot_every, size_t(c.snapshot_limit), c.snapshot_memory});
+  // What a re-run of history prints was printed the first time.
+  if (history && journal_serial)
+    journal_serial->muted = [this] { return (in_translated ? retiredInsns(*this) : executed) < history->highWater(); };
 }
 
 Machine::Machine(const MachineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -391,7 +398,9 @@ RunResult Machine::run() {
   int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
   uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
-    if (vm.gdb) vm.gdb->atBoundary(false);
+    if (vm.history) vm.history->atLoopTop();
+    // A reverse command restores a snapshot: the loop starts over on the restored state.
+    if (vm.gdb && vm.gdb->atBoundary(false)) continue;
     if (deliverDebugTrap(vm)) idle_spins = 0;  // traps of the last instruction come before interrupts
     if (!(vm.gdb && vm.gdb->holdsInterrupts()) && takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
@@ -415,7 +424,7 @@ RunResult Machine::run() {
       vm.flush_code = false;
       vm.dbt->flushAll();
     }
-    if (vm.gdb) vm.gdb->atBoundary(true);  // a breakpoint here, or gdb's single step
+    if (vm.gdb && vm.gdb->atBoundary(true)) continue;  // a breakpoint here, or gdb's single step
     checkInstructionBreakpoint(vm);        // before the fetch's own faults
     BlockKey key = currentKey(vm);
     // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
@@ -426,6 +435,34 @@ RunResult Machine::run() {
     }
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());
+    // The budget: how far translated code may run before the dispatcher looks again. Under the
+    // virtual clock it is exact (a block longer than it is cut to fit): device interrupts are
+    // then taken at the count their event falls on, whatever the blocks look like, so a run
+    // re-done from a snapshot with an empty code cache (reverse execution) takes them at the
+    // same instructions.
+    int64_t budget = remaining;
+    if (vm.gdb) budget = std::min(budget, vm.gdb->insnsToTarget());  // a reverse command's count
+    // With the host clock, instructions are no measure of time: come back often to look at the
+    // clock. With a person at the console, come back often for the Ctrl-A keys.
+    if (vm.config.host_clock || vm.serial.interactive()) {
+      budget = std::min(budget, kHostSliceInsns);
+      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
+      // cost more than the visits).
+      if (vm.console.interactive() && ++console_polls % 64 == 0) {
+        uint64_t t = hostMonotonicNs();
+        if (t - last_key_poll >= 20000000) {
+          last_key_poll = t;
+          vm.console.pollEscapes();
+        }
+      }
+    }
+    // With a gdb stub, come back often enough to see gdb's Ctrl-C.
+    if (vm.gdb) budget = std::min(budget, GdbStub::kSliceInsns);
+    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
+      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+      if (next != PcPlatform::kNever)
+        budget = std::min(budget, next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1);
+    }
     Block* b;
     if (single) {
       vm.single_insn_next = false;
@@ -438,8 +475,10 @@ RunResult Machine::run() {
         if (vm.dbt->codeCacheFull()) vm.dbt->flushAll();
         b = vm.dbt->translate(key, c.seg[CS].limit, 0, true);
       }
-      if (int64_t(b->guest_insns) > remaining) {
-        b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(remaining), false);
+      // Slices of the host clock, the console and gdb's Ctrl-C need not be exact.
+      int64_t exact = vm.config.host_clock ? std::min(remaining, vm.gdb ? vm.gdb->insnsToTarget() : INT64_MAX) : budget;
+      if (int64_t(b->guest_insns) > exact) {
+        b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(exact), false);
       } else if (breakpointIn(vm, key.cs_base + key.eip, b->guest_bytes)) {
         // Never chained to: one instruction at a time, so the dispatcher sees the breakpoint.
         b = vm.dbt->translate(key, c.seg[CS].limit, 1, false);
@@ -447,30 +486,7 @@ RunResult Machine::run() {
         if (c.last_exit) vm.dbt->chainLastExit(b);
         else vm.dbt->fillJumpCache(c.eip, b);
       }
-    }
-    int64_t budget = remaining;
-    // With the host clock, instructions are no measure of time: come back often to look at the
-    // clock. With a person at the console, come back often for the Ctrl-A keys.
-    if (vm.config.host_clock || vm.serial.interactive()) {
-      budget = std::min(budget, std::max(kHostSliceInsns, int64_t(b->guest_insns)));
-      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
-      // cost more than the visits).
-      if (vm.console.interactive() && ++console_polls % 64 == 0) {
-        uint64_t t = hostMonotonicNs();
-        if (t - last_key_poll >= 20000000) {
-          last_key_poll = t;
-          vm.console.pollEscapes();
-        }
-      }
-    }
-    // With a gdb stub, come back often enough to see gdb's Ctrl-C.
-    if (vm.gdb) budget = std::min(budget, std::max(GdbStub::kSliceInsns, int64_t(b->guest_insns)));
-    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
-      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
-      if (next != PcPlatform::kNever) {
-        int64_t until = next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1;
-        budget = std::min(budget, std::max(until, int64_t(b->guest_insns)));
-      }
+      budget = std::max(budget, int64_t(b->guest_insns));
     }
     c.icount_budget = budget;
     vm.budget_start = budget;

@@ -174,11 +174,12 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
   // IF just rose, or a port access may have raised or unmasked a line (a read too: reading the
   // UART's LSR takes host input): if the PIC now has an interrupt for the guest, leave
-  // translated code at the next block boundary to take it.
+  // translated code right after this instruction to take it (at this count whatever the
+  // blocks look like, so that a re-run from a snapshot takes it at the same instruction).
   bool port = h == HelperId::Out || h == HelperId::Outs || h == HelperId::In || h == HelperId::Ins;
   if ((cpu->eflags & flag::IF) && (!if_before || port) &&
       vm.platform.interruptPending())
-    requestDispatcher(vm);
+    cpu->exit_after_insn = true;
   if (how != Handling::None) {
     bool priv = gClass[size_t(h)] & cls::kPrivileged;
     ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];  // after: a missed one may have trapped
