@@ -66,7 +66,7 @@ bool GdbStub::reverseStart(bool step, std::string& reply) {
   } else {
     reverse_ = Reverse::Scan;
     target_ = scan_before_ = now;
-    scan_hit_ = false;
+    scan_hit_ = scan_watch_ = false;
   }
   return true;
 }
@@ -80,8 +80,9 @@ bool GdbStub::reverseAtTop(std::string& out) {
   uint64_t now = vm_.executed;
   // A watchpoint hit by the instruction that just retired (reported at this count).
   if (reverse_ == Reverse::Scan && !hits_.empty() && now < scan_before_) {
-    scan_hit_ = true;
+    scan_hit_ = scan_watch_ = true;
     scan_hit_at_ = now;
+    scan_watch_hit_ = hits_.front();
   }
   if (now < target_) {
     hits_.clear();
@@ -90,9 +91,17 @@ bool GdbStub::reverseAtTop(std::string& out) {
   switch (reverse_) {
     case Reverse::None:
       return false;
-    case Reverse::Final:  // at the hit: the ordinary logic reports it
+    case Reverse::Final:
       reverse_ = Reverse::None;
-      return false;
+      if (!scan_watch_) return false;  // at the breakpoint: the ordinary logic reports it
+      // A watchpoint is reported before the access that hit it, as QEMU does in reverse: gdb
+      // compares the watched value there with the one it saw last, from the later side.
+      hits_.clear();
+      out = stopReply(kSigTrap, fmt::format("{}:{:08x};", scan_watch_hit_.type == 2   ? "watch"
+                                                          : scan_watch_hit_.type == 3 ? "rwatch"
+                                                                                      : "awatch",
+                                            scan_watch_hit_.addr));
+      return true;
     case Reverse::Step:
       reverse_ = Reverse::None;
       hits_.clear();
@@ -106,7 +115,7 @@ bool GdbStub::reverseAtTop(std::string& out) {
   if (scan_hit_) {  // the last hit of this interval: run to it again
     restoreSnapshot(s);
     reverse_ = Reverse::Final;
-    target_ = scan_hit_at_;
+    target_ = scan_watch_ ? scan_hit_at_ - 1 : scan_hit_at_;
     return false;
   }
   const SnapshotHistory::Snapshot* before = scan_from_ ? vm_.history->atOrBefore(scan_from_ - 1) : nullptr;

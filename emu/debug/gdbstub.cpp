@@ -92,6 +92,7 @@ bool GdbStub::atBoundary(bool before_block) {
     if (before_block) {
       if (reverse_ == Reverse::Scan && breaks_.count(linearEip()) && vm_.executed < scan_before_) {
         scan_hit_ = true;
+        scan_watch_ = false;
         scan_hit_at_ = vm_.executed;
       }
       return false;

@@ -131,6 +131,8 @@ class GdbStub {
   uint64_t scan_before_ = 0;         // bc: hits must come before this count (where bc started)
   bool scan_hit_ = false;            // bc: a breakpoint or watchpoint hit in the interval...
   uint64_t scan_hit_at_ = 0;         // ... the last one, at this count
+  bool scan_watch_ = false;          // ... a watchpoint: reported before the access, not after
+  Hit scan_watch_hit_{};
   bool restored_ = false;            // a snapshot was restored while stopped
 };
 
