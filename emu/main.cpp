@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
   // gdb changes the guest (memory writes, registers) at moments the journal does not see: a
   // recording made under gdb could not be replayed. A replay under gdb can (reverse debugging);
   // a change gdb makes there shows as a divergence.
-  if (!record_path.empty() && !cfg.gdb_listen.empty()) usageError("--record does not mix with -s/-S/-gdb");
+  if (!record_path.empty() && !cfg.gdb_listen.empty()) usageError("--record and -s/-S/-gdb do not mix (--replay under gdb does)");
 
   bool terminal = false;
   if (serial == "stdio") {
