@@ -65,6 +65,7 @@ void SnapshotHistory::take() {
     s.ram[i] = std::move(page);
     s.own_bytes += kPageSize;
   }
+  s.own_bytes += pages * sizeof(s.ram[0]);
   bytes_ += s.own_bytes;
   list_.push_back(std::move(s));
   ++taken_;
@@ -87,24 +88,23 @@ void SnapshotHistory::thin() {
         best = i;
       }
     }
+    bytes_ -= list_[best].own_bytes + list_[best + 1].own_bytes;
     list_.erase(list_.begin() + long(best));
+    // Its successor may now own pages it shared with it.
+    list_[best].own_bytes = ownBytes(best);
+    bytes_ += list_[best].own_bytes;
     ++dropped_;
-    recount();
   }
 }
 
-// Bytes of distinct pages over all snapshots (a page shared by neighbours counts once).
-void SnapshotHistory::recount() {
-  bytes_ = 0;
-  for (size_t k = 0; k < list_.size(); ++k) {
-    uint64_t own = 0;
-    for (size_t i = 0; i < list_[k].ram.size(); ++i) {
-      const auto& p = list_[k].ram[i];
-      if (p && (k == 0 || list_[k - 1].ram[i] != p)) own += kPageSize;
-    }
-    list_[k].own_bytes = own;
-    bytes_ += own;
-  }
+// Bytes snapshot k holds that the one before it does not share: its distinct pages, and its
+// page table.
+uint64_t SnapshotHistory::ownBytes(size_t k) const {
+  const Snapshot& s = list_[k];
+  uint64_t own = s.ram.size() * sizeof(s.ram[0]);
+  for (size_t i = 0; i < s.ram.size(); ++i)
+    if (s.ram[i] && (k == 0 || list_[k - 1].ram[i] != s.ram[i])) own += kPageSize;
+  return own;
 }
 
 const SnapshotHistory::Snapshot* SnapshotHistory::atOrBefore(uint64_t count) const {

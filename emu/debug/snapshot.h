@@ -17,7 +17,7 @@
 // Snapshots are taken only at the dispatcher's loop top (between instructions, nothing of a
 // block in hand) and only past the newest one: a re-run after a restore meets the same states
 // again and adds nothing. When there are more than --snapshot-limit of them, or they take
-// more than --snapshot-memory, one is dropped from the older part of the history (the one whose
+// more than --snapshot-memory (RAM pages and the snapshots' page tables), one is dropped from the older part of the history (the one whose
 // loss leaves the smallest gap; the first, the start of history, is always kept), so that the
 // newest ones stay dense and the old ones thin out.
 #pragma once
@@ -74,7 +74,7 @@ class SnapshotHistory {
   // The furthest count the machine has reached: below it, the guest re-runs history.
   uint64_t highWater() const { return high_; }
   size_t size() const { return list_.size(); }
-  uint64_t bytes() const { return bytes_; }  // RAM pages held (shared pages counted once)
+  uint64_t bytes() const { return bytes_; }  // RAM pages held (shared ones once), page tables
   uint64_t taken() const { return taken_; }
   uint64_t dropped() const { return dropped_; }
   double takeSeconds() const { return take_ns_ / 1e9; }
@@ -82,7 +82,7 @@ class SnapshotHistory {
  private:
   void take();
   void thin();
-  void recount();
+  uint64_t ownBytes(size_t k) const;
 
   Machine::Impl& vm_;
   MachineSnapshotConfig cfg_;
