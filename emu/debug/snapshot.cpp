@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fmt/core.h>
+#include <sys/mman.h>
 
 #include "emu/vm.h"
 
@@ -18,6 +19,31 @@ constexpr size_t kCpuArchBytes = offsetof(CpuState, icount_budget);
 bool allZero(const uint8_t* p) {
   static const uint8_t zero[kPageSize] = {};
   return std::memcmp(p, zero, kPageSize) == 0;
+}
+
+// The host has swap space on: a page of guest RAM without host memory may be out there.
+bool hostSwaps() {
+  static const bool swaps = [] {
+    std::FILE* f = std::fopen("/proc/swaps", "r");
+    if (!f) return true;  // unknown: assume it does
+    int lines = 0;
+    for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
+    std::fclose(f);
+    return lines > 1;  // a header line, then one per swap area
+  }();
+  return swaps;
+}
+
+// Which pages of guest RAM have host memory (mincore): one that has none was never touched
+// and reads as zeros, so it need not be read (reading it would give it memory). Empty when
+// that cannot be known: under --host-mem a page may be out in btvm's swap file, and with host
+// swap on in the host's.
+std::vector<unsigned char> residentPages(Machine::Impl& vm) {
+  std::vector<unsigned char> v;
+  if (vm.config.host_mem_bytes || hostSwaps()) return v;
+  v.resize(vm.mem.size() / kPageSize);
+  if (mincore(vm.mem.base(), vm.mem.size(), v.data()) != 0) v.clear();
+  return v;
 }
 
 }  // namespace
@@ -53,9 +79,11 @@ void SnapshotHistory::take() {
   const Snapshot* prev = list_.empty() ? nullptr : &list_.back();
   uint64_t pages = vm.mem.size() / kPageSize;
   s.ram.resize(pages);
+  std::vector<unsigned char> resident = residentPages(vm);
   for (uint64_t i = 0; i < pages; ++i) {
-    const uint8_t* p = vm.mem.host(i * kPageSize);
     const std::shared_ptr<const Page>& old = prev ? prev->ram[i] : nullptr;
+    if (!resident.empty() && !(resident[i] & 1) && !old) continue;  // untouched: zeros, as before
+    const uint8_t* p = vm.mem.host(i * kPageSize);
     if (old ? std::memcmp(old->data(), p, kPageSize) == 0 : allZero(p)) {
       s.ram[i] = old;
       continue;
@@ -124,7 +152,9 @@ void SnapshotHistory::restore(const Snapshot& s) {
     for (unsigned k = 0; k < 7; ++k) pam[k] = uint8_t(vm.platform.pci.configRead(0, 0, PciHost::kPam0 + k, 1));
     vm.platform.pci.on_pam(pam);
   }
+  std::vector<unsigned char> resident = residentPages(vm);
   for (uint64_t i = 0; i < s.ram.size(); ++i) {
+    if (!s.ram[i] && !resident.empty() && !(resident[i] & 1)) continue;  // zeros on both sides
     uint8_t* p = vm.mem.host(i * kPageSize);
     if (s.ram[i]) {
       if (std::memcmp(p, s.ram[i]->data(), kPageSize) != 0) std::memcpy(p, s.ram[i]->data(), kPageSize);
