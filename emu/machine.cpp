@@ -125,6 +125,10 @@ Machine::Impl::Impl(const MachineConfig& c)
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
   if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);
+  // Exact device events cost one-off translations (~40% on a Linux boot): only where a run
+  // must be re-done from a snapshot with an empty code cache and meet its events at the same
+  // counts (reverse execution), which needs the recording it replays made the same way.
+  exact_budget = !c.host_clock && (c.snapshot_every || c.journal);
   if (c.snapshot_every)
     history = std::make_unique<SnapshotHistory>(
         *this, MachineSnapshotConfig{c.snapshot_every, size_t(c.snapshot_limit), c.snapshot_memory});
@@ -435,11 +439,9 @@ RunResult Machine::run() {
     }
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());
-    // The budget: how far translated code may run before the dispatcher looks again. Under the
-    // virtual clock it is exact (a block longer than it is cut to fit): device interrupts are
-    // then taken at the count their event falls on, whatever the blocks look like, so a run
-    // re-done from a snapshot with an empty code cache (reverse execution) takes them at the
-    // same instructions.
+    // The budget: how far translated code may run before the dispatcher looks again. With
+    // vm.exact_budget a block longer than it is cut to fit, so device events are met at the
+    // count they fall on whatever the blocks look like; else the block in hand finishes.
     int64_t budget = remaining;
     if (vm.gdb) budget = std::min(budget, vm.gdb->insnsToTarget());  // a reverse command's count
     // With the host clock, instructions are no measure of time: come back often to look at the
@@ -475,8 +477,8 @@ RunResult Machine::run() {
         if (vm.dbt->codeCacheFull()) vm.dbt->flushAll();
         b = vm.dbt->translate(key, c.seg[CS].limit, 0, true);
       }
-      // Slices of the host clock, the console and gdb's Ctrl-C need not be exact.
-      int64_t exact = vm.config.host_clock ? std::min(remaining, vm.gdb ? vm.gdb->insnsToTarget() : INT64_MAX) : budget;
+      // Only the instruction limit and a reverse target are always exact (see vm.exact_budget).
+      int64_t exact = vm.exact_budget ? budget : std::min(remaining, vm.gdb ? vm.gdb->insnsToTarget() : INT64_MAX);
       if (int64_t(b->guest_insns) > exact) {
         b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(exact), false);
       } else if (breakpointIn(vm, key.cs_base + key.eip, b->guest_bytes)) {
