@@ -75,25 +75,37 @@ void SnapshotHistory::take() {
   s.debug = vm.debug;
   if (vm.config.journal) s.journal = vm.config.journal->position();
   if (vm.journal_serial) s.serial_was_open = vm.journal_serial->wasOpen();
-  // RAM: share what the previous snapshot holds unchanged.
+  // RAM: share what the previous snapshot holds unchanged, page by page and group by group.
   const Snapshot* prev = list_.empty() ? nullptr : &list_.back();
   uint64_t pages = vm.mem.size() / kPageSize;
-  s.ram.resize(pages);
+  size_t chunks = (pages + kChunkPages - 1) / kChunkPages;
+  s.ram.resize(chunks);
+  s.own_bytes = chunks * sizeof(s.ram[0]);
   std::vector<unsigned char> resident = residentPages(vm);
-  for (uint64_t i = 0; i < pages; ++i) {
-    const std::shared_ptr<const Page>& old = prev ? prev->ram[i] : nullptr;
-    if (!resident.empty() && !(resident[i] & 1) && !old) continue;  // untouched: zeros, as before
-    const uint8_t* p = vm.mem.host(i * kPageSize);
-    if (old ? std::memcmp(old->data(), p, kPageSize) == 0 : allZero(p)) {
-      s.ram[i] = old;
-      continue;
+  for (size_t c = 0; c < chunks; ++c) {
+    const std::shared_ptr<const Chunk>& old_chunk = prev ? prev->ram[c] : nullptr;
+    Chunk chunk;
+    bool changed = false;
+    for (size_t k = 0; k < kChunkPages && c * kChunkPages + k < pages; ++k) {
+      uint64_t i = c * kChunkPages + k;
+      const std::shared_ptr<const Page>& old = old_chunk ? (*old_chunk)[k] : nullptr;
+      chunk[k] = old;
+      if (!resident.empty() && !(resident[i] & 1) && !old) continue;  // untouched: zeros, as before
+      const uint8_t* p = vm.mem.host(i * kPageSize);
+      if (old ? std::memcmp(old->data(), p, kPageSize) == 0 : allZero(p)) continue;
+      auto page = std::make_shared<Page>();
+      std::memcpy(page->data(), p, kPageSize);
+      chunk[k] = std::move(page);
+      changed = true;
+      s.own_bytes += kPageSize;
     }
-    auto page = std::make_shared<Page>();
-    std::memcpy(page->data(), p, kPageSize);
-    s.ram[i] = std::move(page);
-    s.own_bytes += kPageSize;
+    if (!changed) {
+      s.ram[c] = old_chunk;
+    } else {
+      s.ram[c] = std::make_shared<const Chunk>(std::move(chunk));
+      s.own_bytes += sizeof(Chunk);
+    }
   }
-  s.own_bytes += pages * sizeof(s.ram[0]);
   bytes_ += s.own_bytes;
   list_.push_back(std::move(s));
   ++taken_;
@@ -130,8 +142,14 @@ void SnapshotHistory::thin() {
 uint64_t SnapshotHistory::ownBytes(size_t k) const {
   const Snapshot& s = list_[k];
   uint64_t own = s.ram.size() * sizeof(s.ram[0]);
-  for (size_t i = 0; i < s.ram.size(); ++i)
-    if (s.ram[i] && (k == 0 || list_[k - 1].ram[i] != s.ram[i])) own += kPageSize;
+  for (size_t c = 0; c < s.ram.size(); ++c) {
+    const auto& chunk = s.ram[c];
+    const auto& before = k == 0 ? nullptr : list_[k - 1].ram[c];
+    if (!chunk || chunk == before) continue;
+    own += sizeof(Chunk);
+    for (size_t p = 0; p < kChunkPages; ++p)
+      if ((*chunk)[p] && (!before || (*before)[p] != (*chunk)[p])) own += kPageSize;
+  }
   return own;
 }
 
@@ -153,11 +171,13 @@ void SnapshotHistory::restore(const Snapshot& s) {
     vm.platform.pci.on_pam(pam);
   }
   std::vector<unsigned char> resident = residentPages(vm);
-  for (uint64_t i = 0; i < s.ram.size(); ++i) {
-    if (!s.ram[i] && !resident.empty() && !(resident[i] & 1)) continue;  // zeros on both sides
+  uint64_t pages = vm.mem.size() / kPageSize;
+  for (uint64_t i = 0; i < pages; ++i) {
+    const Page* saved = s.page(i);
+    if (!saved && !resident.empty() && !(resident[i] & 1)) continue;  // zeros on both sides
     uint8_t* p = vm.mem.host(i * kPageSize);
-    if (s.ram[i]) {
-      if (std::memcmp(p, s.ram[i]->data(), kPageSize) != 0) std::memcpy(p, s.ram[i]->data(), kPageSize);
+    if (saved) {
+      if (std::memcmp(p, saved->data(), kPageSize) != 0) std::memcpy(p, saved->data(), kPageSize);
     } else if (!allZero(p)) {
       std::memset(p, 0, kPageSize);
     }

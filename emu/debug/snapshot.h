@@ -10,7 +10,8 @@
 // shadow, guest debug-register state), the journal's read position, and guest RAM.
 //
 // RAM is kept page by page, shared between snapshots: a page equal to the one the previous
-// snapshot holds is not copied again, and an all-zero page costs nothing. Derived state is not
+// snapshot holds is not copied again, and an all-zero page costs nothing; the table of pages is
+// shared the same way in groups of 512. Derived state is not
 // saved; restoring drops it all: translated code, the jump cache and the return stack / inline
 // caches (a new flow generation), the soft TLB, every shadow context and the host MMU's mappings.
 //
@@ -45,6 +46,10 @@ struct MachineSnapshotConfig {
 class SnapshotHistory {
  public:
   using Page = std::array<uint8_t, 4096>;
+  // Pages in groups of 512 (2 MiB of RAM): a group no page of which changed is shared whole,
+  // so a snapshot's table costs 8 KiB per changed group, not 16 bytes per page of RAM.
+  static constexpr size_t kChunkPages = 512;
+  using Chunk = std::array<std::shared_ptr<const Page>, kChunkPages>;
   struct Snapshot {
     uint64_t count = 0;  // instructions retired (Machine::Impl::executed)
     std::vector<uint8_t> cpu;  // CpuState's architectural prefix (before icount_budget)
@@ -57,7 +62,8 @@ class SnapshotHistory {
     GuestDebugState debug;
     Journal::Position journal;
     bool serial_was_open = false;
-    std::vector<std::shared_ptr<const Page>> ram;  // null: a page of zeros
+    std::vector<std::shared_ptr<const Chunk>> ram;  // null: a group of zero pages; in one, null: zeros
+    const Page* page(size_t i) const { return ram[i / kChunkPages] ? (*ram[i / kChunkPages])[i % kChunkPages].get() : nullptr; }
     uint64_t own_bytes = 0;  // pages not shared with the snapshot before it (when taken)
   };
 

@@ -39,14 +39,20 @@ def main():
     time.sleep(seconds)
     r.s.sendall(b'\x03')
     print('stopped:', r.stop_reply())
-    times = []
+    def cpu():  # btvm's user + system CPU time: robust against other load on the host
+        f = open(f'/proc/{p.pid}/stat').read().rsplit(')', 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+
+    times, cpus = [], []
     for _ in range(5):
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), cpu()
         reply = r.cmd('bs')
         times.append(time.monotonic() - t0)
+        cpus.append(cpu() - c0)
         assert reply.startswith('T05'), reply
     print('reverse-stepi seconds: ' + ' '.join(f'{t:.3f}' for t in times) +
-          f'  (mean {sum(times) / len(times):.3f})')
+          f'  (mean {sum(times) / len(times):.3f}); CPU seconds: ' + ' '.join(f'{t:.2f}' for t in cpus) +
+          f'  (mean {sum(cpus) / len(cpus):.2f})')
     r.cmd('k', reply=False)
     err = p.stderr.read()
     p.wait()
