@@ -13,21 +13,21 @@ namespace btvm {
 using namespace asmjit;
 using namespace host;
 
-// Entry: charge the block's instructions to the budget (R14); when it goes negative, give them
-// back and leave to the dispatcher before the first instruction runs. The sign test is flag-free:
-// the budget stays below 2^32, so its high half is 0 unless it went negative.
+// Entry: charge the block's instructions to the budget (R14 = budget base + budget); when it goes
+// negative, give them back and leave to the dispatcher before the first instruction runs. The
+// test is a load that faults below the base (dbt/budget.h): no flags, no branch.
 void BlockEmitter::emitEntry(uint32_t guest_insns) {
-  Label body = a_.newLabel();
+  Label begin = a_.newLabel(), end = a_.newLabel(), out = a_.newLabel();
   a_.lea(kBudget, x86::ptr(kBudget, -int32_t(guest_insns)));
-  a_.mov(x86::r9, x86::rcx);
-  a_.rorx(x86::rcx, kBudget, 32);
-  a_.mov(x86::ecx, x86::ecx);
-  a_.jecxz(x86::rcx, body);
-  a_.lea(kBudget, x86::ptr(kBudget, int32_t(guest_insns)));
-  a_.mov(x86::rcx, x86::r9);
-  emitExitToDispatcher(key_.eip);
-  a_.bind(body);
-  a_.mov(x86::rcx, x86::r9);
+  a_.bind(begin);
+  a_.movzx(x86::r11d, x86::byte_ptr(kBudget));
+  a_.bind(end);
+  fault_sites_.push_back(FaultSiteLabels{begin, end, out, begin, Label()});
+  deferred_.push_back([this, out, guest_insns] {
+    a_.bind(out);
+    a_.lea(kBudget, x86::ptr(kBudget, int32_t(guest_insns)));
+    emitExitToDispatcher(key_.eip);
+  });
 }
 
 void BlockEmitter::emitDirectExit(uint32_t target_eip) {

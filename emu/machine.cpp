@@ -29,8 +29,9 @@ namespace btvm {
 
 namespace {
 constexpr uint32_t kGdtAddr = 0x800;
-// Translated code keeps the budget below 2^32 (its sign test reads the high half).
-constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
+// The most translated code can be given at once (its budget register lives in a region of that
+// many bytes: dbt/budget.h).
+constexpr int64_t kSliceInsns = kMaxBudget - 1;
 // Instructions run between looks at the host clock (--clock host) or the console's keys: a
 // fraction of a millisecond of host time.
 constexpr int64_t kHostSliceInsns = 200000;
@@ -362,7 +363,8 @@ RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
   static thread_local uint32_t last_mode, last_cs_base;
-  if (vm.host_mmu) installHostFaultHandler();  // after the console's handlers, if any
+  // Host MMU faults and instruction-budget exits (dbt/budget.h); after the console's handlers.
+  installHostFaultHandler();
   vm.budget_start = c.icount_budget;
   last_mode = ~0u;
   int why = setjmp(vm.jmp);

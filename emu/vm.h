@@ -210,6 +210,19 @@ inline void requestDispatcher(Machine::Impl& vm) {
   vm.cpu.tsc_base -= uint64_t(b);
 }
 
+// A device register was written from translated code (MMIO): an interrupt may now be
+// deliverable, or a timer's next event may have moved before the end of the budget that the
+// dispatcher set from the old one. Leave at the next block boundary only then: Linux rewrites
+// HPET comparators some 150,000 times in a boot, and each needless dispatcher visit costs more
+// than the write.
+inline void deviceRegisterWritten(Machine::Impl& vm) {
+  if (!(vm.cpu.eflags & flag::IF)) return;  // the dispatcher sets no event deadline then
+  if (vm.platform.interruptPending()) return requestDispatcher(vm);
+  uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+  if (next == PcPlatform::kNever) return;
+  if (next <= now || int64_t(next - now) < vm.cpu.icount_budget) requestDispatcher(vm);
+}
+
 // CpuState::tsc_base for inline RDTSC: retiredInsns + idle_ns + the TSC offset, less what the
 // budget register and the instruction's position supply at run time.
 inline void refreshTscBase(Machine::Impl& vm) {

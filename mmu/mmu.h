@@ -56,6 +56,10 @@ class Mmu {
 
   // Changes of the guest's paging state (from MOV to CRn and INVLPG).
   void cr3Written();               // selects the shadow tables cached for the new CR3
+  // MOV to CR3 or a task switch's CR3: as cr3Written, but soft-TLB entries of global pages
+  // (G with CR4.PGE) stay, as they stay in a real TLB. Chained jumps between pages of kernel
+  // code check the soft TLB (emitPageCheck), so they then survive process switches.
+  void cr3Loaded();
   void pagingModeChanged();        // CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
   // The A20 gate (port 0x92, the i8042's output port). Closed, physical address bit 20 reads 0
@@ -73,7 +77,7 @@ class Mmu {
   bool walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
   void selectSpace();            // makes the shadow context the current address space's
   void selectHostSpace();        // the host MMU follows (paging off: its own space)
-  void flushSoft();              // the soft TLB only
+  void flushSoft(bool keep_global = false);  // the soft TLB only
   ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
   // After a successful walk: remember it and watch the table pages it read.
   void remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page);
@@ -86,18 +90,28 @@ class Mmu {
   uint32_t space_cr3_ = 0;
   uint64_t space_pdpte_[4] = {};
   // The last successful translate found the page writable at that privilege with D already set:
-  // a read fill may then open the write tag too (the first write needs no walk).
-  bool last_writable_ = false, writable_user_ = false;
+  // a read fill may then open the write tag too (the first write needs no walk). Global: the
+  // fill is kept across CR3 loads.
+  bool last_writable_ = false, writable_user_ = false, last_global_ = false;
   uint32_t writable_vpn_ = 0;
-  void noteWritable(uint32_t linear, bool user, bool w) {
+  void noteTranslation(uint32_t linear, bool user, bool w, bool global) {
     last_writable_ = w;
+    last_global_ = global;
     writable_vpn_ = linear >> 12;
     writable_user_ = user;
   }
-  // Indices (user class + kTlbSize) of the TLB entries filled since the last flushAll.
+  // Indices (user class + kTlbSize) of the TLB entries filled since the last flush, non-global
+  // and global ones apart (a CR3 load clears only the first list).
   static constexpr uint32_t kFilledMax = 512;
-  uint16_t filled_[kFilledMax];
-  uint32_t filled_count_ = kFilledMax + 1;  // unknown contents: the first flush clears everything
+  struct FilledList {
+    uint16_t index[kFilledMax];
+    uint32_t count = kFilledMax + 1;  // unknown contents: the first flush clears everything
+    void add(uint16_t i) {
+      if (count < kFilledMax) index[count] = i;
+      if (count <= kFilledMax) ++count;
+    }
+  };
+  FilledList filled_, filled_global_;
   uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
   HostMmu* host_ = nullptr;
 };

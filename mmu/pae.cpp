@@ -12,7 +12,8 @@ namespace btvm {
 
 namespace {
 
-constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
+constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80, kG = 0x100;
+constexpr uint32_t kCr4PGE = 1u << 7;
 constexpr uint32_t kCr0WP = 1u << 16;
 constexpr uint32_t kErrP = 1, kErrW = 2, kErrU = 4, kErrRsvd = 8;
 
@@ -82,7 +83,7 @@ bool Mmu::walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32
     *phys = (pte & kAddr4K) | (linear & 0xfffu);
   }
   *phys &= a20_mask_;
-  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
+  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty, (cpu_.cr4 & kCr4PGE) && (pte & kG)};
   remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
 }

@@ -74,9 +74,10 @@ struct CpuState {
   alignas(16) uint8_t fpu[108];
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
-  // dispatcher when it goes negative. While translated code runs it lives in a host register and
-  // is written back here at every exit and helper call.
+  // dispatcher when it goes negative. While translated code runs it lives in a host register, as
+  // budget_base + budget (dbt/budget.h), and is written back here at every exit and helper call.
   int64_t icount_budget;
+  uint64_t budget_base;
 
   // Translator runtime area (translated code addresses these fields relative to its state register).
   void* vm;                // the owning machine: helpers find their context through it

@@ -64,7 +64,7 @@ void noteUnassigned(Machine::Impl& vm, uint64_t phys, unsigned size, bool write)
                size, phys, vm.cpu.eip);
 }
 void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) {
-  if (vm.mmio.write(phys, size, value)) requestDispatcher(vm);
+  if (vm.mmio.write(phys, size, value)) deviceRegisterWritten(vm);
   else noteUnassigned(vm, phys, size, true);
 }
 // Up to 4 bytes within one page: a device register's value if a device claims them, else what
