@@ -63,6 +63,9 @@ class Dbt {
   // Patches the exit that left last (cpu.last_exit) to jump straight to `target`.
   void chainLastExit(Block* target);
   void fillJumpCache(uint32_t eip, const Block* b);
+  // Jump cache, return stack and inline caches (dbt/emit_predict.cpp): translated code is about
+  // to run in this mode (a block key's flags and CS base); a flush starts a new epoch for all.
+  void enterMode(uint32_t flags, uint32_t cs_base);
   void flushJumpCache();
 
   // Forgets every block with guest bytes in [paddr, paddr+len). Returns true if any.

@@ -107,10 +107,11 @@ void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
   a_.not_(x86::r8d);
   a_.lea(x86::r11d, x86::ptr(x86::r11, x86::r8, 0, 1));  // low 12 bits
   a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
-  a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, jc));
-  a_.mov(x86::r8d, x86::r10d);
-  a_.not_(x86::r8d);
-  a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a_.mov(x86::rcx, x86::qword_ptr(kState, x86::r11, 3, jc));
+  a_.mov(x86::r8, st(offsetof(CpuState, flow_gen), 8));
+  a_.lea(x86::r8, x86::ptr(x86::r8, x86::r10));  // flow_gen | EIP (R10 is zero-extended)
+  a_.not_(x86::r8);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
   a_.jecxz(x86::rcx, hit);
   a_.mov(x86::rcx, x86::r9);
   emitExitStateEip();

@@ -362,11 +362,10 @@ void accountInsns(Machine::Impl& vm) {
 RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
-  static thread_local uint32_t last_mode, last_cs_base;
   // Host MMU faults and instruction-budget exits (dbt/budget.h); after the console's handlers.
   installHostFaultHandler();
   vm.budget_start = c.icount_budget;
-  last_mode = ~0u;
+  vm.dbt->flushJumpCache();
   int why = setjmp(vm.jmp);
   if (why != kJumpNone) {
     debugAfterJump(vm, why);
@@ -433,12 +432,7 @@ RunResult Machine::run() {
     if (vm.gdb && vm.gdb->atBoundary(true)) continue;  // a breakpoint here, or gdb's single step
     checkInstructionBreakpoint(vm);        // before the fetch's own faults
     BlockKey key = currentKey(vm);
-    // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
-    if (key.flags != last_mode || key.cs_base != last_cs_base) {
-      vm.dbt->flushJumpCache();
-      last_mode = key.flags;
-      last_cs_base = key.cs_base;
-    }
+    vm.dbt->enterMode(key.flags, key.cs_base);
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());
     // The budget: how far translated code may run before the dispatcher looks again. With
