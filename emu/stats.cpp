@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "dbt/host_fault.h"
+#include "emu/debug/snapshot.h"
 #include "emu/vm.h"
 
 namespace btvm {
@@ -18,6 +19,7 @@ void Machine::printStats() const {
   FILE* o = stderr;
   fmt::print(o, "btvm statistics\n");
   fmt::print(o, "  guest instructions executed   {}\n", vm.executed);
+  if (vm.history) printSnapshotStats(*vm.history, o);
   fmt::print(o, "translation\n");
   fmt::print(o, "  blocks translated             {} (+{} one-off)\n", d.blocks, d.one_off_blocks);
   fmt::print(o, "  guest instructions translated {} ({} bytes)\n", d.guest_insns, d.guest_bytes);

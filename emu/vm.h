@@ -96,6 +96,7 @@ struct BouncedWrite {
 };
 
 class GdbStub;
+class SnapshotHistory;
 
 struct Machine::Impl {
   explicit Impl(const MachineConfig& c);
@@ -115,6 +116,10 @@ struct Machine::Impl {
   CpuModel model;
   std::unique_ptr<Dbt> dbt;
   std::unique_ptr<GdbStub> gdb;  // null without -s/-gdb: every hook is one null test
+  std::unique_ptr<SnapshotHistory> history;  // --snapshot-every (emu/debug/snapshot.h), else null
+  // Translated code stops exactly at the next device event (virtual clock with --record,
+  // --replay or --snapshot-every): see the dispatcher.
+  bool exact_budget = false;
 
   std::jmp_buf jmp;
   bool jmp_armed = false;

@@ -243,6 +243,13 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     // or a write to the ROM's window below 1 MiB, which write8 drops or puts in the RAM hidden
     // under the ROM. Writes read first too, for read-modify-write instructions; no register
     // here has read effects.
+    // With exact device events (vm.exact_budget), a write to a device register is re-run
+    // alone, so that the block ends right after it: an interrupt it makes deliverable is taken
+    // at this instruction's count whatever the blocks look like (a re-run from a snapshot must
+    // take it at the same one).
+    uint32_t probe;
+    if (write && vm.exact_budget && !vm.in_single_insn && isMmio(vm, phys, size) && vm.mmio.read(phys, size, &probe))
+      leaveToDispatcher(vm, kJumpRetrySingle);
     BouncedWrite& b = vm.bounce;
     b.mmio = isMmio(vm, phys, size);
     if (b.mmio) {
