@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "dbt/budget.h"
 #include "dbt/block.h"
 #include "dbt/runtime.h"
 #include "emu/cpu/cpu_state.h"
@@ -57,11 +58,17 @@ class Dbt {
   // is registered for lookup, chaining and invalidation; a one-off block is used once.
   Block* translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached);
   // Runs translated code from `b` until it leaves; state is then in the CpuState.
-  void run(const Block* b) { stubs_.enter(&cpu_, b->code); }
+  void run(const Block* b) {
+    cpu_.budget_base = budgetBase();  // CpuState may have been reset since
+    stubs_.enter(&cpu_, b->code);
+  }
 
   // Patches the exit that left last (cpu.last_exit) to jump straight to `target`.
   void chainLastExit(Block* target);
   void fillJumpCache(uint32_t eip, const Block* b);
+  // Jump cache, return stack and inline caches (dbt/emit_predict.cpp): translated code is about
+  // to run in this mode (a block key's flags and CS base); a flush starts a new epoch for all.
+  void enterMode(uint32_t flags, uint32_t cs_base);
   void flushJumpCache();
 
   // Forgets every block with guest bytes in [paddr, paddr+len). Returns true if any.

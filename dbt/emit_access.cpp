@@ -342,6 +342,7 @@ void BlockEmitter::emitDeferred() {
     RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();
+  emitBudgetExit();
 }
 
 }  // namespace btvm

@@ -14,21 +14,26 @@ namespace btvm {
 using namespace asmjit;
 using namespace host;
 
-// Entry: charge the block's instructions to the budget (R14); when it goes negative, give them
-// back and leave to the dispatcher before the first instruction runs. The sign test is flag-free:
-// the budget stays below 2^32, so its high half is 0 unless it went negative.
+// Entry: charge the block's instructions to the budget (R14 = budget base + budget); when it goes
+// negative, give them back and leave to the dispatcher before the first instruction runs. The
+// test is a load that faults below the base (dbt/budget.h): no flags, no branch.
 void BlockEmitter::emitEntry(uint32_t guest_insns) {
-  Label body = a_.newLabel();
+  Label begin = a_.newLabel(), end = a_.newLabel(), out = a_.newLabel();
   a_.lea(kBudget, x86::ptr(kBudget, -int32_t(guest_insns)));
-  a_.mov(x86::r9, x86::rcx);
-  a_.rorx(x86::rcx, kBudget, 32);
-  a_.mov(x86::ecx, x86::ecx);
-  a_.jecxz(x86::rcx, body);
-  a_.lea(kBudget, x86::ptr(kBudget, int32_t(guest_insns)));
-  a_.mov(x86::rcx, x86::r9);
+  a_.bind(begin);
+  a_.movzx(x86::r11d, x86::byte_ptr(kBudget));
+  a_.bind(end);
+  fault_sites_.push_back(FaultSiteLabels{begin, end, out, begin, Label()});
+  budget_exit_ = out;
+  budget_insns_ = guest_insns;
+}
+
+// The way out of a block entry whose budget load faulted, emitted after the block.
+void BlockEmitter::emitBudgetExit() {
+  if (!budget_exit_.isValid()) return;
+  a_.bind(budget_exit_);
+  a_.lea(kBudget, x86::ptr(kBudget, int32_t(budget_insns_)));
   emitExitToDispatcher(key_.eip);
-  a_.bind(body);
-  a_.mov(x86::rcx, x86::r9);
 }
 
 // Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
@@ -108,10 +113,11 @@ void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
   a_.not_(x86::r8d);
   a_.lea(x86::r11d, x86::ptr(x86::r11, x86::r8, 0, 1));  // low 12 bits
   a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
-  a_.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, jc));
-  a_.mov(x86::r8d, x86::r10d);
-  a_.not_(x86::r8d);
-  a_.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a_.mov(x86::rcx, x86::qword_ptr(kState, x86::r11, 3, jc));
+  a_.mov(x86::r8, st(offsetof(CpuState, flow_gen), 8));
+  a_.lea(x86::r8, x86::ptr(x86::r8, x86::r10));  // flow_gen | EIP (R10 is zero-extended)
+  a_.not_(x86::r8);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
   a_.jecxz(x86::rcx, hit);
   a_.mov(x86::rcx, x86::r9);
   emitExitStateEip();
@@ -141,12 +147,32 @@ void BlockEmitter::emitJmp(const cs_insn& insn) {
   emitCachedIndirectExit();
 }
 
+// The condition that is true exactly when a Jcc's is false.
+static unsigned negatedJcc(unsigned id) {
+  static const unsigned kPairs[][2] = {
+      {X86_INS_JO, X86_INS_JNO}, {X86_INS_JB, X86_INS_JAE}, {X86_INS_JE, X86_INS_JNE},
+      {X86_INS_JBE, X86_INS_JA}, {X86_INS_JS, X86_INS_JNS}, {X86_INS_JP, X86_INS_JNP},
+      {X86_INS_JL, X86_INS_JGE}, {X86_INS_JLE, X86_INS_JG}};
+  for (const auto& p : kPairs) {
+    if (p[0] == id) return p[1];
+    if (p[1] == id) return p[0];
+  }
+  return 0;
+}
+
+// Both ways out are chainable direct exits. The one a loop takes over and over should cost one
+// host branch, not two: a backward branch (a loop's, usually taken) is laid out with the
+// inverted condition jumping to the fall-through exit and the target's exit straight after it;
+// a forward one (usually not taken) the other way round.
 void BlockEmitter::emitJcc(const cs_insn& insn) {
-  Label taken = a_.newLabel();
-  a_.emit(asmjitId(insn.id), taken);
-  emitDirectExit(next_eip_);
-  a_.bind(taken);
-  emitDirectExit(branchTarget(insn));
+  Label other = a_.newLabel();
+  uint32_t target = branchTarget(insn);
+  unsigned negated = negatedJcc(insn.id);
+  bool backward = target <= insn_eip_ && negated != 0;
+  a_.emit(asmjitId(backward ? negated : insn.id), other);
+  emitDirectExit(backward ? target : next_eip_);
+  a_.bind(other);
+  emitDirectExit(backward ? next_eip_ : target);
 }
 
 // LOOP/LOOPE/LOOPNE decrement ECX without touching flags; JECXZ tests it. JRCXZ is exact because

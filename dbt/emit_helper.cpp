@@ -53,12 +53,15 @@ int regOperandNumber(x86_reg r) {
 }  // namespace
 
 // RDTSC without the helper: Linux's TSC clocksource and delay loops read it millions of times
-// per boot. EDX:EAX = tsc_base - budget - insns_after - 1 (see CpuState::tsc_base), flag-free.
+// per boot. EDX:EAX = tsc_base - budget - insns_after - 1 (see CpuState::tsc_base), flag-free;
+// the budget register holds budget_base + budget.
 void BlockEmitter::emitRdtscInline() {
   a_.mov(x86::r8, kBudget);
-  a_.not_(x86::r8);  // -budget - 1
+  a_.not_(x86::r8);  // -(base + budget) - 1
   a_.mov(x86::rdx, st(offsetof(CpuState, tsc_base), 8));
   a_.lea(x86::rdx, x86::ptr(x86::rdx, x86::r8, 0, -int32_t(insns_after_)));
+  a_.mov(x86::r8, st(offsetof(CpuState, budget_base), 8));
+  a_.lea(x86::rdx, x86::ptr(x86::rdx, x86::r8));
   a_.mov(x86::eax, x86::edx);
   a_.rorx(x86::rdx, x86::rdx, 32);
   a_.mov(x86::edx, x86::edx);

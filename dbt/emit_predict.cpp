@@ -1,11 +1,14 @@
 // Control-flow prediction in translated code: the return-address stack and the inline caches of
 // indirect JMP/CALL sites. Both only shorten the way to host code that the dispatcher would
-// have found too, so their safety rests on one rule: an entry holds host code of the current
-// *flow generation*, and a hit needs generation and guest EIP to match. CpuState::flow_gen moves
-// on at every jump-cache flush (Dbt::flushJumpCache), which the VMM already does whenever a
-// translation may go stale or a block's key would differ: a mode, CS base or CR3 change,
+// have found too, so their safety rests on one rule: an entry holds host code of one *flow
+// generation*, and a hit needs generation and guest EIP to match. CpuState::flow_gen is the
+// generation of the mode that translated code runs in (Dbt::enterMode: the block key's flags
+// and CS base, so a RET in another mode, say the kernel's exit path with the user's FS, never
+// takes an entry pushed in the kernel's own); every mode gets a new one at each jump-cache flush
+// (Dbt::flushJumpCache), which the VMM does whenever a translation may go stale: a CR3 change,
 // INVLPG, blocks invalidated by a write (SMC) and the code cache freed. So a return-stack entry
-// or inline cache is exactly as safe as a jump-cache entry, and never points at freed code.
+// or inline cache is exactly as safe as a jump-cache entry (which carries the generation too),
+// and never points at freed code.
 //
 // Return-address stack: CALL pushes (gen | return EIP, host address of a *landing* in the calling
 // block); the landing is an ordinary chainable exit to the return EIP (Dbt::chainLastExit gives

@@ -185,6 +185,9 @@ class BlockEmitter {
   uint32_t next_eip_ = 0;
   uint32_t insns_after_ = 0;
   std::vector<DeferredAccess> deferred_;  // slow paths, emitted after the block
+  asmjit::Label budget_exit_;             // emitEntry's way out, emitted after the block
+  uint32_t budget_insns_ = 0;
+  void emitBudgetExit();
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
   std::vector<FaultSiteLabels> fault_sites_;

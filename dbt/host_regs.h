@@ -1,7 +1,8 @@
 // Where guest state lives in translated code. Guest EAX..EBX sit in host RAX..RBX so that AH..BH
 // still encode; EBP, ESI, EDI are identity-mapped too; ESP lives in R12 because host RSP stays the
-// host stack. R13 points at the CpuState. R14 holds the instruction budget (CpuState::
-// icount_budget while translated code runs). R15 holds 12, the page shift for the flag-free probe
+// host stack. R13 points at the CpuState. R14 holds the instruction budget as an address,
+// CpuState::budget_base + icount_budget (dbt/budget.h: a block entry's load through it faults
+// when the budget runs out). R15 holds 12, the page shift for the flag-free probe
 // (SHRX takes its count in a register). R8..R11 are scratch, clobbered by every access.
 // --mmu host uses no register of its own: the address space's base is reloaded into R11 from
 // CpuState::host_base before each access ([R10 + R11]; one L1-hot load). Dedicating a register
@@ -24,7 +25,7 @@ inline x::Gp guest32(int r) { return kGuest64[r].r32(); }
 inline x::Gp guest16(int r) { return kGuest64[r].r16(); }
 
 inline const x::Gp kState = x::r13;
-inline const x::Gp kBudget = x::r14;   // instructions left; kept below 2^32
+inline const x::Gp kBudget = x::r14;   // budget_base + instructions left (dbt/budget.h)
 inline const x::Gp kShift12 = x::r15;  // holds 12: SHRX x, x, r15 gives the page number
 
 // A CpuState field as a memory operand: st(offsetof(CpuState, eip)).

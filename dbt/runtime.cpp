@@ -37,6 +37,13 @@ void loadGuestFlags(x86::Assembler& a) {
   a.popfq();
 }
 
+// The budget register (base + budget, dbt/budget.h) -> CpuState::icount_budget. Clobbers R14
+// and the host flags: after the guest's flags are stored.
+void storeBudget(x86::Assembler& a) {
+  a.sub(kBudget, st(offsetof(CpuState, budget_base), 8));
+  a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);
+}
+
 const x86::Gp kCalleeSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
 
 }  // namespace
@@ -57,6 +64,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(kState, x86::rdi);
   a.mov(x86::r11, x86::rsi);
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));
+  a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
   a.mov(kShift12.r32(), 12);
   loadGuestFlags(a);
   loadGuestRegs(a);
@@ -64,9 +72,9 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
 
   a.bind(epilogue);
   a.mov(st(offsetof(CpuState, last_exit), 8), x86::r11);
-  a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);
   storeGuestRegs(a);
   storeGuestFlags(a);
+  storeBudget(a);
   a.add(x86::rsp, 8);
   for (int i = 5; i >= 0; --i) a.pop(kCalleeSaved[i]);
   a.ret();
@@ -74,10 +82,10 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   // thunk: reached by CALL from translated code (RSP = 16k + 8 on entry).
   a.bind(thunk);
   storeGuestRegs(a);
-  a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);  // helpers read the clock
   a.mov(x86::r8, x86::r10);  // storeGuestFlags clobbers R10: keep the argument
   a.push(x86::r8);           // and re-align the stack for the C++ call
   storeGuestFlags(a);
+  storeBudget(a);  // helpers read the clock
   a.pop(x86::rsi);
   a.sub(x86::rsp, 8);
   a.mov(x86::rdi, kState);
@@ -85,6 +93,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.call(x86::r11);
   a.add(x86::rsp, 8);
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));  // a helper may cut it to leave early
+  a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
   a.mov(x86::r11, x86::rax);
   loadGuestFlags(a);
   loadGuestRegs(a);

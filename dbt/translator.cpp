@@ -249,7 +249,7 @@ struct Dbt::Impl {
     b.code_size = uint32_t(size);
     for (const auto& f : e.faultSites()) {
       auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
-      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), at(f.soft)};
+      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), f.soft.isValid() ? at(f.soft) : 0};
       if (site.begin - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
       fault_sites.add(site);
     }
@@ -352,31 +352,50 @@ struct Dbt::Impl {
     return any;
   }
 
-  // Only the entries filled since the last flush are cleared: CR3 writes and INVLPG flush often.
-  std::vector<uint16_t> jcache_filled;
-  bool jcache_overflow = true;
-  // Also ends the flow generation: return-stack entries and inline caches die with the jump
-  // cache (dbt/emit_predict.cpp says why that makes them safe).
-  void flushJumpCache() {
-    cpu.flow_gen += uint64_t(1) << 32;
-    if (cpu.flow_gen == 0) {
-      // After 2^32 flushes the generations come round again: an entry that old must not match
+  // The generations of the modes entered in this epoch (dbt/emit_predict.cpp): the mode is the
+  // block key's flags and CS base. A few modes at a time: Linux's kernel runs in two (FS based
+  // or not, around its entry and exit paths) and user code in one per TLS layout.
+  struct ModeGen {
+    uint64_t mode, gen;
+  };
+  static constexpr size_t kMaxModes = 16;
+  std::vector<ModeGen> mode_gens;
+  uint64_t cur_mode = ~0ull;
+
+  uint64_t newGeneration() {
+    if (cpu.flow_gen_next == 0) {
+      // After 2^32 generations the numbers come round again: an entry that old must not match
       // (nor one of key 0), so empty them all and start again at generation 1.
       for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
+      for (auto& e : cpu.jcache) e = JumpCacheEntry{0, stubs.jcache_miss};
       ic_pool.clearSlots();
-      cpu.flow_gen = uint64_t(1) << 32;
+      mode_gens.clear();
+      cpu.flow_gen_next = uint64_t(1) << 32;
     }
-    if (jcache_overflow) {
-      for (auto& e : cpu.jcache) e = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
-    } else {
-      for (uint16_t i : jcache_filled) cpu.jcache[i] = JumpCacheEntry{0xffffffffu, 0, stubs.jcache_miss};
-    }
-    jcache_filled.clear();
-    jcache_overflow = false;
+    uint64_t g = cpu.flow_gen_next;
+    cpu.flow_gen_next += uint64_t(1) << 32;
+    return g;
   }
-  void noteJumpCacheFill(uint32_t idx) {
-    if (jcache_filled.size() < 256) jcache_filled.push_back(uint16_t(idx));
-    else jcache_overflow = true;
+  void enterMode(uint32_t flags, uint32_t cs_base) {
+    uint64_t mode = (uint64_t(cs_base) << 32) | flags;
+    if (mode == cur_mode) return;
+    cur_mode = mode;
+    for (const ModeGen& m : mode_gens)
+      if (m.mode == mode) {
+        cpu.flow_gen = m.gen;
+        return;
+      }
+    if (mode_gens.size() >= kMaxModes) mode_gens.clear();  // they get new generations
+    uint64_t g = newGeneration();
+    mode_gens.push_back(ModeGen{mode, g});
+    cpu.flow_gen = g;
+  }
+  // A new epoch: every mode's entries die (nothing needs clearing: their generations are gone).
+  void flushJumpCache() {
+    mode_gens.clear();
+    uint64_t g = newGeneration();
+    if (cur_mode != ~0ull) mode_gens.push_back(ModeGen{cur_mode, g});
+    cpu.flow_gen = g;
   }
 
   void flushAll() {
@@ -421,9 +440,10 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
   impl_->access = generateAccessStubs(impl_->cache, impl_->stubs, hooks.mem_slow, hooks.mem_slow_seg, hooks.mem_commit);
   impl_->cache.sealStubs();
   stubs_ = impl_->stubs;
-  // Generations start at 1 (this flush): an empty return-stack entry (key 0) never matches.
-  cpu.flow_gen = 0;
+  // Generations start at 1: an empty entry (key 0) never matches.
+  cpu.flow_gen_next = uint64_t(1) << 32;
   for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
+  for (auto& e : cpu.jcache) e = JumpCacheEntry{0, impl_->stubs.jcache_miss};
   impl_->flushJumpCache();
 }
 
@@ -490,12 +510,12 @@ void Dbt::chainLastExit(Block* target) {
 
 void Dbt::fillJumpCache(uint32_t eip, const Block* b) {
   uint32_t idx = (eip + (eip >> 12)) & (kJumpCacheSize - 1);
-  cpu_.jcache[idx] = JumpCacheEntry{eip, 0, b->code};
-  impl_->noteJumpCacheFill(idx);
+  cpu_.jcache[idx] = JumpCacheEntry{cpu_.flow_gen | eip, b->code};
   ++impl_->stats.jcache_fills;
 }
 
 void Dbt::flushJumpCache() { impl_->flushJumpCache(); }
+void Dbt::enterMode(uint32_t flags, uint32_t cs_base) { impl_->enterMode(flags, cs_base); }
 bool Dbt::invalidate(uint64_t paddr, uint32_t len) { return impl_->invalidate(paddr, len); }
 void Dbt::flushAll() { impl_->flushAll(); }
 bool Dbt::codeCacheFull() const { return impl_->cache.used() * 8 > impl_->cache.capacity() * 7; }

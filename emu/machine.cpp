@@ -21,6 +21,7 @@
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
 #include "emu/debug/gdbstub.h"
+#include "emu/debug/snapshot.h"
 #include "emu/vm.h"
 #include "mmu/segments.h"
 
@@ -28,8 +29,9 @@ namespace btvm {
 
 namespace {
 constexpr uint32_t kGdtAddr = 0x800;
-// Translated code keeps the budget below 2^32 (its sign test reads the high half).
-constexpr int64_t kSliceInsns = (int64_t(1) << 31) - 1;
+// The most translated code can be given at once (its budget register lives in a region of that
+// many bytes: dbt/budget.h).
+constexpr int64_t kSliceInsns = kMaxBudget - 1;
 // Instructions run between looks at the host clock (--clock host) or the console's keys: a
 // fraction of a millisecond of host time.
 constexpr int64_t kHostSliceInsns = 200000;
@@ -125,6 +127,16 @@ Machine::Impl::Impl(const MachineConfig& c)
   if (!c.trace_path.empty()) trace = std::make_unique<TraceWriter>(c.trace_path);
   dbt = std::make_unique<Dbt>(cpu, mem, makeDbtHooks(), dc);
   if (!c.gdb_listen.empty()) gdb = std::make_unique<GdbStub>(*this, c.gdb_listen, c.gdb_wait);
+  // Exact device events cost one-off translations (~40% on a Linux boot): only where a run
+  // must be re-done from a snapshot with an empty code cache and meet its events at the same
+  // counts (reverse execution), which needs the recording it replays made the same way.
+  exact_budget = !c.host_clock && (c.snapshot_every || c.journal);
+  if (c.snapshot_every)
+    history = std::make_unique<SnapshotHistory>(
+        *this, MachineSnapshotConfig{c.snapshot_every, size_t(c.snapshot_limit), c.snapshot_memory});
+  // What a re-run of history prints was printed the first time.
+  if (history && journal_serial)
+    journal_serial->muted = [this] { return (in_translated ? retiredInsns(*this) : executed) < history->highWater(); };
 }
 
 Machine::Machine(const MachineConfig& config) : impl_(std::make_unique<Impl>(config)) {}
@@ -351,10 +363,10 @@ void accountInsns(Machine::Impl& vm) {
 RunResult Machine::run() {
   Impl& vm = *impl_;
   CpuState& c = vm.cpu;
-  static thread_local uint32_t last_mode, last_cs_base;
-  if (vm.host_mmu) installHostFaultHandler();  // after the console's handlers, if any
+  // Host MMU faults and instruction-budget exits (dbt/budget.h); after the console's handlers.
+  installHostFaultHandler();
   vm.budget_start = c.icount_budget;
-  last_mode = ~0u;
+  vm.dbt->flushJumpCache();
   int why = setjmp(vm.jmp);
   if (why != kJumpNone) {
     debugAfterJump(vm, why);
@@ -392,7 +404,9 @@ RunResult Machine::run() {
   int idle_spins = 0;  // HLT wake-ups in a row that delivered nothing (must stay tiny)
   uint64_t console_polls = 0, last_key_poll = 0;
   for (;;) {
-    if (vm.gdb) vm.gdb->atBoundary(false);
+    if (vm.history) vm.history->atLoopTop();
+    // A reverse command restores a snapshot: the loop starts over on the restored state.
+    if (vm.gdb && vm.gdb->atBoundary(false)) continue;
     if (deliverDebugTrap(vm)) idle_spins = 0;  // traps of the last instruction come before interrupts
     if (!(vm.gdb && vm.gdb->holdsInterrupts()) && takeExternalInterrupt(vm)) idle_spins = 0;
     if (c.halted) {
@@ -416,17 +430,38 @@ RunResult Machine::run() {
       vm.flush_code = false;
       vm.dbt->flushAll();
     }
-    if (vm.gdb) vm.gdb->atBoundary(true);  // a breakpoint here, or gdb's single step
+    if (vm.gdb && vm.gdb->atBoundary(true)) continue;  // a breakpoint here, or gdb's single step
     checkInstructionBreakpoint(vm);        // before the fetch's own faults
     BlockKey key = currentKey(vm);
-    // The jump cache maps EIPs (CS offsets) to blocks of one mode and one CS base.
-    if (key.flags != last_mode || key.cs_base != last_cs_base) {
-      vm.dbt->flushJumpCache();
-      last_mode = key.flags;
-      last_cs_base = key.cs_base;
-    }
+    vm.dbt->enterMode(key.flags, key.cs_base);
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());
+    // The budget: how far translated code may run before the dispatcher looks again. With
+    // vm.exact_budget a block longer than it is cut to fit, so device events are met at the
+    // count they fall on whatever the blocks look like; else the block in hand finishes.
+    int64_t budget = remaining;
+    if (vm.gdb) budget = std::min(budget, vm.gdb->insnsToTarget());  // a reverse command's count
+    // With the host clock, instructions are no measure of time: come back often to look at the
+    // clock. With a person at the console, come back often for the Ctrl-A keys.
+    if (vm.config.host_clock || vm.serial.interactive()) {
+      budget = std::min(budget, kHostSliceInsns);
+      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
+      // cost more than the visits).
+      if (vm.console.interactive() && ++console_polls % 64 == 0) {
+        uint64_t t = hostMonotonicNs();
+        if (t - last_key_poll >= 20000000) {
+          last_key_poll = t;
+          vm.console.pollEscapes();
+        }
+      }
+    }
+    // With a gdb stub, come back often enough to see gdb's Ctrl-C.
+    if (vm.gdb) budget = std::min(budget, GdbStub::kSliceInsns);
+    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
+      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+      if (next != PcPlatform::kNever)
+        budget = std::min(budget, next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1);
+    }
     Block* b;
     if (single) {
       vm.single_insn_next = false;
@@ -439,8 +474,10 @@ RunResult Machine::run() {
         if (vm.dbt->codeCacheFull()) vm.dbt->flushAll();
         b = vm.dbt->translate(key, c.seg[CS].limit, 0, true);
       }
-      if (int64_t(b->guest_insns) > remaining) {
-        b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(remaining), false);
+      // Only the instruction limit and a reverse target are always exact (see vm.exact_budget).
+      int64_t exact = vm.exact_budget ? budget : std::min(remaining, vm.gdb ? vm.gdb->insnsToTarget() : INT64_MAX);
+      if (int64_t(b->guest_insns) > exact) {
+        b = vm.dbt->translate(key, c.seg[CS].limit, uint32_t(exact), false);
       } else if (breakpointIn(vm, key.cs_base + key.eip, b->guest_bytes)) {
         // Never chained to: one instruction at a time, so the dispatcher sees the breakpoint.
         b = vm.dbt->translate(key, c.seg[CS].limit, 1, false);
@@ -448,30 +485,7 @@ RunResult Machine::run() {
         if (c.last_exit) vm.dbt->chainLastExit(b);
         else vm.dbt->fillJumpCache(c.eip, b);
       }
-    }
-    int64_t budget = remaining;
-    // With the host clock, instructions are no measure of time: come back often to look at the
-    // clock. With a person at the console, come back often for the Ctrl-A keys.
-    if (vm.config.host_clock || vm.serial.interactive()) {
-      budget = std::min(budget, std::max(kHostSliceInsns, int64_t(b->guest_insns)));
-      // Look at the keys every 20 ms of host time (a syscall at every dispatcher visit would
-      // cost more than the visits).
-      if (vm.console.interactive() && ++console_polls % 64 == 0) {
-        uint64_t t = hostMonotonicNs();
-        if (t - last_key_poll >= 20000000) {
-          last_key_poll = t;
-          vm.console.pollEscapes();
-        }
-      }
-    }
-    // With a gdb stub, come back often enough to see gdb's Ctrl-C.
-    if (vm.gdb) budget = std::min(budget, std::max(GdbStub::kSliceInsns, int64_t(b->guest_insns)));
-    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
-      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
-      if (next != PcPlatform::kNever) {
-        int64_t until = next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1;
-        budget = std::min(budget, std::max(until, int64_t(b->guest_insns)));
-      }
+      budget = std::max(budget, int64_t(b->guest_insns));
     }
     c.icount_budget = budget;
     vm.budget_start = budget;

@@ -53,6 +53,11 @@ struct MachineConfig {
   // --record/--replay (emu/debug/journal.h): the journal of the guest's inputs, owned by the
   // caller and kept across reboots; null: neither.
   Journal* journal = nullptr;
+  // Machine snapshots for reverse execution (emu/debug/snapshot.h): every this many
+  // instructions (0: none), at most snapshot_limit of them and snapshot_memory bytes of RAM pages.
+  uint64_t snapshot_every = 0;
+  uint64_t snapshot_limit = 256;
+  uint64_t snapshot_memory = 2ull << 30;
 };
 
 enum class ExitKind {

@@ -90,6 +90,14 @@ Options:
                       The kernel, initrd, -append, -m, --mode, --clock and other options that
                       change the guest must be as recorded; any divergence stops the run with
                       exit status 16 and the instruction count (see README, Debugging)
+  --snapshot-every N  keep machine snapshots in memory every N instructions (and at the
+                      start), so that gdb can run the guest backwards: reverse-stepi,
+                      reverse-continue, reverse-next (on a --replay run, or a run with the
+                      virtual clock and no serial input; see README, Debugging)
+  --snapshot-limit N  keep at most N snapshots (default 256); beyond it, and beyond
+  --snapshot-memory SIZE of guest RAM pages in all (default 2G), snapshots are dropped
+                      from the older half of the history (the start is always kept), so
+                      old history thins out and recent history stays dense
   -h, --help          this help
   --version           print the version
 
@@ -309,6 +317,16 @@ int main(int argc, char** argv) {
       record_path = value();
     } else if (a == "--replay") {
       replay_path = value();
+    } else if (a == "--snapshot-every" || a == "--snapshot-limit") {
+      std::string_view v = value();
+      auto n = parseCount(v);
+      if (!n || *n == 0) usageError(fmt::format("bad {} value '{}' (a count above 0)", a, v));
+      (a == "--snapshot-every" ? cfg.snapshot_every : cfg.snapshot_limit) = *n;
+    } else if (a == "--snapshot-memory") {
+      std::string_view v = value();
+      auto size = parseSize(v);
+      if (!size || *size == 0) usageError(fmt::format("bad --snapshot-memory value '{}' (e.g. 512M, 2G)", v));
+      cfg.snapshot_memory = *size;
     } else if (a == "-d") {
       parseLog(value(), cfg.log);
     } else if (a == "--max-insns") {
@@ -340,10 +358,10 @@ int main(int argc, char** argv) {
   if (kernel.empty() && bios.empty()) usageError("no kernel (or -bios ROM) given");
   if (cfg.gdb_wait && cfg.gdb_listen.empty()) cfg.gdb_listen = "tcp::1234";  // -S alone: as QEMU's -s -S
   if (!record_path.empty() && !replay_path.empty()) usageError("--record and --replay do not mix (one run does one)");
-  // gdb changes the guest (memory writes, registers, where it stops) at moments the journal
-  // does not see.
-  if ((!record_path.empty() || !replay_path.empty()) && !cfg.gdb_listen.empty())
-    usageError("--record and --replay do not mix with -s/-S/-gdb");
+  // gdb changes the guest (memory writes, registers) at moments the journal does not see: a
+  // recording made under gdb could not be replayed. A replay under gdb can (reverse debugging);
+  // a change gdb makes there shows as a divergence.
+  if (!record_path.empty() && !cfg.gdb_listen.empty()) usageError("--record and -s/-S/-gdb do not mix (--replay under gdb does)");
 
   bool terminal = false;
   if (serial == "stdio") {

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "dbt/host_fault.h"
+#include "emu/debug/snapshot.h"
 #include "emu/vm.h"
 
 namespace btvm {
@@ -18,6 +19,7 @@ void Machine::printStats() const {
   FILE* o = stderr;
   fmt::print(o, "btvm statistics\n");
   fmt::print(o, "  guest instructions executed   {}\n", vm.executed);
+  if (vm.history) printSnapshotStats(*vm.history, o);
   fmt::print(o, "translation\n");
   fmt::print(o, "  blocks translated             {} (+{} one-off)\n", d.blocks, d.one_off_blocks);
   fmt::print(o, "  guest instructions translated {} ({} bytes)\n", d.guest_insns, d.guest_bytes);
@@ -51,12 +53,18 @@ void Machine::printStats() const {
              sh.contexts_evicted);
   fmt::print(o, "  page-table writes trapped     {}\n", sh.table_writes);
   fmt::print(o, "  shadow entries invalidated    {}\n", sh.invalidated);
+  fmt::print(o, "  PT writes kept / updated in place  {} / {}\n", sh.writes_kept, sh.updated);
+  fmt::print(o, "  INVLPG kept / #PF retries prefilled  {} / {}\n", sh.invlpg_kept, sh.prefilled);
   if (vm.host_mmu) {
     const HostMmuStats& h = vm.host_mmu->stats;
     fmt::print(o, "host MMU (--mmu host)\n");
     fmt::print(o, "  host faults to the slow path  {}\n", hostFaultsHandled());
     fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesPatched());
     fmt::print(o, "  pages mapped / unmapped       {} / {}\n", h.pages_mapped, h.pages_unmapped);
+    fmt::print(o, "  pages remapped in place       {}\n", h.pages_remapped);
+    fmt::print(o, "  pages left to the soft TLB    {}\n", h.pages_churning);
+    fmt::print(o, "  syscalls mmap / unmap / mprotect  {} / {} / {}\n", h.mmap_calls, h.unmap_calls,
+               h.mprotect_calls);
     fmt::print(o, "  spaces reserved / cleared     {} / {}\n", h.spaces_reserved, h.spaces_cleared);
     fmt::print(o, "  map-count resets / failures   {} / {}\n", h.budget_resets, h.map_failures);
   }

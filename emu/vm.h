@@ -96,6 +96,7 @@ struct BouncedWrite {
 };
 
 class GdbStub;
+class SnapshotHistory;
 
 struct Machine::Impl {
   explicit Impl(const MachineConfig& c);
@@ -115,6 +116,10 @@ struct Machine::Impl {
   CpuModel model;
   std::unique_ptr<Dbt> dbt;
   std::unique_ptr<GdbStub> gdb;  // null without -s/-gdb: every hook is one null test
+  std::unique_ptr<SnapshotHistory> history;  // --snapshot-every (emu/debug/snapshot.h), else null
+  // Translated code stops exactly at the next device event (virtual clock with --record,
+  // --replay or --snapshot-every): see the dispatcher.
+  bool exact_budget = false;
 
   std::jmp_buf jmp;
   bool jmp_armed = false;
@@ -203,6 +208,19 @@ inline void requestDispatcher(Machine::Impl& vm) {
   vm.cpu.icount_budget = 0;
   vm.budget_start -= b;
   vm.cpu.tsc_base -= uint64_t(b);
+}
+
+// A device register was written from translated code (MMIO): an interrupt may now be
+// deliverable, or a timer's next event may have moved before the end of the budget that the
+// dispatcher set from the old one. Leave at the next block boundary only then: Linux rewrites
+// HPET comparators some 150,000 times in a boot, and each needless dispatcher visit costs more
+// than the write.
+inline void deviceRegisterWritten(Machine::Impl& vm) {
+  if (!(vm.cpu.eflags & flag::IF)) return;  // the dispatcher sets no event deadline then
+  if (vm.platform.interruptPending()) return requestDispatcher(vm);
+  uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+  if (next == PcPlatform::kNever) return;
+  if (next <= now || int64_t(next - now) < vm.cpu.icount_budget) requestDispatcher(vm);
 }
 
 // CpuState::tsc_base for inline RDTSC: retiredInsns + idle_ns + the TSC offset, less what the

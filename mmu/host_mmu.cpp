@@ -69,6 +69,11 @@ HostMmu::Space* HostMmu::takeSpace() {
 void HostMmu::select(const void* id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) it = by_id_.emplace(id, takeSpace()).first;
+  // Back in this address space after another: its pages' translation changes start counting
+  // afresh, so only a page that keeps changing while one address space runs (a guest loop
+  // remapping it) is left to the soft TLB, not every page of a long-lived process (Linux
+  // reuses a process's directory, and its pages change a few times per fork, COW and exit).
+  if (it->second != current_) it->second->churn.clear();
   current_ = it->second;
   cpu_.host_base[0] = reinterpret_cast<uint64_t>(current_->base[0]);
   cpu_.host_base[1] = reinterpret_cast<uint64_t>(current_->base[1]);
@@ -81,6 +86,7 @@ void HostMmu::selectNone() {
 }
 
 bool HostMmu::mmapPage(uint8_t* at, uint64_t ppn, bool writable) {
+  flushGone();  // a noted PROT_NONE run must not land on this page after it is mapped
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
   void* p = mmap(at, kPageSize, prot, MAP_SHARED | MAP_FIXED, mem_.memFd(), off_t(ppn << 12));
   return p != MAP_FAILED;
@@ -93,6 +99,10 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
   auto& m = s->mapped[view];
   uint32_t want = uint32_t(ppn) | (writable ? kWritableBit : 0);
   auto old = m.find(vpn);
+  if (churning(s, vpn)) {  // left to the soft TLB (translationChanged)
+    if (old != m.end()) unmapOne(s, view, vpn);
+    return;
+  }
   if (old != m.end()) {
     // Already there. A read fill (or the dispatcher's code fill) after a write fill does not
     // take the write right away: it is revoked only by the events that unmap (the soft TLB
@@ -101,16 +111,20 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
       last_map_ = old->second | kValidBit;
       return;
     }
-    unmapOne(s, view, vpn);
+    // Another frame, or the first write after D was set: one mmap over it or one mprotect.
+    if (replaceOne(s, view, vpn, ppn, writable)) last_map_ = want | kValidBit;
+    return;
   }
   if (mapped_total_ >= map_budget_) {
     ++stats.budget_resets;
     clearAll();
   }
   uint8_t* at = s->base[view] + (uint64_t(vpn) << 12);
+  ++stats.mmap_calls;
   if (!mmapPage(at, ppn, writable)) {
     ++stats.map_failures;
     clearAll();  // ENOMEM: most likely the map count; start again from nothing
+    ++stats.mmap_calls;
     if (!mmapPage(at, ppn, writable)) {
       disabled_ = true;
       clearAll();
@@ -147,7 +161,12 @@ void HostMmu::unmapOne(Space* s, int view, uint32_t vpn) {
   s->mapped[view].erase(it);
   --mapped_total_;
   forgetWhere(ppn, Where{s, vpn, uint8_t(view)});
+  if (batching_) {
+    gone_.push_back(Gone{s, uint8_t(view), vpn});
+    return;
+  }
   // An anonymous PROT_NONE page merges back into the reservation around it.
+  ++stats.unmap_calls;
   if (reserve(s->base[view] + (uint64_t(vpn) << 12), kPageSize) == MAP_FAILED) {
     std::fprintf(stderr, "btvm: --mmu host: cannot unmap a guest page (%s)\n", std::strerror(errno));
     std::abort();  // a stale writable mapping would break the guest's isolation: never go on
@@ -163,6 +182,7 @@ void HostMmu::unmap(const void* id, uint32_t vpn) {
 }
 
 void HostMmu::clearSpace(Space* s) {
+  s->churn.clear();  // a reused space is another address space
   if (s->mapped[0].empty() && s->mapped[1].empty()) return;
   for (int view = 0; view < 2; ++view) {
     auto& m = s->mapped[view];
@@ -170,6 +190,7 @@ void HostMmu::clearSpace(Space* s) {
     for (const auto& [vpn, e] : m) forgetWhere(e & ~kWritableBit, Where{s, vpn, uint8_t(view)});
     mapped_total_ -= m.size();
     m.clear();
+    ++stats.unmap_calls;
     if (reserve(s->base[view], kReserveBytes) == MAP_FAILED) {
       std::fprintf(stderr, "btvm: --mmu host: cannot clear a reservation (%s)\n", std::strerror(errno));
       std::abort();
@@ -200,6 +221,7 @@ void HostMmu::dropPhys(uint64_t paddr) {
     if (e == m.end() || (e->second & ~kWritableBit) != uint32_t(paddr >> 12)) continue;
     m.erase(e);
     --mapped_total_;
+    ++stats.unmap_calls;
     if (reserve(w.space->base[w.view] + (uint64_t(w.vpn) << 12), kPageSize) == MAP_FAILED) std::abort();
     ++stats.pages_unmapped;
   }

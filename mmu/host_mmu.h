@@ -37,7 +37,16 @@ struct HostMmuStats {
   uint64_t spaces_cleared = 0;   // whole spaces dropped at once
   uint64_t budget_resets = 0;    // everything dropped to stay below vm.max_map_count
   uint64_t map_failures = 0;     // mmap refused (the slow path answered instead)
+  // System calls that change mappings (each costs microseconds in a sandbox: bench/results/mmu.md)
+  uint64_t mmap_calls = 0;       // a guest page mapped or mapped over (memfd, MAP_FIXED)
+  uint64_t unmap_calls = 0;      // PROT_NONE mmaps: one page, a run of pages, or a whole space
+  uint64_t mprotect_calls = 0;   // a mapped page's rights changed in place
+  uint64_t pages_remapped = 0;   // mapped over in place by a page-table write (no unmap, no refault)
+  uint64_t pages_churning = 0;   // linear pages left to the soft TLB (translationChanged)
 };
+
+// What a page may be mapped as in one view.
+enum class HostProt : uint8_t { None, Read, ReadWrite };
 
 class HostMmu {
  public:
@@ -64,6 +73,28 @@ class HostMmu {
   void map(uint32_t vpn, uint64_t ppn, bool user, bool writable);
   // A shadow entry of space `id` was dropped: unmap that linear page in both views.
   void unmap(const void* id, uint32_t vpn);
+  // A page-table write changed the translation of linear page `vpn` of space `id`: make its
+  // mapping in `view` (0 supervisor, 1 user) RAM page `ppn` with rights `prot`, in one system
+  // call (mmap over it, mprotect when only the rights change, PROT_NONE when it goes). Only
+  // views where the page is mapped are changed (mmu/host_mmu_update.cpp).
+  void remap(const void* id, uint32_t vpn, int view, uint64_t ppn, HostProt prot);
+  bool mappedIn(const void* id, uint32_t vpn, int view) const;
+  // Linear pages [first, first + count) of space `id` go in both views: one PROT_NONE mmap per
+  // view over the mapped pages' span (a directory entry's 4 MiB in one call).
+  void unmapRange(const void* id, uint32_t first, uint32_t count);
+  // Between these, single pages that go are only noted, and go at endBatch in runs of
+  // adjacent pages, one PROT_NONE mmap per run (a REP STOS over live PTEs). Any mapping made
+  // in between makes the noted ones go first. Nothing may touch guest memory through the
+  // spaces before endBatch (callers: Mmu::tableWriteEnd, which runs no guest code).
+  void beginBatch() { batching_ = true; }
+  void endBatch();
+  // A page-table write changed the translation of `vpn` in space `id`. A page whose
+  // translation keeps changing (kChurnLimit times since the space was last switched to, so
+  // without another address space running in between) is left to the soft TLB there: it is
+  // never mapped again there, so its PTE changes cost no system call, and the sites that touch
+  // it fault without a mapping and are sent to the soft TLB (dbt/host_fault.h) after a few.
+  void translationChanged(const void* id, uint32_t vpn);
+  static constexpr uint8_t kChurnLimit = 4;
   // The space of `id` is gone (its shadow context forgotten): clear it for reuse. nullptr:
   // clear the "paging off" space (the A20 gate moved).
   void forget(const void* id);
@@ -90,7 +121,12 @@ class HostMmu {
   struct Space {
     uint8_t* base[2] = {nullptr, nullptr};
     std::unordered_map<uint32_t, uint32_t> mapped[2];  // vpn -> ppn | kWritableBit
+    std::unordered_map<uint32_t, uint8_t> churn;       // vpn -> translation changes (to kChurnLimit)
   };
+  bool churning(const Space* s, uint32_t vpn) const {
+    auto it = s->churn.find(vpn);
+    return it != s->churn.end() && it->second >= kChurnLimit;
+  }
   struct Where {
     Space* space;
     uint32_t vpn;
@@ -100,6 +136,9 @@ class HostMmu {
   Space* takeSpace();
   void clearSpace(Space* s);
   void unmapOne(Space* s, int view, uint32_t vpn);
+  // Mapped page `vpn` of view `view` becomes `ppn`, writable or not, in one system call (false:
+  // it failed and the page is unmapped now).
+  bool replaceOne(Space* s, int view, uint32_t vpn, uint64_t ppn, bool writable);
   void forgetWhere(uint32_t ppn, const Where& w);
   bool mmapPage(uint8_t* at, uint64_t ppn, bool writable);
 
@@ -117,6 +156,14 @@ class HostMmu {
   uint64_t mapped_total_ = 0;
   uint64_t map_budget_ = 0;  // pages mapped at once, from vm.max_map_count
   bool disabled_ = false;    // mmap failed even after a reset: the slow path answers everything
+  bool batching_ = false;
+  struct Gone {
+    Space* space;
+    uint8_t view;
+    uint32_t vpn;
+  };
+  std::vector<Gone> gone_;   // unmapped in the books, still mapped in the host (batch)
+  void flushGone();
 };
 
 }  // namespace btvm

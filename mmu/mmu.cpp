@@ -5,8 +5,8 @@
 namespace btvm {
 
 namespace {
-constexpr uint32_t kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80;
-constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4, kCr4PAE = 1u << 5;
+constexpr uint32_t kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80, kPteG = 0x100;
+constexpr uint32_t kCr0WP = 1u << 16, kCr0PG = 1u << 31, kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4PGE = 1u << 7;
 }  // namespace
 
 Mmu::Mmu(CpuState& cpu, PhysMemory& mem, unsigned shadow_capacity)
@@ -51,13 +51,14 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
     bool denied = (user && !e->user) || (write && !may_write);
     if (!denied && (!write || e->dirty)) {
       ++shadow_.stats.hits;
-      noteWritable(linear, user, may_write && e->dirty);
+      noteTranslation(linear, user, may_write && e->dirty, e->global);
       *phys = (uint64_t(e->phys_page) << 12) | (linear & kPageMask);
       return true;
     }
   }
-  if (cpu_.cr4 & kCr4PAE) return walkPae(linear, write, user, phys, pf_error);
-  return walk(linear, write, user, phys, pf_error);
+  bool ok = (cpu_.cr4 & kCr4PAE) ? walkPae(linear, write, user, phys, pf_error) : walk(linear, write, user, phys, pf_error);
+  if (!ok) notePageFault(linear, user);
+  return ok;
 }
 
 // Every translate needs the shadow context of the current address space; switching (building a
@@ -83,7 +84,7 @@ ShadowKey Mmu::currentKey() const {
 }
 
 void Mmu::remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page) {
-  noteWritable(linear, user, (e.writable || (!user && !(cpu_.cr0 & kCr0WP))) && e.dirty);
+  noteTranslation(linear, user, (e.writable || (!user && !(cpu_.cr0 & kCr0WP))) && e.dirty, e.global);
   shadow_.insert(linear >> 12, e, pd_page, pt_page);
   for (uint64_t page : shadow_.takeNewlyWatched())
     if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
@@ -125,20 +126,28 @@ bool Mmu::walk(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t*
     *phys = (pte & 0xfffff000u) | (linear & 0xfffu);
   }
   *phys &= a20_mask_;
-  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
+  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty, (cpu_.cr4 & kCr4PGE) && (pte & kPteG)};
   remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
   return true;
 }
 
-// The soft TLB holds the current address space only; host spaces are kept per address space.
+// The soft TLB holds the current address space only (and global pages); host spaces are kept
+// per address space.
 void Mmu::cr3Written() {
   selectSpace();
   selectHostSpace();  // CR0.PG may have changed without another space
   flushSoft();
 }
 
+void Mmu::cr3Loaded() {
+  selectSpace();
+  selectHostSpace();
+  flushSoft(true);
+}
+
 void Mmu::pagingModeChanged() {
   shadow_.dropAll();
+  pf_ = PendingFault{};
   space_valid_ = false;
   if (host_) host_->forget(nullptr);  // A20 changes what "paging off" maps too
   selectHostSpace();
@@ -152,8 +161,11 @@ void Mmu::setA20(bool enabled) {
   pagingModeChanged();
 }
 
+// The shadow is exact: an entry that still matches the guest's tables (mmu/table_update.cpp)
+// stays, with its host mapping; INVLPG of a page that has none costs no system call.
 void Mmu::invlpg(uint32_t linear) {
-  shadow_.invalidatePage(linear >> 12);
+  if (invlpgKeeps(linear >> 12)) ++shadow_.stats.invlpg_kept;
+  else shadow_.invalidatePage(linear >> 12);
   flushPage(linear);
 }
 
@@ -187,28 +199,37 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
     if (writable && !mem_.isWatched(page)) e.tag_write = vpn;
   }
   if (host_) host_->map(vpn, page >> 12, user, e.tag_write == vpn);
-  if (filled_count_ < kFilledMax) filled_[filled_count_] = uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1)));
-  if (filled_count_ <= kFilledMax) ++filled_count_;
+  bool global = paging && last_global_ && writable_vpn_ == vpn && writable_user_ == user;
+  (global ? filled_global_ : filled_).add(uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
   ++stats.tlb_misses;
 }
 
 // Only fill() makes entries valid, so a flush clears just the entries filled since the last one
-// (a CR3 switch usually follows a few hundred fills), or the whole TLB when that list overflowed.
+// (a CR3 switch usually follows a few hundred fills), or the whole TLB when a list overflowed.
 void Mmu::flushAll() {
   flushSoft();
   if (host_) host_->clearAll();
 }
 
-void Mmu::flushSoft() {
+void Mmu::flushSoft(bool keep_global) {
   ++stats.tlb_flushes;
   TlbEntry* all = &cpu_.tlb.entry[0][0];
-  if (filled_count_ <= kFilledMax) {
-    for (uint32_t i = 0; i < filled_count_; ++i) all[filled_[i]] = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
-  } else {
+  bool everything = filled_.count > kFilledMax || (!keep_global && filled_global_.count > kFilledMax);
+  if (everything) {
     for (auto& arr : cpu_.tlb.entry)
       for (auto& e : arr) e = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
+    filled_global_.count = 0;
+  } else {
+    auto clear = [all](const FilledList& l) {
+      for (uint32_t i = 0; i < l.count; ++i) all[l.index[i]] = TlbEntry{kTlbInvalidTag, kTlbInvalidTag, 0};
+    };
+    clear(filled_);
+    if (!keep_global) {
+      clear(filled_global_);
+      filled_global_.count = 0;
+    }
   }
-  filled_count_ = 0;
+  filled_.count = 0;
 }
 
 void Mmu::flushPage(uint32_t linear) {

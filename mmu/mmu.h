@@ -3,6 +3,7 @@
 // translator probes it inline) and the guest page walk.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "emu/cpu/cpu_state.h"
 #include "mmu/phys_memory.h"
@@ -56,14 +57,31 @@ class Mmu {
 
   // Changes of the guest's paging state (from MOV to CRn and INVLPG).
   void cr3Written();               // selects the shadow tables cached for the new CR3
+  // MOV to CR3 or a task switch's CR3: as cr3Written, but soft-TLB entries of global pages
+  // (G with CR4.PGE) stay, as they stay in a real TLB. Chained jumps between pages of kernel
+  // code check the soft TLB (emitPageCheck), so they then survive process switches.
+  void cr3Loaded();
   void pagingModeChanged();        // CR4.PAE/PSE changed: every shadow table is stale
   void invlpg(uint32_t linear);
   // The A20 gate (port 0x92, the i8042's output port). Closed, physical address bit 20 reads 0
   // for every access, page-table reads included. Drops every cached translation when it changes.
   void setA20(bool enabled);
   bool a20() const { return a20_mask_ & (1u << 20); }
-  // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage).
+  // A guest write to [paddr, paddr+len) of a page-table page (PhysMemory::isTablePage), made
+  // already: drops every entry derived from the bytes written.
   void tableWritten(uint64_t paddr, uint32_t len);
+  // The same, in place (mmu/table_update.cpp): Begin before the write (it keeps the entries'
+  // old contents; [paddr, paddr+len) within one page), End after it. A write that
+  // changes no translation drops nothing; a changed PTE is re-derived and its host mappings
+  // changed in one system call; a directory entry drops its span in one.
+  void tableWriteBegin(uint64_t paddr, uint32_t len);
+  void tableWriteEnd();
+  // Demand paging: the last true #PF's page has a translation now (the guest's handler wrote
+  // its PTE, with A set) in the address space where it faulted. Returns its linear address and
+  // privilege once; the caller then calls prefill (unless the page is watched by linear
+  // address), so that the retried access finds the page mapped instead of faulting again.
+  bool takeDemandRetry(uint32_t* linear, bool* user);
+  void prefill(uint32_t linear, bool user);
 
   MmuStats stats;
   const ShadowStats& shadowStats() const { return shadow_.stats; }
@@ -73,8 +91,17 @@ class Mmu {
   bool walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32_t* pf_error);
   void selectSpace();            // makes the shadow context the current address space's
   void selectHostSpace();        // the host MMU follows (paging off: its own space)
-  void flushSoft();              // the soft TLB only
+  void flushSoft(bool keep_global = false);  // the soft TLB only
   ShadowKey currentKey() const;  // the address space CR3 (and in PAE mode the PDPTEs) select
+  // The translation the guest's tables give linear page `vpn` in address space `k`, for a walk
+  // that would write nothing (every level present with A set; D as the last level has it), or
+  // false. Reads only (mmu/table_update.cpp).
+  bool peek(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
+  bool peekPae(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
+  void updateInPlace(const void* id, uint32_t vpn);  // a PTE changed: re-derive entry and mappings
+  HostProt hostProt(const ShadowEntry& e, int view) const;
+  bool invlpgKeeps(uint32_t vpn);  // the entry still matches the guest's tables
+  void notePageFault(uint32_t linear, bool user);
   // After a successful walk: remember it and watch the table pages it read.
   void remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page);
 
@@ -86,20 +113,43 @@ class Mmu {
   uint32_t space_cr3_ = 0;
   uint64_t space_pdpte_[4] = {};
   // The last successful translate found the page writable at that privilege with D already set:
-  // a read fill may then open the write tag too (the first write needs no walk).
-  bool last_writable_ = false, writable_user_ = false;
+  // a read fill may then open the write tag too (the first write needs no walk). Global: the
+  // fill is kept across CR3 loads.
+  bool last_writable_ = false, writable_user_ = false, last_global_ = false;
   uint32_t writable_vpn_ = 0;
-  void noteWritable(uint32_t linear, bool user, bool w) {
+  void noteTranslation(uint32_t linear, bool user, bool w, bool global) {
     last_writable_ = w;
+    last_global_ = global;
     writable_vpn_ = linear >> 12;
     writable_user_ = user;
   }
-  // Indices (user class + kTlbSize) of the TLB entries filled since the last flushAll.
+  // Indices (user class + kTlbSize) of the TLB entries filled since the last flush, non-global
+  // and global ones apart (a CR3 load clears only the first list).
   static constexpr uint32_t kFilledMax = 512;
-  uint16_t filled_[kFilledMax];
-  uint32_t filled_count_ = kFilledMax + 1;  // unknown contents: the first flush clears everything
+  struct FilledList {
+    uint16_t index[kFilledMax];
+    uint32_t count = kFilledMax + 1;  // unknown contents: the first flush clears everything
+    void add(uint16_t i) {
+      if (count < kFilledMax) index[count] = i;
+      if (count <= kFilledMax) ++count;
+    }
+  };
+  FilledList filled_, filled_global_;
   uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
   HostMmu* host_ = nullptr;
+  // The entries a table write touches (tableWriteBegin), 8-byte aligned, as they were.
+  struct TableWrite {
+    uint64_t page = 0;
+    uint32_t start = 0, n = 0;
+    uint32_t fallback_len = 0;  // a write too long to keep: tableWritten at the end
+    uint8_t before[kPageSize], after[kPageSize];  // a whole page: REP STOS over a table
+  } tw_;
+  // The last true #PF (demand paging: takeDemandRetry).
+  struct PendingFault {
+    bool valid = false, ready = false, user = false;
+    uint32_t vpn = 0;
+    const void* ctx = nullptr;
+  } pf_;
 };
 
 }  // namespace btvm

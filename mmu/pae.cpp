@@ -12,7 +12,8 @@ namespace btvm {
 
 namespace {
 
-constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
+constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80, kG = 0x100;
+constexpr uint32_t kCr4PGE = 1u << 7;
 constexpr uint32_t kCr0WP = 1u << 16;
 constexpr uint32_t kErrP = 1, kErrW = 2, kErrU = 4, kErrRsvd = 8;
 
@@ -82,8 +83,32 @@ bool Mmu::walkPae(uint32_t linear, bool write, bool user, uint64_t* phys, uint32
     *phys = (pte & kAddr4K) | (linear & 0xfffu);
   }
   *phys &= a20_mask_;
-  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty};
+  ShadowEntry e{uint32_t(*phys >> 12), rw, us, dirty, (cpu_.cr4 & kCr4PGE) && (pte & kG)};
   remember(linear, e, user, pde_addr & ~uint64_t(kPageMask), big ? ~0ull : pte_addr & ~uint64_t(kPageMask));
+  return true;
+}
+
+// walkPae's answer for a walk that would write nothing (Mmu::peek, mmu/table_update.cpp): the
+// PDPTEs of address space `k`, every level present with A set and no reserved bit, else false.
+bool Mmu::peekPae(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const {
+  uint32_t linear = vpn << 12;
+  uint64_t pdpte = k.pdpte[linear >> 30];
+  if (!(pdpte & kP)) return false;
+  uint64_t pde_addr = ((pdpte & kAddr4K) + ((linear >> 21) & 0x1ff) * 8) & a20_mask_;
+  uint64_t pde = read64(mem_, pde_addr);
+  bool big = pde & kPS;
+  if (!(pde & kP) || !(pde & kA) || (pde & (big ? kRsvdBigPde : kRsvdPde))) return false;
+  uint64_t pte = pde, pte_addr = 0;
+  if (!big) {
+    pte_addr = ((pde & kAddr4K) + ((linear >> 12) & 0x1ff) * 8) & a20_mask_;
+    pte = read64(mem_, pte_addr);
+    if (!(pte & kP) || !(pte & kA) || (pte & kRsvdPte)) return false;
+  }
+  uint64_t phys = big ? (pde & kAddr2M) | (linear & 0x1fffffu) : (pte & kAddr4K);
+  *e = ShadowEntry{uint32_t((phys & a20_mask_) >> 12), (pde & kRW) && (pte & kRW), (pde & kUS) && (pte & kUS),
+                   (pte & kD) != 0, (cpu_.cr4 & kCr4PGE) && (pte & kG)};
+  *pd_page = pde_addr & ~uint64_t(kPageMask);
+  *pt_page = big ? ~0ull : pte_addr & ~uint64_t(kPageMask);
   return true;
 }
 

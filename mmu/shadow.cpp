@@ -68,13 +68,7 @@ void ShadowTables::insert(uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, 
   Context* c = &lru_.front();
   c->entries[vpn] = e;
   ++stats.fills;
-  if (c->key.pae) {
-    addDep(pd_page, Dep{c, vpn & ~0x3ffffu, 9, 3});
-    if (pt_page != ~0ull) addDep(pt_page, Dep{c, vpn & ~0x1ffu, 0, 3});
-  } else {
-    addDep(pd_page, Dep{c, 0, 10, 2});
-    if (pt_page != ~0ull) addDep(pt_page, Dep{c, vpn & ~0x3ffu, 0, 2});
-  }
+  addDeps(c, vpn, pd_page, pt_page);
 }
 
 bool ShadowTables::invalidatePage(uint32_t vpn) {
@@ -91,10 +85,11 @@ uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count,
   for (uint32_t v = first_vpn; v < first_vpn + count; ++v) {
     if (c->entries.erase(v)) {
       ++n;
-      if (host_) host_->unmap(c, v);
       if (out) out->push_back(v);
     }
   }
+  // The host pages go in runs: one system call per view for a whole directory entry.
+  if (host_ && n) host_->unmapRange(c, first_vpn, count);
   return n;
 }
 

@@ -22,6 +22,7 @@ struct ShadowEntry {
   bool writable;       // R/W of both levels
   bool user;           // U/S of both levels
   bool dirty;          // the guest's D bit is already set (writes need no walk)
+  bool global = false; // G with CR4.PGE: a real TLB keeps it across CR3 loads
 };
 
 // What selects an address space. 32-bit paging: CR3 bits 31:12. PAE paging: CR3 bits 31:5 and
@@ -39,6 +40,10 @@ struct ShadowStats {
   uint64_t fills = 0;           // entries made from a guest page walk
   uint64_t table_writes = 0;    // guest writes to watched page-table pages
   uint64_t invalidated = 0;     // shadow entries dropped by those writes or INVLPG
+  uint64_t updated = 0;         // entries re-derived in place after a write changed their PTE
+  uint64_t writes_kept = 0;     // trapped writes that changed no translation (nothing dropped)
+  uint64_t invlpg_kept = 0;     // INVLPGs of an entry that still matched the guest's tables
+  uint64_t prefilled = 0;       // demand-paging retries mapped at the PTE write (mmu/table_update.cpp)
 };
 
 class ShadowTables {
@@ -59,6 +64,23 @@ class ShadowTables {
   // each entry of the *current* address space that was dropped (its TLB entry must go too).
   template <typename F>
   void tableWritten(uint64_t paddr, uint32_t len, F dropped);
+
+  // In-place updates (mmu/shadow_update.cpp, for Mmu's table-write path). A guest write to the
+  // table page at `page` changed the entries in [start, start + n) (byte offsets in the page,
+  // 8-byte aligned; `before`/`after` their bytes). For each context that uses the page and each
+  // written entry whose translation changed (not only A/D being set or ignored bits): a PTE of
+  // a 4 KiB page that the context has an entry for calls `leaf(id, vpn)`; a directory entry
+  // drops what it gave at once (host mappings in runs) and calls `dropped(vpn)` for each entry
+  // of the current context that went.
+  template <typename Leaf, typename Dropped>
+  void tableUpdated(uint64_t page, uint32_t start, uint32_t n, const uint8_t* before, const uint8_t* after,
+                    Leaf leaf, Dropped dropped);
+  // The key of a context (by its id, as attachHost and currentId give it), or nullptr.
+  const ShadowKey* keyOf(const void* id) const;
+  // Replaces the entry of `vpn` in context `id` (the walk that gave it read these table pages).
+  void replaceIn(const void* id, uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page);
+  // Forgets the entry of `vpn` in context `id` and its host mappings.
+  void eraseIn(const void* id, uint32_t vpn);
 
   // --mmu host: each context's pages are mapped in a host space of its own (keyed by the
   // context's address); dropped entries and forgotten contexts are unmapped there.
@@ -89,6 +111,10 @@ class ShadowTables {
     bool operator==(const Dep&) const = default;
   };
   void addDep(uint64_t page, const Dep& d);
+  void addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t pt_page);
+  Context* contextOf(const void* id);
+  // Whether an entry change from `o` to `n` leaves what it translates to unchanged.
+  static bool sameTranslation(uint64_t o, uint64_t n);
   void forgetContext(Context* c);
   uint32_t dropRange(Context* c, uint32_t first_vpn, uint32_t count, std::vector<uint32_t>* out);
 
@@ -114,6 +140,35 @@ void ShadowTables::tableWritten(uint64_t paddr, uint32_t len, F dropped) {
     uint32_t first = off >> d.entry_shift;
     uint32_t last = std::min<uint32_t>(off + len - 1, kPageMask) >> d.entry_shift;
     stats.invalidated += dropRange(d.ctx, d.base_vpn + (first << d.vpn_shift), (last - first + 1) << d.vpn_shift, out);
+  }
+  for (uint32_t vpn : gone) dropped(vpn);
+}
+
+template <typename Leaf, typename Dropped>
+void ShadowTables::tableUpdated(uint64_t page, uint32_t start, uint32_t n, const uint8_t* before,
+                                const uint8_t* after, Leaf leaf, Dropped dropped) {
+  ++stats.table_writes;
+  auto it = deps_.find(page);
+  if (it == deps_.end()) return;
+  Context* current = lru_.empty() ? nullptr : &lru_.front();
+  std::vector<Dep> users = it->second;  // leaf() may add deps (never to this page's list twice)
+  std::vector<uint32_t> gone;
+  for (const Dep& d : users) {
+    uint32_t size = 1u << d.entry_shift;
+    for (uint32_t off = start; off < start + n; off += size) {
+      uint64_t o = 0, w = 0;
+      for (uint32_t b = 0; b < size; ++b) {
+        o |= uint64_t(before[off - start + b]) << (8 * b);
+        w |= uint64_t(after[off - start + b]) << (8 * b);
+      }
+      if (sameTranslation(o, w)) continue;
+      uint32_t first = d.base_vpn + ((off >> d.entry_shift) << d.vpn_shift);
+      if (d.vpn_shift == 0) {
+        if (d.ctx->entries.count(first)) leaf(static_cast<const void*>(d.ctx), first);
+        continue;
+      }
+      stats.invalidated += dropRange(d.ctx, first, 1u << d.vpn_shift, d.ctx == current ? &gone : nullptr);
+    }
   }
   for (uint32_t vpn : gone) dropped(vpn);
 }

@@ -35,19 +35,21 @@ struct TableReg {
   uint32_t limit;
 };
 
-// Jump cache for indirect branches, probed inline: guest EIP -> host code of its block. Valid only
-// for the current mode (CS base, CPL, flat segments, CR3); flushed whenever one of them changes.
+// Jump cache for indirect branches, probed inline: (flow generation | guest EIP) -> host code of
+// its block. The generation names the mode the block was translated for (CS base, CPL, flat and
+// based segments) in the current CR3 epoch, so entries of several modes live side by side and a
+// guest that goes to its kernel and back keeps them all (dbt/emit_predict.cpp).
 constexpr int kJumpCacheBits = 12;
 constexpr uint32_t kJumpCacheSize = 1u << kJumpCacheBits;
 struct JumpCacheEntry {
-  uint32_t eip;
-  uint32_t pad;
+  uint64_t key;  // flow_gen | guest EIP; 0 = empty
   const void* code;
 };
 
 // Return-address stack (dbt/emit_predict.cpp): CALL pushes the guest return EIP with the host
 // code that continues after the call; RET takes that code when the EIP it pops matches. The key
-// carries the flow generation (CpuState::flow_gen) so that entries die with every jump-cache flush.
+// carries the flow generation (CpuState::flow_gen): entries match only in the mode and epoch they
+// were pushed in.
 constexpr uint32_t kRasSize = 256;  // a power of two that a byte index wraps by itself
 struct RasEntry {
   uint64_t key;       // flow_gen | guest EIP; 0 = empty (generations start at 1 << 32)
@@ -74,9 +76,10 @@ struct CpuState {
   alignas(16) uint8_t fpu[108];
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
-  // dispatcher when it goes negative. While translated code runs it lives in a host register and
-  // is written back here at every exit and helper call.
+  // dispatcher when it goes negative. While translated code runs it lives in a host register, as
+  // budget_base + budget (dbt/budget.h), and is written back here at every exit and helper call.
   int64_t icount_budget;
+  uint64_t budget_base;
 
   // Translator runtime area (translated code addresses these fields relative to its state register).
   void* vm;                // the owning machine: helpers find their context through it
@@ -100,10 +103,12 @@ struct CpuState {
   SoftTlb tlb;
   JumpCacheEntry jcache[kJumpCacheSize];
 
-  // Control-flow prediction (dbt/emit_predict.cpp). flow_gen holds a generation in bits 32..63
-  // and moves on at every jump-cache flush (mode, CS base or CR3 change, INVLPG, blocks freed
-  // or invalidated): return-stack entries and inline caches of another generation never match.
-  uint64_t flow_gen;
+  // Control-flow prediction (dbt/emit_predict.cpp). flow_gen is the generation (bits 32..63) of
+  // the mode translated code runs in: each mode the dispatcher enters gets one, and every mode
+  // a new one at each jump-cache flush (CR3 change, INVLPG, blocks freed or invalidated), so
+  // jump-cache, return-stack and inline-cache entries of another mode or epoch never match.
+  // flow_gen_next: the next generation to hand out (Dbt).
+  uint64_t flow_gen, flow_gen_next;
   uint8_t ras_top;    // index of the newest return-stack entry (wraps mod kRasSize)
   RasEntry ras[kRasSize];
 };

@@ -28,12 +28,11 @@ uint64_t translateOrFault(Machine::Impl& vm, uint32_t linear, Access kind, bool 
 
 bool userAccess(const Machine::Impl& vm) { return vm.cpu.cpl == 3; }
 
-// A write by guest code to a watched page. Page tables: the shadow entries derived from the
-// written entries are dropped (the next access walks the new contents). Translated code: outside
+// A write by guest code to a watched page, before it is made. Translated code: outside
 // one-instruction mode the instruction is re-run alone after its stale blocks are dropped, so no
-// block runs code that it has just overwritten; inside it, the write goes ahead.
+// block runs code that it has just overwritten; inside it, the write goes ahead. (Page tables
+// are updated when the write is made: writeRam.)
 void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
-  if (vm.mem.isTablePage(phys)) vm.mmu.tableWritten(phys, len);
   if (!vm.mem.isCodePage(phys)) return;
   if (!vm.dbt->invalidate(phys, len)) return;
   ++vm.stats.exits_smc;
@@ -41,6 +40,21 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 }
 
 }  // namespace
+
+// Bytes into RAM (one page, or the ROM's window) on the guest's behalf. A page-table page's
+// entries are compared before and after, so that the MMU changes only what the write changed
+// (mmu/table_update.cpp); a write that gives the page of the last #PF a translation maps it
+// for the retried access at once.
+void writeRam(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
+  bool table = !vm.mem.isReadOnly(paddr) && vm.mem.isTablePage(paddr);
+  if (table) vm.mmu.tableWriteBegin(paddr, len);
+  for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  if (!table) return;
+  vm.mmu.tableWriteEnd();
+  uint32_t linear;
+  bool user;
+  if (vm.mmu.takeDemandRetry(&linear, &user) && !linearPageWatched(vm, linear)) vm.mmu.prefill(linear, user);
+}
 
 namespace {
 // Device registers are outside RAM: an access there of 1, 2 or 4 bytes within one page goes to
@@ -64,7 +78,7 @@ void noteUnassigned(Machine::Impl& vm, uint64_t phys, unsigned size, bool write)
                size, phys, vm.cpu.eip);
 }
 void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) {
-  if (vm.mmio.write(phys, size, value)) requestDispatcher(vm);
+  if (vm.mmio.write(phys, size, value)) deviceRegisterWritten(vm);
   else noteUnassigned(vm, phys, size, true);
 }
 // Up to 4 bytes within one page: a device register's value if a device claims them, else what
@@ -90,8 +104,7 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
   // The ROM's window (callers write within one page): write8 drops the bytes or puts them in
   // the RAM hidden under the ROM; what reads see does not change.
   bool shown = !vm.mem.isReadOnly(paddr);
-  if (shown && vm.mem.isTablePage(paddr)) vm.mmu.tableWritten(paddr, len);
-  for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  writeRam(vm, paddr, data, len);
   if (shown && (vm.mem.isCodePage(paddr) || vm.mem.isCodePage(paddr + len - 1)))
     if (vm.dbt->invalidate(paddr, len)) vm.cpu.exit_after_insn = true;
 }
@@ -183,6 +196,19 @@ uint32_t pop(Machine::Impl& vm, unsigned size) {
 
 namespace {
 
+// The bounce buffer for a write of RAM that mem_commit makes (with what is there now, for
+// read-modify-write instructions).
+uint64_t bounceRam(Machine::Impl& vm, uint64_t phys, unsigned size) {
+  BouncedWrite& b = vm.bounce;
+  for (unsigned i = 0; i < size; ++i) b.data[i] = vm.mem.read8(phys + i);
+  b.pending = true;
+  b.mmio = false;
+  b.phys[0] = phys;
+  b.len[0] = size;
+  b.len[1] = 0;
+  return reinterpret_cast<uint64_t>(b.data);
+}
+
 // Host pointer for an access the inline probe could not answer: fills the TLB for plain RAM;
 // page-crossing accesses and addresses outside RAM go through the bounce buffer.
 uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned kind_bits) {
@@ -217,6 +243,13 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
     // or a write to the ROM's window below 1 MiB, which write8 drops or puts in the RAM hidden
     // under the ROM. Writes read first too, for read-modify-write instructions; no register
     // here has read effects.
+    // With exact device events (vm.exact_budget), a write to a device register is re-run
+    // alone, so that the block ends right after it: an interrupt it makes deliverable is taken
+    // at this instruction's count whatever the blocks look like (a re-run from a snapshot must
+    // take it at the same one).
+    uint32_t probe;
+    if (write && vm.exact_budget && !vm.in_single_insn && isMmio(vm, phys, size) && vm.mmio.read(phys, size, &probe))
+      leaveToDispatcher(vm, kJumpRetrySingle);
     BouncedWrite& b = vm.bounce;
     b.mmio = isMmio(vm, phys, size);
     if (b.mmio) {
@@ -235,6 +268,8 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
   if (vm.cpu.cr0 & 0x80000000u) ++vm.mmu.stats.hidden_faults;
   if (write && vm.mem.isWatched(phys)) {
     guardWatchedWrite(vm, phys, size);
+    // A page table: the store goes to the bounce buffer, and mem_commit sees both values.
+    if (vm.mem.isTablePage(phys)) return bounceRam(vm, phys, size);
     if (vm.mem.isWatched(phys)) return reinterpret_cast<uint64_t>(vm.mem.host(phys));
   }
   if (!linearPageWatched(vm, linear)) vm.mmu.fill(linear, phys, kind, user);
@@ -279,7 +314,7 @@ uint64_t memCommit(CpuState* cpu, uint64_t, uint64_t) {
   }
   uint32_t done = 0;
   for (int i = 0; i < 2; ++i) {
-    for (uint32_t j = 0; j < b.len[i]; ++j) vm.mem.write8(b.phys[i] + j, b.data[done + j]);
+    if (b.len[i]) writeRam(vm, b.phys[i], b.data + done, b.len[i]);
     done += b.len[i];
   }
   return 0;

@@ -43,5 +43,8 @@ uint32_t pop(Machine::Impl& vm, unsigned size);
 
 // Physical write by the VMM that keeps translated code coherent.
 void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len);
+// Bytes into RAM within one page (no MMIO, no SMC check): a page-table page's entries are
+// compared before and after, and the MMU changes only what the write changed.
+void writeRam(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len);
 
 }  // namespace btvm

@@ -174,11 +174,17 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
   HelperResultCode r = how == Handling::Missed ? runMissed(vm, h, i, arg, &how) : gTable[size_t(h)](vm, i, arg);
   // IF just rose, or a port access may have raised or unmasked a line (a read too: reading the
   // UART's LSR takes host input): if the PIC now has an interrupt for the guest, leave
-  // translated code at the next block boundary to take it.
+  // translated code at the next block boundary to take it; with exact device events
+  // (vm.exact_budget) right after this instruction, whatever the blocks look like, so that a
+  // re-run from a snapshot takes it at the same one.
   bool port = h == HelperId::Out || h == HelperId::Outs || h == HelperId::In || h == HelperId::Ins;
-  if ((cpu->eflags & flag::IF) && (!if_before || port) &&
-      vm.platform.interruptPending())
-    requestDispatcher(vm);
+  // With exact device events a port access also ends the block after it in any case: it may
+  // have moved a device's next event (PIT, RTC, UART), which the budget must then follow.
+  if (vm.exact_budget && port) cpu->exit_after_insn = true;
+  else if ((cpu->eflags & flag::IF) && (!if_before || port) && vm.platform.interruptPending()) {
+    if (vm.exact_budget) cpu->exit_after_insn = true;
+    else requestDispatcher(vm);
+  }
   if (how != Handling::None) {
     bool priv = gClass[size_t(h)] & cls::kPrivileged;
     ++vm.stats.sensitive[priv ? 0 : 1][size_t(how)];  // after: a missed one may have trapped

@@ -108,6 +108,39 @@ uint32_t bulkForward(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, P
   return n;
 }
 
+// REP STOS forward with 32-bit addresses over a page table (clearing or filling one): the
+// elements inside the current destination page, at most `max`, as one write, so that the MMU
+// compares the whole run at once and drops the mappings that go in runs of pages
+// (mmu/table_update.cpp) rather than one system call per entry. Only a page-table page that
+// holds no translated code and is not the ROM's window; the destination is translated (and
+// its segment checked) for the whole run first, so nothing in between can fault. Returns how
+// many elements were done (0: the general path takes the next one).
+uint32_t bulkStosTable(Machine::Impl& vm, const hinfo::Info& i, uint32_t max) {
+  CpuState& c = vm.cpu;
+  unsigned size = i.size;
+  uint32_t edi = c.regs[EDI];
+  uint32_t lin = c.seg[ES].base + edi;
+  uint32_t n = std::min<uint32_t>(max, (kPageSize - (lin & kPageMask)) / size);
+  if (n < 2) return 0;
+  uint64_t last = uint64_t(n - 1) * size;
+  if (uint64_t(edi) + last + size - 1 > 0xffffffffull || !segmentAccessOk(c.seg[ES], edi, size, true) ||
+      !segmentAccessOk(c.seg[ES], uint32_t(edi + last), size, true) || linearPageWatched(vm, lin))
+    return 0;
+  uint64_t phys;
+  uint32_t err;
+  if (!vm.mmu.translate(lin, Access::Write, c.cpl == 3, &phys, &err)) return 0;
+  if (!vm.mem.contains(phys, uint32_t(last) + size) || !vm.mem.isTablePage(phys) || vm.mem.isCodePage(phys) ||
+      vm.mem.isReadOnly(phys))
+    return 0;
+  uint8_t run[kPageSize];
+  uint32_t v = getReg(c, EAX, size);
+  for (uint32_t k = 0; k < n; ++k) std::memcpy(run + k * size, &v, size);
+  writeRam(vm, phys, run, n * size);
+  c.regs[EDI] = edi + uint32_t(n * size);
+  c.regs[ECX] -= n;
+  return n;
+}
+
 HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
   CpuState& c = vm.cpu;
   unsigned size = i.size;
@@ -151,6 +184,11 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
         done += n - 1;  // the loop adds the last one
         continue;
       }
+      if (i.sub == hinfo::kStos)
+        if (uint32_t n = bulkStosTable(vm, i, std::min(c.regs[ECX], kSlice - done))) {
+          done += n - 1;
+          continue;
+        }
     }
     switch (i.sub) {
       case hinfo::kMovs: {

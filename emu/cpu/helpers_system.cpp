@@ -205,7 +205,7 @@ HelperResult hMovToCr(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     case 3:
       if (paePaging(c.cr0, c.cr4)) loadPdptesOrFault(vm, v);
       c.cr3 = v;
-      vm.mmu.cr3Written();
+      vm.mmu.cr3Loaded();
       vm.dbt->flushJumpCache();
       break;
     case 4:

@@ -185,7 +185,7 @@ void switchTask(Machine::Impl& vm, uint16_t sel, uint32_t lo, uint32_t hi, const
     // The MMU's normal CR3 path: the shadow context cached for this CR3 (or a new one).
     if ((c.cr4 & kCr4PAE) && !vm.mmu.loadPdptes(t.cr3)) raiseException(vm, kVecGP, 0, true);
     c.cr3 = t.cr3;
-    vm.mmu.cr3Written();
+    vm.mmu.cr3Loaded();
   }
   vm.dbt->flushJumpCache();
   c.eflags = (next32 ? t.eflags : (t.eflags & 0xffff)) | flag::kFixed1;

@@ -50,7 +50,9 @@ uint16_t GdbStub::port() const { return conn_->port(); }
 
 uint32_t GdbStub::linearEip() const { return vm_.cpu.seg[CS].base + vm_.cpu.eip; }
 
-bool GdbStub::holdsInterrupts() const { return stepping_ && !vm_.cpu.halted; }
+// Not while snapshots are taken: a re-run from one (reverse execution) takes interrupts where
+// they fall, so the first run must too.
+bool GdbStub::holdsInterrupts() const { return stepping_ && !vm_.cpu.halted && !vm_.history; }
 
 bool GdbStub::breakpointIn(uint32_t linear, uint32_t len) const {
   auto it = breaks_.lower_bound(linear);
@@ -84,7 +86,22 @@ std::string GdbStub::stopReply(int signal, const std::string& extra) const {
   return fmt::format("T{:02x}{}thread:01;", signal, extra);
 }
 
-void GdbStub::atBoundary(bool before_block) {
+bool GdbStub::atBoundary(bool before_block) {
+  restored_ = false;
+  if (reverse_ != Reverse::None) {  // a re-run of a reverse command: nothing is reported on the way
+    if (before_block) {
+      if (reverse_ == Reverse::Scan && breaks_.count(linearEip()) && vm_.executed < scan_before_) {
+        scan_hit_ = true;
+        scan_watch_ = false;
+        scan_hit_at_ = vm_.executed;
+      }
+      return false;
+    }
+    std::string reply;
+    if (reverseAtTop(reply)) stop(reply);
+    if (killed_) stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
+    if (reverse_ != Reverse::None || restored_) return restored_;
+  }
   bool skip_here = skip_valid_ && skip_ == linearEip();
   if (before_block) skip_valid_ = false;
   if (!conn_->connected()) {
@@ -105,7 +122,7 @@ void GdbStub::atBoundary(bool before_block) {
     stop(stopReply(kSigTrap, swbreak_ ? "swbreak:;" : ""));
     // Resuming here runs the instruction first, as EFLAGS.RF does for a hardware breakpoint
     // (gdb itself steps over its breakpoints; a plain 'c' from another client needs this).
-    if (conn_->connected() && !stepping_) {
+    if (conn_->connected() && !stepping_ && !restored_) {
       skip_valid_ = true;
       skip_ = linearEip();
     }
@@ -121,7 +138,8 @@ void GdbStub::atBoundary(bool before_block) {
   // Ends the run from here, where no frame below holds anything the longjmp would skip.
   if (killed_) stopRun(vm_, ExitKind::Quit, exit_status::kOk, "killed by gdb");
   // The block about to run is the step's one instruction.
-  if (before_block && stepping_ && !vm_.cpu.halted) step_ran_ = true;
+  if (before_block && stepping_ && !vm_.cpu.halted && !restored_) step_ran_ = true;
+  return restored_;
 }
 
 void GdbStub::stop(const std::string& reply, bool announce) {
@@ -182,6 +200,10 @@ bool GdbStub::handle(const std::string& p, std::string& reply) {
     case 'X': reply = writeMemory(args, true); return false;
     case 'Z': case 'z': reply = breakpoint(args, p[0] == 'Z'); return false;
     case 'c': case 's': return resume(p[0] == 's', args);
+    case 'b':  // bs, bc: reverse step and continue (gdb_reverse.cpp)
+      if (args == "s" || args == "c") return reverseStart(args == "s", reply);
+      reply.clear();
+      return false;
     case 'C': case 'S': {  // the signal is ignored: a guest has no signals to deliver
       size_t semi = args.find(';');
       return resume(p[0] == 'S', semi == std::string::npos ? "" : args.substr(semi + 1));
@@ -247,7 +269,8 @@ std::string GdbStub::vCont(const std::string& p, bool& resumed) {
 std::string GdbStub::query(const std::string& p) {
   if (p.rfind("qSupported", 0) == 0) {
     swbreak_ = p.find("swbreak+") != std::string::npos;
-    return fmt::format("PacketSize={:x};qXfer:features:read+;QStartNoAckMode+;vContSupported+{}", kPacketSize,
+    return fmt::format("PacketSize={:x};qXfer:features:read+;QStartNoAckMode+;vContSupported+;ReverseStep+;"
+                       "ReverseContinue+{}", kPacketSize,
                        swbreak_ ? ";swbreak+;hwbreak+" : "");
   }
   if (p.rfind("qXfer:features:read:target.xml:", 0) == 0) {

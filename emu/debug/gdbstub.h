@@ -17,6 +17,10 @@
 //   A step from HLT waits for the next interrupt and stops in its handler.
 // - Ctrl-C: the socket is polled at dispatcher visits (at most every few ms of host time) and
 //   translated code is cut to short slices while a stub exists.
+// - Reverse execution (bs, bc; gdb_reverse.cpp) with machine snapshots (--snapshot-every,
+//   emu/debug/snapshot.h): a snapshot before the wanted instruction is restored and the guest
+//   runs forward again, with the journal's inputs, to an exact retired-instruction count. While
+//   snapshots are taken, a step does not hold interrupts off (a re-run could not reproduce it).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -43,8 +47,13 @@ class GdbStub {
 
   // The dispatcher, at the top of its loop and again before it runs the next block: stops the
   // guest when a stop is due (step done, breakpoint at EIP, watchpoint hit, Ctrl-C, gdb just
-  // attached) and serves gdb until it resumes, detaches or kills (which ends the run).
-  void atBoundary(bool before_block);
+  // attached, a reverse step's count reached) and serves gdb until it resumes, detaches or
+  // kills (which ends the run). Returns true when a reverse command restored a snapshot: the
+  // dispatcher starts its loop over on the restored state.
+  bool atBoundary(bool before_block);
+  // Instructions the guest may retire before the dispatcher must look again (a reverse
+  // command runs forward to an exact count); INT64_MAX when no such run is under way.
+  int64_t insnsToTarget() const;
   // External interrupts wait while a step is in progress (unless the guest is halted).
   bool holdsInterrupts() const;
   bool stepping() const { return stepping_; }
@@ -89,6 +98,17 @@ class GdbStub {
   std::string vCont(const std::string& p, bool& resumed);
   void detach();
   void dropCodeAt(uint32_t linear);
+
+  // Reverse execution (gdb_reverse.cpp). A reverse command restores a snapshot and lets the
+  // guest run forward to target_ in one of these phases, then decides at the loop top.
+  enum class Reverse { None, Step, Scan, Final };
+  // 'bs' / 'bc': true when the guest resumes (a re-run started); else `reply` is the answer.
+  bool reverseStart(bool step, std::string& reply);
+  std::string reverseRefusal() const;  // why bs/bc cannot work in this run, or empty
+  // At the loop top during a re-run: true when the stub must stop now (reply in `out`).
+  bool reverseAtTop(std::string& out);
+  void restoreSnapshot(const void* snapshot);  // a SnapshotHistory::Snapshot
+  std::string beginReply() const;
   uint32_t linearEip() const;
 
   Machine::Impl& vm_;
@@ -105,6 +125,15 @@ class GdbStub {
   uint64_t visits_ = 0, last_poll_ns_ = 0;
   std::string last_stop_;            // the answer to '?'
   bool killed_ = false;              // gdb sent k: the run ends once the stop is unwound
+  Reverse reverse_ = Reverse::None;
+  uint64_t target_ = 0;              // the count the re-run stops at
+  uint64_t scan_from_ = 0;           // bc: the snapshot the interval being scanned starts at
+  uint64_t scan_before_ = 0;         // bc: hits must come before this count (where bc started)
+  bool scan_hit_ = false;            // bc: a breakpoint or watchpoint hit in the interval...
+  uint64_t scan_hit_at_ = 0;         // ... the last one, at this count
+  bool scan_watch_ = false;          // ... a watchpoint: reported before the access, not after
+  Hit scan_watch_hit_{};
+  bool restored_ = false;            // a snapshot was restored while stopped
 };
 
 }  // namespace btvm

@@ -12,7 +12,9 @@ namespace btvm {
 namespace {
 
 constexpr char kMagic[8] = {'B', 'T', 'V', 'M', 'R', 'P', 'L', '\n'};
-constexpr uint32_t kVersion = 1;
+// Version 2: recorded with exact device events (the dispatcher, vm.exact_budget); a version-1
+// recording would take its interrupts elsewhere and diverge.
+constexpr uint32_t kVersion = 2;
 constexpr size_t kFlushBytes = 64 << 10;
 
 void putVarint(std::string& s, uint64_t v) {

@@ -90,6 +90,22 @@ class Journal {
   std::optional<std::pair<uint64_t, int>> quitAt() const;
   uint64_t events() const { return replaying_ ? next_ : written_; }
 
+  // Where a replay stands: a machine snapshot keeps it (emu/debug/snapshot.h), and seeking back
+  // to it makes the replay answer the hooks again from there, as the first time.
+  struct Position {
+    uint64_t ordinal = 0, last_clock = 0;
+    size_t next = 0;
+    bool open = false, ended = false;
+  };
+  Position position() const { return Position{ordinal_, last_clock_, next_, open_, ended_}; }
+  void seek(const Position& p) {
+    ordinal_ = p.ordinal;
+    last_clock_ = p.last_clock;
+    next_ = p.next;
+    open_ = p.open;
+    ended_ = p.ended;
+  }
+
  private:
   struct Event {
     uint64_t ordinal = 0, count = 0;

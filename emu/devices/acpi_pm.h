@@ -21,8 +21,20 @@ constexpr unsigned kSlpTypS5 = 0;  // \_S5's SLP_TYP: QEMU's PIIX4 powers off on
 
 class Pic8259;
 
-class AcpiPm {
+// AcpiPm's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct AcpiPmState {
+  uint16_t sts_ = 0, en_ = 0, cnt_ = 1;  // SCI_EN (AcpiPm::kSciEn)
+  uint64_t tmr_period_seen_ = 0;  // timer bit-23 half-periods elapsed when TMR_STS was last cleared
+  bool sci_ = false;
+};
+
+class AcpiPm : private AcpiPmState {
  public:
+  using State = AcpiPmState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kNever = UINT64_MAX;
   static constexpr uint64_t kTimerHz = 3579545;
   // PM1 status/enable bits (ACPI 4.7.3.1).
@@ -51,9 +63,6 @@ class AcpiPm {
   NowFn now_;
   Pic8259& pic_;
   std::function<void()> on_power_off_;
-  uint16_t sts_ = 0, en_ = 0, cnt_ = kSciEn;
-  uint64_t tmr_period_seen_ = 0;  // timer bit-23 half-periods elapsed when TMR_STS was last cleared
-  bool sci_ = false;
 };
 
 }  // namespace btvm

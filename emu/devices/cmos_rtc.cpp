@@ -52,7 +52,8 @@ int64_t fromCivil(const Civil& c) {
 }  // namespace
 
 CmosRtc::CmosRtc(NowFn now, Pic8259& pic, uint64_t ram_bytes, int64_t epoch)
-    : now_(std::move(now)), pic_(pic), base_(epoch), second_done_(epoch) {
+    : now_(std::move(now)), pic_(pic) {
+  base_ = second_done_ = epoch;
   // What a PC BIOS (and QEMU) stores: 640 KiB base memory, extended memory in KiB above 1 MiB
   // (capped at 0xffff), memory above 16 MiB in 64 KiB units, one CPU.
   uint64_t kib = ram_bytes >> 10;

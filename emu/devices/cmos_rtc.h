@@ -13,8 +13,26 @@ namespace btvm {
 
 class Pic8259;
 
-class CmosRtc {
+// CmosRtc's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct CmosRtcState {
+  uint8_t index_ = 0;
+  uint8_t ram_[128] = {};
+  uint8_t reg_a_ = 0x26, reg_b_ = 0x02, reg_c_ = 0;  // 32.768 kHz base, 1024 Hz rate, BCD, 24 h
+  uint8_t alarm_[3] = {};                           // seconds, minutes, hours as written
+  int64_t base_ = 0;                // epoch seconds at virtual time 0
+  uint64_t periodic_done_ = 0;    // ns up to which periodic flags were raised
+  int64_t second_done_ = 0;         // last second whose update cycle was run
+  bool line_ = false;
+  uint64_t irqs_ = 0;
+};
+
+class CmosRtc : private CmosRtcState {
  public:
+  using State = CmosRtcState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kNever = UINT64_MAX;
   // 2026-01-01 00:00:00 UTC, the date at virtual time 0 unless the guest sets the clock.
   static constexpr int64_t kDefaultEpoch = 1767225600;
@@ -41,15 +59,6 @@ class CmosRtc {
 
   NowFn now_;
   Pic8259& pic_;
-  uint8_t index_ = 0;
-  uint8_t ram_[128] = {};
-  uint8_t reg_a_ = 0x26, reg_b_ = 0x02, reg_c_ = 0;  // 32.768 kHz base, 1024 Hz rate, BCD, 24 h
-  uint8_t alarm_[3] = {};                           // seconds, minutes, hours as written
-  int64_t base_;                  // epoch seconds at virtual time 0
-  uint64_t periodic_done_ = 0;    // ns up to which periodic flags were raised
-  int64_t second_done_;           // last second whose update cycle was run
-  bool line_ = false;
-  uint64_t irqs_ = 0;
 };
 
 }  // namespace btvm

@@ -30,8 +30,20 @@ constexpr uint32_t kIdTraditional = 1;  // ID bit 0: the port interface (bit 1 w
 constexpr size_t kFileNameMax = 56;     // name field of a directory entry, NUL included
 }  // namespace fw_cfg
 
-class FwCfg {
+// FwCfg's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct FwCfgState {
+  // (The items are set at boot and never change: they are not part of it.)
+  uint16_t selected_ = 0;
+  uint32_t offset_ = 0;
+};
+
+class FwCfg : private FwCfgState {
  public:
+  using State = FwCfgState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   // The items every QEMU pc machine has: signature, ID, UUID (all zero), RAM size, one CPU.
   explicit FwCfg(uint64_t ram_bytes);
   void attach(IoBus& bus);
@@ -52,8 +64,6 @@ class FwCfg {
   void rebuildDirectory();
   std::map<uint16_t, std::vector<uint8_t>> items_;
   std::map<std::string, std::vector<uint8_t>> files_;  // ordered by name, as QEMU sorts them
-  uint16_t selected_ = 0;
-  uint32_t offset_ = 0;
 };
 
 }  // namespace btvm

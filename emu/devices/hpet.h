@@ -21,8 +21,26 @@ constexpr uint64_t kCapabilities = 0x8086a001ull | uint64_t(kTimers - 1) << 8 | 
 constexpr uint32_t kRouteCap = 0x00ff0104;  // timers may use I/O APIC pins 2, 8 and 16-23
 }  // namespace hpet
 
-class Hpet {
+// Hpet's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct HpetState {
+  static constexpr uint64_t kNever = UINT64_MAX;
+  struct Timer {
+    uint64_t config = 0, cmp = ~0ull, period = 0;
+    uint64_t next_ns = kNever;  // when the counter next matches cmp (armed and enabled)
+  };
+  uint64_t config_ = 0, isr_ = 0;
+  uint64_t counter_ = 0;   // the counter while halted, or its value at enable_ns_
+  uint64_t enable_ns_ = 0;
+  Timer timers_[hpet::kTimers];
+};
+
+class Hpet : private HpetState {
  public:
+  using State = HpetState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kNever = UINT64_MAX;
   // `legacy_line(irq, high)` drives ISA IRQ0/IRQ8 (past the cut-off); `pin(n, high)` an I/O
   // APIC pin; `legacy_mode(on)` cuts the PIT and RTC off their lines or reconnects them.
@@ -39,10 +57,6 @@ class Hpet {
   void update(uint64_t now);
 
  private:
-  struct Timer {
-    uint64_t config = 0, cmp = ~0ull, period = 0;
-    uint64_t next_ns = kNever;  // when the counter next matches cmp (armed and enabled)
-  };
   bool enabled() const { return config_ & 1; }
   bool legacy() const { return config_ & 2; }
   uint64_t counterAt(uint64_t now) const;
@@ -56,10 +70,6 @@ class Hpet {
   NowFn now_;
   std::function<void(unsigned, bool)> legacy_line_, pin_;
   std::function<void(bool)> legacy_mode_;
-  uint64_t config_ = 0, isr_ = 0;
-  uint64_t counter_ = 0;   // the counter while halted, or its value at enable_ns_
-  uint64_t enable_ns_ = 0;
-  Timer timers_[hpet::kTimers];
 };
 
 }  // namespace btvm

@@ -17,8 +17,37 @@ namespace btvm {
 
 class Pic8259;
 
-class I8042 {
+// I8042's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct I8042State {
+  struct Byte {
+    uint8_t value;
+    bool aux;
+  };
+  std::deque<Byte> out_;         // the output buffer and the bytes the devices queue behind it
+  uint8_t ram_[32] = {};         // controller RAM; byte 0 is the command byte
+  uint8_t status_ = 0x10;        // SYS and CMD bits (UNLOCKED at reset); OBF/AUX_OBF come from out_
+  uint8_t pending_ = 0;          // controller command waiting for its data byte (0: none)
+  uint8_t out_port_ = 0x03;      // bit 0 not in reset, bit 1 A20
+  bool irq1_ = false, irq12_ = false;
+
+  // Keyboard.
+  uint8_t kbd_pending_ = 0;      // command waiting for its argument (0xed, 0xf0, 0xf3)
+  uint8_t kbd_set_ = 2;
+  // Mouse.
+  uint8_t mouse_pending_ = 0;    // 0xe8, 0xf3 waiting for an argument
+  uint8_t mouse_id_ = 0;         // 0 plain PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer
+  uint8_t mouse_rate_ = 100, mouse_res_ = 2, mouse_status_ = 0;
+  uint8_t rates_[3] = {};        // last three sample rates: the IntelliMouse unlock sequences
+  bool mouse_wrap_ = false;
+};
+
+class I8042 : private I8042State {
  public:
+  using State = I8042State;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   // Status register bits.
   static constexpr uint8_t kObf = 0x01, kIbf = 0x02, kSys = 0x04, kCmd = 0x08, kUnlocked = 0x10, kAuxObf = 0x20;
   // Command byte (controller RAM byte 0) bits.
@@ -38,10 +67,6 @@ class I8042 {
   void setA20Handler(std::function<void(bool)> f) { on_a20_ = std::move(f); }
 
  private:
-  struct Byte {
-    uint8_t value;
-    bool aux;
-  };
   void push(uint8_t v, bool aux);
   void updateIrqs();
   void keyboardCommand(uint8_t v);
@@ -51,22 +76,6 @@ class I8042 {
   Pic8259& pic_;
   std::function<void(const char*)> on_reset_;
   std::function<void(bool)> on_a20_;
-  std::deque<Byte> out_;         // the output buffer and the bytes the devices queue behind it
-  uint8_t ram_[32] = {};         // controller RAM; byte 0 is the command byte
-  uint8_t status_ = kUnlocked;   // SYS and CMD bits; OBF/AUX_OBF come from out_
-  uint8_t pending_ = 0;          // controller command waiting for its data byte (0: none)
-  uint8_t out_port_ = 0x03;      // bit 0 not in reset, bit 1 A20
-  bool irq1_ = false, irq12_ = false;
-
-  // Keyboard.
-  uint8_t kbd_pending_ = 0;      // command waiting for its argument (0xed, 0xf0, 0xf3)
-  uint8_t kbd_set_ = 2;
-  // Mouse.
-  uint8_t mouse_pending_ = 0;    // 0xe8, 0xf3 waiting for an argument
-  uint8_t mouse_id_ = 0;         // 0 plain PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer
-  uint8_t mouse_rate_ = 100, mouse_res_ = 2, mouse_status_ = 0;
-  uint8_t rates_[3] = {};        // last three sample rates: the IntelliMouse unlock sequences
-  bool mouse_wrap_ = false;
 };
 
 }  // namespace btvm

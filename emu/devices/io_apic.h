@@ -20,8 +20,20 @@ constexpr uint32_t kVersion = 0x00170020;  // max redirection entry 23, version 
 constexpr unsigned pinOfIsaIrq(unsigned irq) { return irq == 0 ? 2 : irq; }
 }  // namespace ioapic
 
-class IoApic {
+// IoApic's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct IoApicState {
+  uint32_t select_ = 0, id_ = 0;
+  uint64_t redir_[ioapic::kPins] = {};
+  uint32_t level_ = 0;  // pin levels as the lines drive them
+};
+
+class IoApic : private IoApicState {
  public:
+  using State = IoApicState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   // `deliver(vector, level)` hands a fixed or lowest-priority message to the local APIC;
   // `nmi` an NMI-mode entry's message.
   IoApic(std::function<void(uint8_t vector, bool level)> deliver, std::function<void()> nmi);
@@ -41,9 +53,6 @@ class IoApic {
   void service(unsigned pin);
   std::function<void(uint8_t, bool)> deliver_;
   std::function<void()> nmi_;
-  uint32_t select_ = 0, id_ = 0;
-  uint64_t redir_[ioapic::kPins] = {};
-  uint32_t level_ = 0;  // pin levels as the lines drive them
 };
 
 }  // namespace btvm

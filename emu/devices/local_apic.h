@@ -28,8 +28,27 @@ constexpr uint32_t kModeFixed = 0, kModeNmi = 4, kModeInit = 5, kModeExtInt = 7;
 enum Lvt { kLvtTimer, kLvtThermal, kLvtPerf, kLvtLint0, kLvtLint1, kLvtError, kLvtCount };
 }  // namespace lapic
 
-class LocalApic {
+// LocalApic's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct LocalApicState {
+  static constexpr uint64_t kNever = UINT64_MAX;
+  uint64_t base_msr_ = 0;
+  uint32_t id_ = 0, tpr_ = 0, ldr_ = 0, dfr_ = 0, spiv_ = 0, esr_ = 0, esr_pending_ = 0;
+  uint32_t isr_[8] = {}, tmr_[8] = {}, irr_[8] = {};
+  uint32_t lvt_[lapic::kLvtCount] = {};
+  uint32_t icr_lo_ = 0, icr_hi_ = 0;
+  uint32_t divide_ = 0, initial_ = 0;
+  uint64_t timer_start_ = 0;     // when the count was loaded (ns)
+  uint64_t timer_next_ = kNever; // when it next reaches zero
+  bool lint_level_[2] = {};
+};
+
+class LocalApic : private LocalApicState {
  public:
+  using State = LocalApicState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kNever = UINT64_MAX;
   // `nmi` raises an NMI at the CPU (LINT1 or LINT0 in NMI mode, an NMI IPI to self);
   // `eoi_broadcast` tells the I/O APIC a level-triggered vector was ended.
@@ -85,15 +104,6 @@ class LocalApic {
   NowFn now_;
   std::function<void()> nmi_;
   std::function<void(uint8_t)> eoi_broadcast_;
-  uint64_t base_msr_ = 0;
-  uint32_t id_ = 0, tpr_ = 0, ldr_ = 0, dfr_ = 0, spiv_ = 0, esr_ = 0, esr_pending_ = 0;
-  uint32_t isr_[8] = {}, tmr_[8] = {}, irr_[8] = {};
-  uint32_t lvt_[lapic::kLvtCount] = {};
-  uint32_t icr_lo_ = 0, icr_hi_ = 0;
-  uint32_t divide_ = 0, initial_ = 0;
-  uint64_t timer_start_ = 0;     // when the count was loaded (ns)
-  uint64_t timer_next_ = kNever; // when it next reaches zero
-  bool lint_level_[2] = {};
 };
 
 }  // namespace btvm

@@ -28,6 +28,27 @@
 
 namespace btvm {
 
+// Everything on the board that the guest can change, as plain copyable values: what a machine
+// snapshot holds of the devices (emu/debug/snapshot.h). fw_cfg's items, the buses' wiring and
+// the callbacks are set at power-on and never change, so they are not in it.
+struct PcPlatformState {
+  Pic8259::State pic;
+  Pic8259::Chip pic_master, pic_slave;
+  uint16_t pic_cut_lines = 0;
+  Pit8254::State pit;
+  CmosRtc::State rtc;
+  Uart16550::State uart;
+  I8042::State i8042;
+  AcpiPm::State acpi;
+  PciHost::State pci;
+  FwCfg::State fw_cfg;
+  LocalApic::State lapic;
+  IoApic::State ioapic;
+  Hpet::State hpet;
+  bool fpu_ignne = false;
+  uint8_t port92 = 0;
+};
+
 class PcPlatform {
  public:
   static constexpr uint64_t kNever = UINT64_MAX;
@@ -47,6 +68,10 @@ class PcPlatform {
   void biosSetup();
   // IA32_APIC_BASE was written: the local APIC's registers move or leave the bus.
   bool setApicBase(uint64_t v);
+  // The devices' state (pc_platform_state.cpp). Restoring puts the local APIC's registers
+  // where its base MSR says; the caller re-applies A20 and PAM, which belong to the MMU.
+  PcPlatformState saveState() const;
+  void restoreState(const PcPlatformState& s);
 
   void update() { updateAt(now_()); }
   // Brings the devices up to date and says whether the CPU's INTR is asserted: the local APIC

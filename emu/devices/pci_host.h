@@ -14,8 +14,24 @@
 
 namespace btvm {
 
-class PciHost {
+// PciHost's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct PciHostState {
+  struct Function {
+    unsigned devfn;
+    std::array<uint8_t, 256> config;
+    std::array<uint8_t, 256> writable;  // bit mask of software-writable bits per byte
+  };
+  uint32_t address_ = 0;
+  std::vector<Function> functions_;
+};
+
+class PciHost : private PciHostState {
  public:
+  using State = PciHostState;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   PciHost();
   // Registers 0xcf8 (4 bytes, dword accesses only) and 0xcfc-0xcff. Call after the owner of 0xcf9
   // has registered it: the bus gives a port to the first range that holds it.
@@ -32,14 +48,7 @@ class PciHost {
   static constexpr unsigned kPam0 = 0x59;
 
  private:
-  struct Function {
-    unsigned devfn;
-    std::array<uint8_t, 256> config;
-    std::array<uint8_t, 256> writable;  // bit mask of software-writable bits per byte
-  };
   const Function* find(unsigned bus, unsigned devfn) const;
-  uint32_t address_ = 0;
-  std::vector<Function> functions_;
 };
 
 }  // namespace btvm

@@ -13,8 +13,19 @@ namespace btvm {
 
 class IoBus;
 
-class Pic8259 {
+// Pic8259's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct Pic8259State {
+  uint64_t delivered_[16] = {};
+  uint64_t spurious_ = 0;
+};
+
+class Pic8259 : private Pic8259State {
  public:
+  using State = Pic8259State;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   // One chip. Public so the unit tests can drive a chip alone.
   struct Chip {
     uint8_t irr = 0, isr = 0, imr = 0;
@@ -67,13 +78,13 @@ class Pic8259 {
 
   Chip& master() { return master_; }
   Chip& slave() { return slave_; }
+  const Chip& master() const { return master_; }
+  const Chip& slave() const { return slave_; }
 
  private:
   void cascade() { master_.setLine(2, slave_.pendingLine() >= 0); }
   Chip master_, slave_;
   std::function<void()> sync_;
-  uint64_t delivered_[16] = {};
-  uint64_t spurious_ = 0;
 };
 
 }  // namespace btvm

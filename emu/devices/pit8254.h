@@ -14,8 +14,38 @@ namespace btvm {
 
 class Pic8259;
 
-class Pit8254 {
+// Pit8254's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct Pit8254State {
+  struct Channel {
+    uint8_t mode = 3, access = 3;
+    bool bcd = false;
+    uint32_t reload = 65536;  // N, with a written 0 meaning 65536 (10000 in BCD)
+    bool counting = false;    // a count was loaded
+    bool gate = true;
+    uint64_t since = 0;       // tick at which the gate last rose or the count was loaded
+    uint64_t acc = 0;         // ticks counted before `since` (mode 0/4 paused by the gate)
+    uint64_t edges_done = 0;  // elapsed ticks up to which OUT's rises were reported (channel 0)
+    bool write_msb = false;   // word access: the next byte written is the MSB
+    uint8_t lsb = 0;
+    bool read_msb = false;    // word access: the next live byte read is the MSB
+    bool count_latched = false, status_latched = false;
+    uint16_t latch = 0;
+    uint8_t status = 0;
+    bool latch_msb = false;
+  };
+  Channel ch_[3];
+  bool speaker_ = false;
+  uint8_t port_b_other_ = 0;  // bits 2-3 of port B, kept as written
+  uint64_t irqs_ = 0;
+};
+
+class Pit8254 : private Pit8254State {
  public:
+  using State = Pit8254State;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kHz = 1193182;
   static constexpr uint64_t kNever = UINT64_MAX;
 
@@ -36,23 +66,6 @@ class Pit8254 {
   uint8_t readPortB();
 
  private:
-  struct Channel {
-    uint8_t mode = 3, access = 3;
-    bool bcd = false;
-    uint32_t reload = 65536;  // N, with a written 0 meaning 65536 (10000 in BCD)
-    bool counting = false;    // a count was loaded
-    bool gate = true;
-    uint64_t since = 0;       // tick at which the gate last rose or the count was loaded
-    uint64_t acc = 0;         // ticks counted before `since` (mode 0/4 paused by the gate)
-    uint64_t edges_done = 0;  // elapsed ticks up to which OUT's rises were reported (channel 0)
-    bool write_msb = false;   // word access: the next byte written is the MSB
-    uint8_t lsb = 0;
-    bool read_msb = false;    // word access: the next live byte read is the MSB
-    bool count_latched = false, status_latched = false;
-    uint16_t latch = 0;
-    uint8_t status = 0;
-    bool latch_msb = false;
-  };
 
   uint64_t tickNow() const;
   uint64_t elapsed(const Channel& c, uint64_t tick) const;
@@ -66,10 +79,6 @@ class Pit8254 {
 
   NowFn now_;
   Pic8259& pic_;
-  Channel ch_[3];
-  bool speaker_ = false;
-  uint8_t port_b_other_ = 0;  // bits 2-3 of port B, kept as written
-  uint64_t irqs_ = 0;
 };
 
 }  // namespace btvm

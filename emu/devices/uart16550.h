@@ -24,8 +24,45 @@
 
 namespace btvm {
 
-class Uart16550 {
+// Uart16550's mutable state, a plain copyable struct: what a machine snapshot saves and restores
+// (emu/debug/snapshot.h). The class derives from it so its code names the fields directly.
+struct Uart16550State {
+  static constexpr uint64_t kNever = UINT64_MAX;
+  static constexpr unsigned kFifoSize = 16;
+  // The receiver: a 16-entry ring; the one-byte RBR of 16450 mode uses its first slot. (The
+  // transmitter needs no FIFO: bytes leave as they are written.)
+  struct Fifo {
+    uint8_t data[kFifoSize];
+    unsigned head = 0, count = 0;
+    bool full() const { return count == kFifoSize; }
+    void push(uint8_t b) { data[(head + count++) % kFifoSize] = b; }
+    uint8_t pop() {
+      uint8_t b = data[head];
+      head = (head + 1) % kFifoSize;
+      --count;
+      return b;
+    }
+    void clear() { head = count = 0; }
+  };
+  uint8_t ier_ = 0, iir_ = 0x01, fcr_ = 0, lcr_ = 0, mcr_ = 0x08, lsr_ = 0x60, msr_ = 0xb0, scr_ = 0;
+  uint16_t divisor_ = 12;        // 9600 baud after reset, as QEMU and a PC BIOS leave it
+  Fifo rx_;
+  uint8_t rbr_ = 0;              // the byte last read (read again from an empty receiver)
+  unsigned trigger_ = 1;         // receive FIFO trigger level (FCR bits 7:6)
+  bool thr_pending_ = false;     // THRE interrupt raised and not yet cleared by IIR read or THR write
+  bool timeout_pending_ = false; // character timeout interrupt
+  uint64_t timeout_at_ = kNever; // when the character timeout fires if the FIFO stays untouched
+  uint64_t next_input_ = 0;      // earliest time to look at host input again
+  bool line_ = false;
+  uint64_t tx_count_ = 0, rx_count_ = 0;
+};
+
+class Uart16550 : private Uart16550State {
  public:
+  using State = Uart16550State;
+  const State& state() const { return *this; }
+  void setState(const State& s) { static_cast<State&>(*this) = s; }
+
   static constexpr uint64_t kNever = UINT64_MAX;
   static constexpr unsigned kFifoSize = 16;
   // How often the receiver looks for host input while it has room and its interrupt enabled.
@@ -68,21 +105,6 @@ class Uart16550 {
   uint64_t bytesReceived() const { return rx_count_; }
 
  private:
-  // The receiver: a 16-entry ring; the one-byte RBR of 16450 mode uses its first slot. (The
-  // transmitter needs no FIFO: bytes leave as they are written.)
-  struct Fifo {
-    uint8_t data[kFifoSize];
-    unsigned head = 0, count = 0;
-    bool full() const { return count == kFifoSize; }
-    void push(uint8_t b) { data[(head + count++) % kFifoSize] = b; }
-    uint8_t pop() {
-      uint8_t b = data[head];
-      head = (head + 1) % kFifoSize;
-      --count;
-      return b;
-    }
-    void clear() { head = count = 0; }
-  };
 
   bool fifoOn() const { return fcr_ & 0x01; }
   bool loopback() const { return mcr_ & 0x10; }
@@ -102,17 +124,6 @@ class Uart16550 {
   std::function<void(bool)> irq_;
   Backend* backend_;
 
-  uint8_t ier_ = 0, iir_ = 0x01, fcr_ = 0, lcr_ = 0, mcr_ = 0x08, lsr_ = 0x60, msr_ = 0xb0, scr_ = 0;
-  uint16_t divisor_ = 12;        // 9600 baud after reset, as QEMU and a PC BIOS leave it
-  Fifo rx_;
-  uint8_t rbr_ = 0;              // the byte last read (read again from an empty receiver)
-  unsigned trigger_ = 1;         // receive FIFO trigger level (FCR bits 7:6)
-  bool thr_pending_ = false;     // THRE interrupt raised and not yet cleared by IIR read or THR write
-  bool timeout_pending_ = false; // character timeout interrupt
-  uint64_t timeout_at_ = kNever; // when the character timeout fires if the FIFO stays untouched
-  uint64_t next_input_ = 0;      // earliest time to look at host input again
-  bool line_ = false;
-  uint64_t tx_count_ = 0, rx_count_ = 0;
 };
 
 }  // namespace btvm

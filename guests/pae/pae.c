@@ -129,6 +129,7 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_rights_matrix();
     t_reserved();
     t_invlpg();
+    t_rewrite();
     t_spaces_and_global();
     t_pdpte_gp();
     t_pdpte_cached();

@@ -63,3 +63,4 @@ void t_invlpg(void);
 void t_spaces_and_global(void);
 void t_pdpte_gp(void);
 void t_pdpte_cached(void);
+void t_rewrite(void);

@@ -90,3 +90,37 @@ void t_spaces_and_global(void) {
     check_eq("global: clearing CR4.PGE flushes it", peek(SLOT(9)), MARK(1));
     write_cr4(read_cr4() | CR4_PGE);
 }
+
+/* Live PTEs with A and D preset, which a VMM may re-derive in place at the write: frame flips
+ * seen after each INVLPG, a reserved bit in the high half, read-only, not present. */
+void t_rewrite(void) {
+    uint32_t va = SLOT(20);
+    int bad = 0;
+    for (uint32_t i = 0; i < 12; i++) {
+        pt_t.e[20] = FR(i & 1) | UW | PG_A | PG_D;
+        invlpg(va);
+        if (peek(va) != MARK(i & 1))
+            bad++;
+    }
+    check_eq("rewrite: frame flips with A/D preset (12 rounds)", bad, 0);
+    pt_t.e[20] = FR(2) | UW | PG_A | PG_D;
+    invlpg(va);
+    check_eq("rewrite: another frame", peek(va), MARK(2));
+    volatile uint32_t *half = (volatile uint32_t *)&pt_t.e[20];
+    half[1] = 1u << 4; /* bit 36: reserved */
+    invlpg(va);
+    rsvd_fault("rewrite: reserved bit in the high half", 0, va, 0);
+    half[1] = 0;
+    invlpg(va);
+    check_eq("rewrite: high half cleared again", peek(va), MARK(2));
+    uint32_t wp = read_cr0() & CR0_WP;
+    set_wp(1);
+    no_fault("rewrite: writable", 0, va + 8, 1);
+    pt_t.e[20] = FR(2) | PG_P | PG_U | PG_A | PG_D;
+    invlpg(va);
+    fault("rewrite: RW -> RO, write", 0, va + 8, 1, PF_P | PF_W);
+    set_wp(wp);
+    pt_t.e[20] = FR(2) | PG_W | PG_U | PG_A | PG_D;
+    invlpg(va);
+    fault("rewrite: present -> not present, read", 0, va, 0, 0);
+}

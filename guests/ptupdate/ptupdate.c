@@ -3,7 +3,10 @@
  * that was not present, since only present entries are cached (4.10.2.3, 4.10.3.1); and a #PF
  * invalidates the TLB entries for the faulting address (4.10.4.1)). Remap, unmap, read-only and
  * back, a PDE pointed at another page table, and edits through the recursive mapping (PDE 1023
- * points at the directory itself), including an edit of the entry that maps a page table. */
+ * points at the directory itself), including an edit of the entry that maps a page table.
+ * Then rewrites of a live PTE (the same value, ignored bits, A or D cleared, RW -> RO, present
+ * -> not present), one PTE changed over and over, PTEs written by REP MOVSD / REP STOSD, and
+ * demand paging (the #PF handler writes the PTE and the access re-runs). */
 #include "../exceptions/expect.h"
 #include "../paging/pg.h"
 
@@ -150,6 +153,148 @@ static void t_never_accessed(void) {
     check_eq("never-accessed page: write landed", frame[0][2], 0x12340021);
 }
 
+/* A/D and rights kept exact across rewrites of a live PTE (a VMM may keep a mapping when the
+ * translation is unchanged, and must drop or change it when it is not). */
+static void t_rewrite(void) {
+    volatile uint32_t *pte = &pt_a.e[40];
+    uint32_t va = V + 40 * PAGE;
+    *pte = FR(0) | RW | PG_A | PG_D;
+    invlpg(va);
+    writes("rewrite: write through a dirty PTE", va + 32, 0x12340040);
+    for (int i = 0; i < 6; i++)
+        *pte = FR(0) | RW | PG_A | PG_D; /* the same value, again and again */
+    reads("rewrite: same value, read", va + 32, 0x12340040);
+    writes("rewrite: same value, write", va + 36, 0x12340041);
+    check_eq("rewrite: same value, write landed", frame[0][9], 0x12340041);
+    *pte = FR(0) | RW | PG_A | PG_D | 0xE00u | PG_G; /* ignored bits only (CR4.PGE is off) */
+    reads("rewrite: ignored bits, read", va + 36, 0x12340041);
+    /* D cleared, INVLPG: the next write sets it again (SDM 4.8). */
+    *pte = FR(0) | RW | PG_A;
+    invlpg(va);
+    reads("rewrite: D cleared, read", va + 32, 0x12340040);
+    check("rewrite: D cleared, a read leaves it clear", !(*pte & PG_D));
+    writes("rewrite: D cleared, write", va + 40, 0x12340042);
+    check("rewrite: D cleared, the write set it again", *pte & PG_D);
+    /* A cleared, INVLPG: the next read sets it again. */
+    *pte = FR(0) | RW | PG_D;
+    invlpg(va);
+    reads("rewrite: A cleared, read", va + 40, 0x12340042);
+    check("rewrite: A cleared, the read set it again", *pte & PG_A);
+    /* A page written through (mapped writable) made read-only: the next write faults at once
+     * after the INVLPG, and reads still see what was written. */
+    *pte = FR(0) | PG_P | PG_A | PG_D;
+    invlpg(va);
+    fault("rewrite: RW -> RO, write", va + 44, 1, PF_P | PF_W);
+    reads("rewrite: RW -> RO, read", va + 40, 0x12340042);
+    check_eq("rewrite: RW -> RO, nothing written", frame[0][11], 0);
+    /* Present -> not present: the next read faults. */
+    *pte = FR(0) | PG_W | PG_A | PG_D;
+    invlpg(va);
+    fault("rewrite: present -> not present, read", va + 40, 0, 0);
+}
+
+/* One page's PTE changed many times over (a VMM may stop mapping a page whose translation keeps
+ * changing): every change is seen at once after its INVLPG. */
+static void t_churn(void) {
+    volatile uint32_t *pte = &pt_a.e[41];
+    uint32_t va = V + 41 * PAGE;
+    int bad_flip = 0, bad_ro = 0, bad_np = 0;
+    for (uint32_t i = 0; i < 24; i++) {
+        uint32_t f = 2 + (i & 1);
+        *pte = FR(f) | RW | PG_A | PG_D;
+        invlpg(va);
+        if (try_access(va, 0, 0) != MARK(f) || trap_count)
+            bad_flip++;
+        try_access(va + 64, 1, 0x12350000u + i);
+        if (trap_count || frame[f][16] != 0x12350000u + i)
+            bad_flip++;
+        *pte = FR(f) | PG_P | PG_A | PG_D;
+        invlpg(va);
+        try_access(va + 68, 1, 0xBAD);
+        if (trap_count != 1 || trap_log[0].error_code != (PF_P | PF_W) || frame[f][17] == 0xBAD)
+            bad_ro++;
+        *pte = 0;
+        invlpg(va);
+        try_access(va, 0, 0);
+        if (trap_count != 1 || trap_log[0].error_code != 0 || last_cr2 != va)
+            bad_np++;
+    }
+    check_eq("churn: frame flips seen at once (24 rounds)", bad_flip, 0);
+    check_eq("churn: RO after RW faults the write (24 rounds)", bad_ro, 0);
+    check_eq("churn: not present faults the read (24 rounds)", bad_np, 0);
+}
+
+/* PTEs written by string instructions: REP MOVSD copies four entries in, REP STOSD clears them. */
+static void t_string(void) {
+    static uint32_t entries[4];
+    uint32_t va = V + 48 * PAGE;
+    for (uint32_t i = 0; i < 4; i++)
+        entries[i] = FR(i) | RW | PG_A;
+    uint32_t d = (uint32_t)&pt_a.e[48], s = (uint32_t)entries, n = 4;
+    __asm__ volatile("cld\n\trep movsl" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    int bad = 0;
+    for (uint32_t i = 0; i < 4; i++)
+        if (try_access(va + i * PAGE, 0, 0) != MARK(i) || trap_count)
+            bad++;
+    check_eq("string: four PTEs by REP MOVSD, read through", bad, 0);
+    d = (uint32_t)&pt_a.e[48], n = 4;
+    __asm__ volatile("cld\n\trep stosl" : "+D"(d), "+c"(n) : "a"(0) : "memory");
+    for (uint32_t i = 0; i < 4; i++)
+        invlpg(va + i * PAGE);
+    bad = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        try_access(va + i * PAGE, 0, 0);
+        if (trap_count != 1 || trap_log[0].error_code != 0 || last_cr2 != va + i * PAGE)
+            bad++;
+    }
+    check_eq("string: four PTEs cleared by REP STOSD, reads fault", bad, 0);
+}
+
+/* Demand paging: the #PF handler writes the PTE and returns to the faulting access, which runs
+ * again and must see the new page (with A, and D for a write, set by that access). */
+static volatile uint32_t *demand_pte;
+static volatile uint32_t demand_value;
+static void demand_hook(struct trap_frame *f) {
+    (void)f;
+    last_cr2 = read_cr2();
+    *demand_pte = demand_value;
+}
+
+static void t_demand(void) {
+    uint32_t va = V + 60 * PAGE;
+    int bad_read = 0, bad_ad = 0, bad_write = 0;
+    demand_pte = &pt_a.e[60];
+    for (uint32_t i = 0; i < 24; i++) {
+        uint32_t f = 4 + (i & 1);
+        uint32_t a = (i & 2) ? PG_A : 0; /* A preset or left to the access */
+        *demand_pte = 0;
+        invlpg(va);
+        trap_arm();
+        trap_hook = demand_hook;
+        demand_value = FR(f) | RW | a;
+        uint32_t v;
+        __asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(va) : "memory");
+        if (v != MARK(f) || trap_count != 1 || last_cr2 != va)
+            bad_read++;
+        if (!(*demand_pte & PG_A) || (*demand_pte & PG_D))
+            bad_ad++;
+        *demand_pte = 0;
+        invlpg(va);
+        trap_arm();
+        trap_hook = demand_hook;
+        demand_value = FR(f) | RW | a | ((i & 4) ? PG_D : 0);
+        __asm__ volatile("movl %1, 4(%0)" ::"r"(va), "r"(0x12360000u + i) : "memory");
+        if (frame[f][1] != 0x12360000u + i || trap_count != 1)
+            bad_write++;
+        if ((*demand_pte & (PG_A | PG_D)) != (PG_A | PG_D))
+            bad_ad++;
+    }
+    trap_arm();
+    check_eq("demand paging: the read re-runs on the new page (24 rounds)", bad_read, 0);
+    check_eq("demand paging: the write re-runs on the new page (24 rounds)", bad_write, 0);
+    check_eq("demand paging: A and D as the access set them (24 rounds)", bad_ad, 0);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)mbi;
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
@@ -169,5 +314,9 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_pde_switch();
     t_recursive();
     t_never_accessed();
+    t_rewrite();
+    t_churn();
+    t_string();
+    t_demand();
     expect_finish("ptupdate");
 }

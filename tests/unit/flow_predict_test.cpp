@@ -1,6 +1,6 @@
-// The flow generation that validates the return-address stack and the inline caches
-// (dbt/emit_predict.cpp): it moves on at every jump-cache flush and, when it wraps round,
-// empties every entry so that none from 2^32 flushes ago can match again.
+// The flow generations that validate the jump cache, the return-address stack and the inline
+// caches (dbt/emit_predict.cpp): one per mode, new ones for every mode at each jump-cache flush,
+// and when the numbers wrap round every entry is emptied so that none that old can match again.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -25,6 +25,41 @@ TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
   CHECK(cpu->flow_gen == uint64_t(3) << 32);
 }
 
+TEST_CASE("flow generation: one per mode, kept across mode switches, renewed by a flush") {
+  auto cpu = std::make_unique<CpuState>();
+  PhysMemory mem(1u << 20);
+  DbtHooks hooks{};
+  DbtConfig cfg;
+  cfg.code_cache_bytes = 1u << 20;
+  Dbt dbt(*cpu, mem, hooks, cfg);
+  dbt.enterMode(0x3, 0);  // CPL 3
+  uint64_t user = cpu->flow_gen;
+  dbt.enterMode(0x0, 0);  // CPL 0
+  uint64_t kernel = cpu->flow_gen;
+  dbt.enterMode(0x0 | (1u << 20), 0);  // CPL 0 with FS based: another mode
+  uint64_t kernel_fs = cpu->flow_gen;
+  CHECK(user != kernel);
+  CHECK(kernel_fs != kernel);
+  CHECK(kernel_fs != user);
+  dbt.enterMode(0x3, 0);
+  CHECK(cpu->flow_gen == user);  // back to user code: its entries match again
+  dbt.enterMode(0x3, 0x10000);   // same flags, other CS base: another mode
+  CHECK(cpu->flow_gen != user);
+  dbt.enterMode(0x3, 0);
+  // A jump-cache entry filled in user mode matches only there.
+  Block blk{};
+  blk.key.flags = 0x3;
+  blk.code = reinterpret_cast<uint8_t*>(0x1000);
+  dbt.fillJumpCache(0x100, &blk);
+  uint32_t idx = (0x100 + (0x100 >> 12)) & (kJumpCacheSize - 1);
+  CHECK(cpu->jcache[idx].key == (user | 0x100));
+  dbt.flushJumpCache();  // a new epoch: the current mode and every other get new generations
+  CHECK(cpu->flow_gen != user);
+  CHECK(cpu->jcache[idx].key != (cpu->flow_gen | 0x100));
+  dbt.enterMode(0x0, 0);
+  CHECK(cpu->flow_gen != kernel);
+}
+
 TEST_CASE("flow generation: a wrap empties the return stack and starts again at 1") {
   auto cpu = std::make_unique<CpuState>();
   PhysMemory mem(1u << 20);
@@ -32,11 +67,14 @@ TEST_CASE("flow generation: a wrap empties the return stack and starts again at 
   DbtConfig cfg;
   cfg.code_cache_bytes = 1u << 20;
   Dbt dbt(*cpu, mem, hooks, cfg);
-  cpu->flow_gen = ~uint64_t(0) << 32;  // the last generation
+  cpu->flow_gen_next = ~uint64_t(0) << 32;  // the last generation
+  dbt.flushJumpCache();
   cpu->ras[7] = RasEntry{cpu->flow_gen | 0x1234, cpu.get()};
   cpu->ras[200] = RasEntry{(uint64_t(1) << 32) | 0x5678, cpu.get()};  // generation 1, long ago
+  cpu->jcache[9] = JumpCacheEntry{(uint64_t(1) << 32) | 0x5678, cpu.get()};
   dbt.flushJumpCache();
   CHECK(cpu->flow_gen == uint64_t(1) << 32);
+  CHECK(cpu->jcache[9].key == 0);
   CHECK(cpu->ras[7].key == 0);
   CHECK(cpu->ras[200].key == 0);
   CHECK(cpu->ras[200].code == nullptr);
