@@ -10,13 +10,25 @@
 
 using namespace btvm;
 
-TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
-  auto cpu = std::make_unique<CpuState>();
-  PhysMemory mem(1u << 20);
+namespace {
+// A translator over 1 MiB of guest memory, with nothing translated yet.
+struct DbtFixture {
+  std::unique_ptr<CpuState> cpu = std::make_unique<CpuState>();
+  PhysMemory mem{1u << 20};
   DbtHooks hooks{};
-  DbtConfig cfg;
-  cfg.code_cache_bytes = 1u << 20;
-  Dbt dbt(*cpu, mem, hooks, cfg);
+  DbtConfig cfg = [] {
+    DbtConfig c;
+    c.code_cache_bytes = 1u << 20;
+    return c;
+  }();
+  Dbt dbt{*cpu, mem, hooks, cfg};
+};
+}  // namespace
+
+TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
+  DbtFixture f;
+  auto& cpu = f.cpu;
+  Dbt& dbt = f.dbt;
   CHECK(cpu->flow_gen == uint64_t(1) << 32);
   for (const RasEntry& r : cpu->ras) CHECK(r.key == 0);
   dbt.flushJumpCache();
@@ -26,12 +38,9 @@ TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
 }
 
 TEST_CASE("flow generation: one per mode, kept across mode switches, renewed by a flush") {
-  auto cpu = std::make_unique<CpuState>();
-  PhysMemory mem(1u << 20);
-  DbtHooks hooks{};
-  DbtConfig cfg;
-  cfg.code_cache_bytes = 1u << 20;
-  Dbt dbt(*cpu, mem, hooks, cfg);
+  DbtFixture f;
+  auto& cpu = f.cpu;
+  Dbt& dbt = f.dbt;
   dbt.enterMode(0x3, 0);  // CPL 3
   uint64_t user = cpu->flow_gen;
   dbt.enterMode(0x0, 0);  // CPL 0
@@ -61,12 +70,9 @@ TEST_CASE("flow generation: one per mode, kept across mode switches, renewed by 
 }
 
 TEST_CASE("flow generation: a wrap empties the return stack and starts again at 1") {
-  auto cpu = std::make_unique<CpuState>();
-  PhysMemory mem(1u << 20);
-  DbtHooks hooks{};
-  DbtConfig cfg;
-  cfg.code_cache_bytes = 1u << 20;
-  Dbt dbt(*cpu, mem, hooks, cfg);
+  DbtFixture f;
+  auto& cpu = f.cpu;
+  Dbt& dbt = f.dbt;
   cpu->flow_gen_next = ~uint64_t(0) << 32;  // the last generation
   dbt.flushJumpCache();
   cpu->ras[7] = RasEntry{cpu->flow_gen | 0x1234, cpu.get()};
