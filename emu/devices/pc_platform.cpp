@@ -59,6 +59,11 @@ void PcPlatform::attach(IoBus& bus, MmioBus& mmio) {
             setA20(v & 0x02);
             if (reset) on_reset_("port 0x92 bit 0");
           });
+  // Port 0x80, the POST-code port: Linux writes it as an I/O delay (outb_p), over a million times
+  // a boot. QEMU's pc keeps a device there that drops writes and reads all-ones; so does btvm,
+  // so that those writes are not counted and logged (-d unimp) as accesses to nothing.
+  bus.add(0x80, 1, [](uint16_t, unsigned size) -> uint32_t { return sizeMask(size); },
+          [](uint16_t, unsigned, uint32_t) {});
   // Port 0xF0: the math coprocessor's "clear busy" latch (see fpu_ignne).
   bus.add(0xf0, 1, nullptr, [this](uint16_t, unsigned, uint32_t) {
     pic.setIrq(13, false);

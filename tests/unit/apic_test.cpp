@@ -226,6 +226,10 @@ TEST_CASE("platform: the 8259 through LINT0 ExtINT, the PIT on I/O APIC pin 2, t
   p.lapic.biosSetup();
   bus.write(0x21, 1, 0xfe);  // unmask IRQ0 only (the 8259 keeps its power-on vector base)
   uint32_t v;
+  // Port 0x80 (Linux's I/O delay) has a device, as in QEMU: writes go nowhere, reads all-ones.
+  CHECK(bus.write(0x80, 1, 0x12));
+  CHECK(bus.read(0x80, 1, &v));
+  CHECK(v == 0xffu);
   CHECK(mmio.read(0xfee00030, 4, &v));
   CHECK(v == 0x00050014u);
   CHECK_FALSE(mmio.read(0xfeb00000, 4, &v));  // nobody there
