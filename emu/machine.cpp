@@ -457,11 +457,8 @@ RunResult Machine::run() {
     }
     // With a gdb stub, come back often enough to see gdb's Ctrl-C.
     if (vm.gdb) budget = std::min(budget, GdbStub::kSliceInsns);
-    if (c.eflags & flag::IF) {  // leave translated code when a device next raises its line
-      uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
-      if (next != PcPlatform::kNever)
-        budget = std::min(budget, next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(kSliceInsns))) : 1);
-    }
+    // Leave translated code when a device next raises its line (at least one instruction runs).
+    if (c.eflags & flag::IF) budget = std::min(budget, std::max<int64_t>(insnsToNextEvent(vm), 1));
     Block* b;
     if (single) {
       vm.single_insn_next = false;

@@ -1,5 +1,6 @@
 // The machine's insides, shared by the files of emu/ (never included outside emu/).
 #pragma once
+#include <algorithm>
 #include <csetjmp>
 #include <cstdint>
 #include <map>
@@ -210,6 +211,14 @@ inline void requestDispatcher(Machine::Impl& vm) {
   vm.cpu.tsc_base -= uint64_t(b);
 }
 
+// Time to the next device event, in the budget's units (0: due now; INT64_MAX: none). The
+// dispatcher stops translated code there; deviceRegisterWritten checks the budget against it.
+inline int64_t insnsToNextEvent(const Machine::Impl& vm) {
+  uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
+  if (next == PcPlatform::kNever) return INT64_MAX;
+  return next > now ? int64_t(std::min<uint64_t>(next - now, uint64_t(INT64_MAX))) : 0;
+}
+
 // A device register was written from translated code (MMIO): an interrupt may now be
 // deliverable, or a timer's next event may have moved before the end of the budget that the
 // dispatcher set from the old one. Leave at the next block boundary only then: Linux rewrites
@@ -218,9 +227,7 @@ inline void requestDispatcher(Machine::Impl& vm) {
 inline void deviceRegisterWritten(Machine::Impl& vm) {
   if (!(vm.cpu.eflags & flag::IF)) return;  // the dispatcher sets no event deadline then
   if (vm.platform.interruptPending()) return requestDispatcher(vm);
-  uint64_t next = vm.platform.nextEventNs(), now = nowNs(vm);
-  if (next == PcPlatform::kNever) return;
-  if (next <= now || int64_t(next - now) < vm.cpu.icount_budget) requestDispatcher(vm);
+  if (insnsToNextEvent(vm) < vm.cpu.icount_budget) requestDispatcher(vm);
 }
 
 // CpuState::tsc_base for inline RDTSC: retiredInsns + idle_ns + the TSC offset, less what the

@@ -17,30 +17,14 @@
 #include "mmu/host_mmu.h"
 #include "mmu/mmu.h"
 #include "mmu/shadow.h"
+#include "tests/unit/proc_maps.h"
 
 using namespace btvm;
 
 namespace {
 
-// The protection ("r--p", "rw-s", "---p") of the mapping holding `addr`, and its bounds.
-struct Region {
-  uint64_t start = 0, end = 0;
-  std::string perms;
-};
-Region regionOf(const void* p) {
-  auto a = reinterpret_cast<uint64_t>(p);
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    std::istringstream in(line);
-    std::string range, perms;
-    in >> range >> perms;
-    uint64_t s = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
-    uint64_t e = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-    if (a >= s && a < e) return Region{s, e, perms};
-  }
-  return Region{};
-}
+using test::Region;
+using test::regionOf;
 
 struct Fixture {
   PhysMemory mem{1 << 20, 0, true};

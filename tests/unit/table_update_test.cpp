@@ -10,25 +10,13 @@
 
 #include "mmu/host_mmu.h"
 #include "mmu/mmu.h"
+#include "tests/unit/proc_maps.h"
 
 using namespace btvm;
 
 namespace {
 
-std::string permsOf(const void* p) {
-  auto a = reinterpret_cast<uint64_t>(p);
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    std::istringstream in(line);
-    std::string range, perms;
-    in >> range >> perms;
-    uint64_t s = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
-    uint64_t e = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-    if (a >= s && a < e) return perms.substr(0, 3);
-  }
-  return "";
-}
+std::string permsOf(const void* p) { return test::regionOf(p).perms.substr(0, 3); }
 
 uint32_t syscalls(const HostMmuStats& s) { return uint32_t(s.mmap_calls + s.unmap_calls + s.mprotect_calls); }
 
