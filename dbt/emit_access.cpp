@@ -116,16 +116,30 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
 // The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
 // emitted before; either way the bytes are position-independent (registers, CpuState fields,
 // no labels), so the same bytes serve the hit path, the slow path and the soft-TLB variant.
-BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size) {
+BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base) {
   OpBytes at;
   at.begin = uint32_t(a_.offset());
   if (op) {
-    (*op)(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+    (*op)(x86::ptr(x86::r10, on_host_base ? kHostBase : x86::r11, 0, 0, size));
+    at.on_host_base = on_host_base;
   } else {
-    RawBuf(a_).copy(copy.begin, copy.end);
+    copyOp(copy);
   }
   at.end = uint32_t(a_.offset());
   return at;
+}
+
+// A copy of an op where R11 = host pointer - R10. An op that addresses [r10 + r15] (the host-MMU
+// hit path) runs with R15 borrowed for R11's value, and R15 is the base again afterwards.
+void BlockEmitter::copyOp(OpBytes op) {
+  if (!op.on_host_base) {
+    RawBuf(a_).copy(op.begin, op.end);
+    return;
+  }
+  a_.mov(kHostBase, x86::r11);
+  RawBuf(a_).copy(op.begin, op.end);
+  bool user = (key_.flags & block_flag::kCplMask) == 3;
+  a_.mov(kHostBase, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
 }
 
 namespace {
@@ -163,13 +177,15 @@ void emitProbe(x86::Assembler& a, const ProbeShape& p, Label slow, size_t* jmp_a
     a.mov(x86::r11d, x86::dword_ptr(kState, p.seg_base));
     a.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
   }
-  a.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
-  a.mov(x86::r8d, 32 - kTlbBits);
-  a.shrx(x86::r11d, x86::r11d, x86::r8d);
+  // SHRX takes its count in a register: R11, then ECX once the based carry is folded in.
+  a.mov(x86::r11d, 12);
   a.lea(x86::r8d, x86::ptr(x86::r10, int32_t(p.size - 1)));
-  a.shrx(x86::r8d, x86::r8d, kShift12.r32());
+  a.shrx(x86::r8d, x86::r8d, x86::r11d);
   a.not_(x86::r8d);
   if (p.based) a.lea(x86::r8d, x86::ptr(x86::r8, x86::rcx));
+  a.mov(x86::ecx, 32 - kTlbBits);
+  a.rorx(x86::r11d, x86::r10d, 12 + kTlbBits);  // index bits to the top
+  a.shrx(x86::r11d, x86::r11d, x86::ecx);
   a.lea(x86::r11, x86::ptr(x86::r11, x86::r11));  // index * 2; the scale of 8 below makes 16
   a.mov(x86::ecx, x86::dword_ptr(kState, x86::r11, 3, tlb + tag));
   a.lea(x86::ecx, x86::ptr(x86::rcx, x86::r8, 0, 1));
@@ -260,15 +276,16 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     a_.not_(x86::r8d);
     a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
   }
+  RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
+  copyOp(d.op);
   RawBuf r(a_);
-  r.movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
-  r.copy(d.op.begin, d.op.end);
   if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
   r.jmpBack(d.back);
 }
 
-// --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h):
-//     r11 = state.host_base[user] ; op [r10 + r11]
+// --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h),
+// which R15 holds (dbt/host_regs.h):
+//     op [r10 + r15]
 // R10 holds the linear address zero-extended (every path to here writes R10D), so the access
 // stays inside the 4 GiB reservation and its guard page. A page that is not mapped there (or
 // not writable) faults; the host fault handler (dbt/host_fault.h) finds the faulting
@@ -289,6 +306,7 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   Label slow = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
   Label entry = a_.newLabel(), soft = a_.newLabel();
   a_.bind(entry);
+  size_t entry_at = a_.offset();
   if (s.based) {
     Label ok = a_.newLabel();
     a_.mov(x86::r9, x86::rcx);
@@ -304,15 +322,18 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
     a_.bind(ok);
     a_.mov(x86::rcx, x86::r9);
   }
-  a_.mov(x86::r11, st(offsetof(CpuState, host_base) + (s.user ? 8 : 0), 8));
   hi_swap_ = HiSwap{};
   a_.bind(begin);
-  OpBytes at = emitOp(&op, OpBytes{}, s.size);
+  OpBytes at = emitOp(&op, OpBytes{}, s.size, true);
   a_.bind(end);
+  // The fault handler may patch a JMP rel32 over the site's first five bytes (host_fault.cpp):
+  // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`.
+  static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
+  if (size_t len = a_.offset() - entry_at; len < kJmpRel32) a_.embed(kNops[kJmpRel32 - len - 1], kJmpRel32 - len);
   DeferredAccess d;
   d.site = s;
   d.slow = slow;
-  d.back = at.end;
+  d.back = uint32_t(a_.offset());
   d.op = at;
   d.host = true;
   d.swap.valid = hi_swap_.valid;

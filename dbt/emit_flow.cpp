@@ -106,12 +106,14 @@ void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
   int32_t jc = int32_t(offsetof(CpuState, jcache));
   a_.mov(st(offsetof(CpuState, eip)), x86::r10d);
   a_.mov(x86::r9, x86::rcx);
-  a_.shrx(x86::r8d, x86::r10d, kShift12.r32());
+  // RORX's low 12 bits are those of eip >> 12, so the sum's low 12 bits are the index; the
+  // shift pair keeps only them (SHLX/SHRX by ECX, no flags; RCX is saved in R9).
+  static_assert(kJumpCacheBits <= 20, "RORX by 12 gives 20 bits of eip >> 12");
+  a_.mov(x86::ecx, 32 - kJumpCacheBits);
+  a_.rorx(x86::r8d, x86::r10d, 12);
   a_.lea(x86::r11d, x86::ptr(x86::r10, x86::r8));
-  a_.shrx(x86::r8d, x86::r11d, kShift12.r32());
-  a_.shlx(x86::r8d, x86::r8d, kShift12.r32());
-  a_.not_(x86::r8d);
-  a_.lea(x86::r11d, x86::ptr(x86::r11, x86::r8, 0, 1));  // low 12 bits
+  a_.shlx(x86::r11d, x86::r11d, x86::ecx);
+  a_.shrx(x86::r11d, x86::r11d, x86::ecx);
   a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
   a_.mov(x86::rcx, x86::qword_ptr(kState, x86::r11, 3, jc));
   a_.mov(x86::r8, st(offsetof(CpuState, flow_gen), 8));

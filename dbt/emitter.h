@@ -146,6 +146,7 @@ class BlockEmitter {
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {
     uint32_t begin = 0, end = 0;
+    bool on_host_base = false;  // addresses [r10 + r15] (the host-MMU hit path), else [r10 + r11]
   };
   // One access as its deferred paths need it (emit_access.cpp).
   struct AccessSite {
@@ -169,7 +170,9 @@ class BlockEmitter {
       asmjit::x86::Gp a, b;
     } swap{};
   };
-  OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size);  // calls `op`, or copies `copy`
+  // Calls `op` (on [r10 + r15] or [r10 + r11]), or copies `copy` to run on [r10 + r11].
+  OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false);
+  void copyOp(OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
   OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back);

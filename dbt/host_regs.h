@@ -2,13 +2,12 @@
 // still encode; EBP, ESI, EDI are identity-mapped too; ESP lives in R12 because host RSP stays the
 // host stack. R13 points at the CpuState. R14 holds the instruction budget as an address,
 // CpuState::budget_base + icount_budget (dbt/budget.h: a block entry's load through it faults
-// when the budget runs out). R15 holds 12, the page shift for the flag-free probe
-// (SHRX takes its count in a register). R8..R11 are scratch, clobbered by every access.
-// --mmu host uses no register of its own: the address space's base is reloaded into R11 from
-// CpuState::host_base before each access ([R10 + R11]; one L1-hot load). Dedicating a register
-// would mean taking R15 (the probe's shift constant, still needed by based and soft paths) or
-// spilling a guest register, and the base changes at every CR3 switch, which the reload follows
-// for free.
+// when the budget runs out). R15 holds the base of the current address space's view for the
+// current privilege, CpuState::host_base[cpl == 3] (--mmu host: a flat access is one host
+// instruction, op [r10 + r15]). R8..R11 are scratch, clobbered by every access.
+// R15 is loaded wherever the base can have changed under translated code: at `enter` and after
+// every helper call (the runtime thunk), since only C++ code (a CR3 switch, a privilege change)
+// moves it, and a block runs only at the privilege of its key.
 #pragma once
 #include <asmjit/x86.h>
 
@@ -26,7 +25,7 @@ inline x::Gp guest16(int r) { return kGuest64[r].r16(); }
 
 inline const x::Gp kState = x::r13;
 inline const x::Gp kBudget = x::r14;   // budget_base + instructions left (dbt/budget.h)
-inline const x::Gp kShift12 = x::r15;  // holds 12: SHRX x, x, r15 gives the page number
+inline const x::Gp kHostBase = x::r15;  // CpuState::host_base[cpl == 3]
 
 // A CpuState field as a memory operand: st(offsetof(CpuState, eip)).
 inline x::Mem st(size_t off, uint32_t size = 4) { return x::Mem(kState, int32_t(off), size); }

@@ -44,6 +44,14 @@ void storeBudget(x86::Assembler& a) {
   a.mov(st(offsetof(CpuState, icount_budget), 8), kBudget);
 }
 
+// R15 = CpuState::host_base[cpl == 3] (dbt/host_regs.h). Clobbers the host flags.
+void loadHostBase(x86::Assembler& a) {
+  a.xor_(kHostBase.r32(), kHostBase.r32());
+  a.cmp(x86::byte_ptr(kState, int32_t(offsetof(CpuState, cpl))), 3);
+  a.sete(kHostBase.r8());
+  a.mov(kHostBase, x86::qword_ptr(kState, kHostBase, 3, int32_t(offsetof(CpuState, host_base))));
+}
+
 const x86::Gp kCalleeSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
 
 }  // namespace
@@ -65,7 +73,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(x86::r11, x86::rsi);
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));
   a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
-  a.mov(kShift12.r32(), 12);
+  loadHostBase(a);
   loadGuestFlags(a);
   loadGuestRegs(a);
   a.jmp(x86::r11);
@@ -95,6 +103,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));  // a helper may cut it to leave early
   a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
   a.mov(x86::r11, x86::rax);
+  loadHostBase(a);  // the helper may have switched address spaces or privilege
   loadGuestFlags(a);
   loadGuestRegs(a);
   a.ret();
