@@ -84,12 +84,25 @@ void BlockEmitter::callHelper(HelperFn fn) {
   RawBuf(a_).movR11(reinterpret_cast<uint64_t>(fn)).call(stubs_.thunk);
 }
 
-void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op) {
+// --mmu host, flat segment, a 32-bit address of one register (base, or index with scale 1) and a
+// displacement: no LEA into R10, the op addresses [r15 + reg + disp] itself. The sum is not
+// wrapped to 32 bits, so one below 0 or past 2^32 - 1 lands in the guards around the view
+// (mmu/host_mmu.h) and faults to the slow path, which computes the wrapped R10D first.
+void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
+  bool one_reg = (m.base >= 0) != (m.index >= 0) && (m.base >= 0 || m.shift == 0);
+  if (fold && host_mmu_ && one_reg && !m.addr16 && segmentFlat(m.seg, kind)) {
+    AccessSite s = accessSite(m.seg, size, kind);
+    s.fold = Fold{m.base >= 0 ? m.base : m.index, m.disp};
+    emitHostAccess(s, op);
+    return;
+  }
   emitEffectiveAddress(m);
   emitAccessAtR10(m.seg, size, kind, op);
 }
 
-void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op) {
+void BlockEmitter::emitFoldedAddress(Fold f) { a_.lea(x86::r10d, x86::ptr(kGuest64[f.reg], f.disp)); }
+
+BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKind kind) const {
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
   AccessSite s;
   s.size = size;
@@ -100,6 +113,11 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   s.info = hinfo::memInfo(size, kind_bits, seg);
   s.kind = kind;
   s.seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
+  return s;
+}
+
+void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op) {
+  AccessSite s = accessSite(seg, size, kind);
   if (!segmentFlat(seg, kind) && !s.based) {
     RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(access_.slow_seg);
     op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
@@ -116,12 +134,15 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
 // The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
 // emitted before; either way the bytes are position-independent (registers, CpuState fields,
 // no labels), so the same bytes serve the hit path, the slow path and the soft-TLB variant.
-BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base) {
+BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base,
+                                          Fold fold) {
   OpBytes at;
   at.begin = uint32_t(a_.offset());
   if (op) {
-    (*op)(x86::ptr(x86::r10, on_host_base ? kHostBase : x86::r11, 0, 0, size));
-    at.on_host_base = on_host_base;
+    if (fold.reg >= 0) (*op)(x86::ptr(kHostBase, kGuest64[fold.reg], 0, fold.disp, size));
+    else (*op)(x86::ptr(x86::r10, on_host_base ? kHostBase : x86::r11, 0, 0, size));
+    at.on_host_base = on_host_base || fold.reg >= 0;
+    at.fold = fold;
   } else {
     copyOp(copy);
   }
@@ -136,7 +157,14 @@ void BlockEmitter::copyOp(OpBytes op) {
     RawBuf(a_).copy(op.begin, op.end);
     return;
   }
-  a_.mov(kHostBase, x86::r11);
+  if (op.fold.reg >= 0) {  // R15 = R10 + R11 - (reg + disp), the 64-bit sum the op adds back
+    a_.lea(x86::r8, x86::ptr(kGuest64[op.fold.reg], op.fold.disp));
+    a_.not_(x86::r8);
+    a_.lea(kHostBase, x86::ptr(x86::r10, x86::r11));
+    a_.lea(kHostBase, x86::ptr(kHostBase, x86::r8, 0, 1));
+  } else {
+    a_.mov(kHostBase, x86::r11);
+  }
   RawBuf(a_).copy(op.begin, op.end);
   bool user = (key_.flags & block_flag::kCplMask) == 3;
   a_.mov(kHostBase, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
@@ -271,6 +299,7 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     int32_t rel = int32_t(int64_t(a_.offset()) - int64_t(d.slow_rel32 + 4));
     std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
   }
+  if (s.fold.reg >= 0) emitFoldedAddress(s.fold);
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
     a_.mov(x86::r8d, x86::dword_ptr(kState, s.seg_base));
     a_.not_(x86::r8d);
@@ -324,8 +353,10 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   }
   hi_swap_ = HiSwap{};
   a_.bind(begin);
-  OpBytes at = emitOp(&op, OpBytes{}, s.size, true);
+  OpBytes at = emitOp(&op, OpBytes{}, s.size, true, s.fold);
   a_.bind(end);
+  if (s.fold.reg >= 0 && hi_swap_.valid)
+    throw std::logic_error("emit_access: a high-byte swap inside a folded access (pass fold = false)");
   // The fault handler may patch a JMP rel32 over the site's first five bytes (host_fault.cpp):
   // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`.
   static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
@@ -359,7 +390,10 @@ void BlockEmitter::emitDeferred() {
     // The same access through the soft TLB, for a site that keeps faulting (page-table
     // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
     a_.bind(d.soft);
-    emitSoftAccess(d.site, nullptr, d.op, d.back);
+    AccessSite soft_site = d.site;
+    if (soft_site.fold.reg >= 0) emitFoldedAddress(soft_site.fold);
+    soft_site.fold = Fold{};
+    emitSoftAccess(soft_site, nullptr, d.op, d.back);
     RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();

@@ -182,11 +182,13 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
     return true;
   }
   const cs_x86_op& mo = x.operands[mem];
+  bool hi = false;  // a swapped high byte register could be the address's register
+  for (unsigned i = 0; i < n && i < 4; ++i) hi |= isHi(ops[i]);
   emitAccess(guestMem(mo, x), msize, memKind(insn.id, mem), [this, id, ops, n, mem](const x86::Mem& m) {
     Operand o2[4] = {ops[0], ops[1], ops[2], ops[3]};
     o2[mem] = m;
     emitWithHighByteFix(id, o2, n);
-  });
+  }, !hi);
   return true;
 }
 

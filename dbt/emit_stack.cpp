@@ -18,10 +18,13 @@ x86::Gp r8Of(unsigned size) { return size == 4 ? x86::Gp(x86::r8d) : x86::Gp(x86
 x86::Mem tmp(int i) { return st(offsetof(CpuState, tmp) + 4 * i); }
 }  // namespace
 
-void BlockEmitter::stackAddress(int32_t delta) {
-  if (delta) a_.lea(x86::r10d, x86::ptr(x86::r12, delta));
-  else a_.mov(x86::r10d, x86::r12d);
-  if (stack16()) a_.movzx(x86::r10d, x86::r10w);
+GuestMem BlockEmitter::stackMem(int32_t delta) const {
+  GuestMem m;
+  m.seg = SS;
+  m.base = ESP;
+  m.disp = delta;
+  m.addr16 = stack16();
+  return m;
 }
 
 void BlockEmitter::addToSp(int32_t delta) {
@@ -34,14 +37,12 @@ void BlockEmitter::addToSp(int32_t delta) {
 }
 
 void BlockEmitter::pushValue(unsigned size, const MemOp& store) {
-  stackAddress(-int32_t(size));
-  emitAccessAtR10(SS, size, MemKind::Write, store);
+  emitAccess(stackMem(-int32_t(size)), size, MemKind::Write, store);
   addToSp(-int32_t(size));
 }
 
 void BlockEmitter::popValue(unsigned size) {
-  stackAddress(0);
-  emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
+  emitAccess(stackMem(0), size, MemKind::Read, [this, size](const x86::Mem& m) {
     if (size == 4) a_.mov(x86::r8d, m);
     else a_.movzx(x86::r8d, m);
   });
@@ -94,8 +95,7 @@ void BlockEmitter::emitPop(const cs_insn& insn) {
     return;
   }
   // POP m: the address is computed with ESP already incremented (SDM, POP).
-  stackAddress(0);
-  emitAccessAtR10(SS, size, MemKind::Read, [this, size](const x86::Mem& m) {
+  emitAccess(stackMem(0), size, MemKind::Read, [this, size](const x86::Mem& m) {
     if (size == 4) a_.mov(x86::r8d, m);
     else a_.movzx(x86::r8d, m);
     a_.mov(tmp(0), x86::r8d);
@@ -113,9 +113,8 @@ void BlockEmitter::emitPop(const cs_insn& insn) {
 void BlockEmitter::emitPusha(const cs_insn& insn) {
   unsigned size = opSize(insn.detail->x86);
   for (int r = 0; r < 8; ++r) {
-    stackAddress(-int32_t(size * (r + 1)));
     x86::Gp g = size == 4 ? guest32(r) : guest16(r);
-    emitAccessAtR10(SS, size, MemKind::Write, [this, g](const x86::Mem& m) { a_.mov(m, g); });
+    emitAccess(stackMem(-int32_t(size * (r + 1))), size, MemKind::Write, [this, g](const x86::Mem& m) { a_.mov(m, g); });
   }
   addToSp(-int32_t(size * 8));
 }
@@ -125,8 +124,7 @@ void BlockEmitter::emitPopa(const cs_insn& insn) {
   unsigned size = opSize(insn.detail->x86);
   for (int i = 0; i < 8; ++i) {
     if (7 - i == ESP) continue;
-    stackAddress(int32_t(size * i));
-    emitAccessAtR10(SS, size, MemKind::Read, [this, i, size](const x86::Mem& m) {
+    emitAccess(stackMem(int32_t(size * i)), size, MemKind::Read, [this, i, size](const x86::Mem& m) {
       if (size == 4) a_.mov(x86::r8d, m);
       else a_.movzx(x86::r8d, m);
       a_.mov(tmp(i), x86::r8d);

@@ -37,6 +37,13 @@ struct GuestMem {
 
 enum class MemKind { Read, Write, ReadWrite };
 
+// --mmu host, a folded address: the op addresses [r15 + reg + disp] (the guest register's host
+// register and the displacement of a single-register guest address), not R10.
+struct Fold {
+  int reg = -1;  // guest register number, or -1: the op addresses [r10 + ...]
+  int32_t disp = 0;
+};
+
 struct AccessStubs;
 
 // What an access does with its memory operand, passed down to the access path and called there
@@ -80,7 +87,10 @@ class BlockEmitter {
   // The access path (emit_access.cpp).
   GuestMem guestMem(const cs_x86_op& op, const cs_x86& x) const;
   void emitEffectiveAddress(const GuestMem& m);    // -> R10D (segment offset)
-  void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op);
+  // `op` may be given the guest's own address register in its memory operand (--mmu host,
+  // [r15 + reg + disp]): an op that changes a guest register before its access, or swaps a
+  // high byte register (emitWithHighByteFix), passes fold = false.
+  void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold = true);
   void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
 
   struct ExitSite {
@@ -134,7 +144,7 @@ class BlockEmitter {
   // SS.B = 0 the stack pointer is SP: offsets wrap at 64 KiB and ESP[31:16] stays.
   void pushValue(unsigned size, const MemOp& store);
   void popValue(unsigned size);      // value -> R8 (zero-extended), ESP += size
-  void stackAddress(int32_t delta);  // R10D = the stack pointer + delta, wrapped (SS offset)
+  GuestMem stackMem(int32_t delta) const;  // the same as an address: [ESP + delta] in SS
   void addToSp(int32_t delta);       // the stack pointer += delta (clobbers R10)
   void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size);  // value -> R8D
   void callHelper(HelperFn fn);      // R10, R9 set by the caller
@@ -146,7 +156,9 @@ class BlockEmitter {
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {
     uint32_t begin = 0, end = 0;
-    bool on_host_base = false;  // addresses [r10 + r15] (the host-MMU hit path), else [r10 + r11]
+    bool on_host_base = false;  // addresses [r10 + r15] or the fold (the host-MMU hit path),
+                                // else [r10 + r11]
+    Fold fold;
   };
   // One access as its deferred paths need it (emit_access.cpp).
   struct AccessSite {
@@ -156,6 +168,7 @@ class BlockEmitter {
     uint64_t info;
     MemKind kind;
     int32_t seg_base;
+    Fold fold;  // --mmu host: R10 is not set; the slow paths compute it first
   };
   struct DeferredAccess {
     AccessSite site;
@@ -171,7 +184,9 @@ class BlockEmitter {
     } swap{};
   };
   // Calls `op` (on [r10 + r15] or [r10 + r11]), or copies `copy` to run on [r10 + r11].
-  OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false);
+  OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
+  AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
+  void emitFoldedAddress(Fold f);  // R10D = reg + disp, as the guest wraps it
   void copyOp(OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op

@@ -40,7 +40,7 @@ HostMmu::HostMmu(PhysMemory& mem, CpuState& cpu, uint64_t map_budget)
 
 HostMmu::~HostMmu() {
   for (Space* s : all_) {
-    for (uint8_t* b : s->base) munmap(b, kReserveBytes);
+    for (uint8_t* b : s->base) munmap(b - kLowGuardBytes, kViewBytes);
     delete s;
   }
 }
@@ -53,13 +53,13 @@ HostMmu::Space* HostMmu::takeSpace() {
   }
   auto* s = new Space;
   for (uint8_t*& b : s->base) {
-    void* p = reserve(nullptr, kReserveBytes);
+    void* p = reserve(nullptr, kViewBytes);
     if (p == MAP_FAILED) {
       // Out of address space: share the "paging off" space's reservations is not safe (other
-      // mappings), so fail loudly; 2 x 4 GiB per context fits many thousand times in 128 TiB.
-      throw std::runtime_error(std::string("--mmu host: cannot reserve 4 GiB of address space: ") + std::strerror(errno));
+      // mappings), so fail loudly; 2 x 8 GiB per context fits some 8000 times in 128 TiB.
+      throw std::runtime_error(std::string("--mmu host: cannot reserve 8 GiB of address space: ") + std::strerror(errno));
     }
-    b = static_cast<uint8_t*>(p);
+    b = static_cast<uint8_t*>(p) + kLowGuardBytes;
   }
   all_.push_back(s);
   ++stats.spaces_reserved;

@@ -58,9 +58,15 @@ class HostMmu {
   HostMmu& operator=(const HostMmu&) = delete;
 
   // 4 GiB of linear addresses and one guard page: the largest access (8 bytes) that starts at
-  // 0xffffffff ends in the guard, never past the reservation.
+  // 0xffffffff ends in the guard, never past the reservation. That much is mapped and cleared.
   static constexpr uint64_t kGuardBytes = 4096;
   static constexpr uint64_t kReserveBytes = (1ull << 32) + kGuardBytes;
+  // Around it, never mapped: translated code addresses [base + reg + disp32] without wrapping
+  // reg + disp to 32 bits (dbt/emit_access.cpp), so a sum below 0 or past 2^32 - 1 lands up to
+  // 2 GiB below the view or 2 GiB past it, in PROT_NONE, and takes the slow path, which wraps.
+  static constexpr uint64_t kLowGuardBytes = 1ull << 31;
+  static constexpr uint64_t kHighGuardBytes = (1ull << 31) + kGuardBytes;
+  static constexpr uint64_t kViewBytes = kLowGuardBytes + (1ull << 32) + kHighGuardBytes;
 
   // Makes the space of `id` current (a shadow context's address, or nullptr for paging off),
   // reserving it on first use, and points CpuState::host_base at its views.

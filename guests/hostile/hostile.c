@@ -387,6 +387,20 @@ static void t_top(void) {
     check_eq("[2 - 6] is linear 0xFFFFFFFC", v, 0x0BADF00D);
     __asm__ volatile("movl $0xFFFFFFF0, %%eax; movl 0xC(%%eax,%1,1), %0" : "=r"(v) : "r"(0u) : "eax", "memory");
     check_eq("[0xFFFFFFF0 + 0xC] is linear 0xFFFFFFFC", v, 0x0BADF00D);
+    /* one register and a displacement (btvm --mmu host adds them without wrapping, into the
+       guards around its view, and must still come out at the wrapped linear address) */
+    uint32_t top = 0xFFFFFFF0u;
+    __asm__ volatile("movl 0x20(%1), %0" : "=r"(v) : "r"(top) : "memory");
+    check_eq("[0xFFFFFFF0 + 0x20] is linear 0x10", v, peek(at0 + 0x10));
+    __asm__ volatile("movl 0xE(%1), %0" : "=r"(v) : "r"(top) : "memory");
+    check_eq("[0xFFFFFFF0 + 0xE] crosses to linear 0", v, (peek(at0) << 16) | 0x0BAD);
+    __asm__ volatile("movl $0x600DCAFE, -4(%0)" : : "r"(0u) : "memory");
+    check_eq("store to [0 - 4] is linear 0xFFFFFFFC", peek(0xFFFFFFFCu), 0x600DCAFE);
+    __asm__ volatile("addl $1, -0x7FFFFFF0(%0)" : : "r"(0x7FFFFFECu) : "memory", "cc");
+    check_eq("add to [0x7FFFFFEC - 0x7FFFFFF0]: linear 0xFFFFFFFC", peek(0xFFFFFFFCu), 0x600DCAFF);
+    __asm__ volatile("movl 0x7FFFFFFF(%1), %0" : "=r"(v) : "r"(0x80000011u) : "memory");
+    check_eq("[0x80000011 + 0x7FFFFFFF] is linear 0x10", v, peek(at0 + 0x10));
+    poke(0xFFFFFFFCu, 0x0BADF00D);
     uint64_t q = 0;
     uint32_t lo = 0x0BADF00D, hi = 0;  /* cmpxchg8b on 0xFFFFFFFC: 4 bytes at the top, 4 at 0 */
     hi = peek(at0);

@@ -47,8 +47,18 @@ TEST_CASE("host MMU: a reservation is exactly 4 GiB + one guard page, PROT_NONE,
     CHECK(r.end >= reinterpret_cast<uint64_t>(b) + HostMmu::kReserveBytes);
   }
   CHECK(HostMmu::kReserveBytes == (1ull << 32) + 4096);
+  // 2 GiB below each view and 2 GiB past its guard page are reserved too (folded addresses).
+  for (bool user : {false, true}) {
+    uint8_t* b = f.host.base(user);
+    Region lo = regionOf(b - HostMmu::kLowGuardBytes);
+    CHECK(lo.perms.substr(0, 3) == "---");
+    CHECK(lo.end >= reinterpret_cast<uint64_t>(b));
+    Region hi = regionOf(b + (1ull << 32) + HostMmu::kHighGuardBytes - 1);
+    CHECK(hi.perms.substr(0, 3) == "---");
+    CHECK(hi.start <= reinterpret_cast<uint64_t>(b) + (1ull << 32));
+  }
   auto b0 = reinterpret_cast<uint64_t>(f.host.base(false)), b1 = reinterpret_cast<uint64_t>(f.host.base(true));
-  CHECK((b0 > b1 ? b0 - b1 : b1 - b0) >= HostMmu::kReserveBytes);  // the views never overlap
+  CHECK((b0 > b1 ? b0 - b1 : b1 - b0) >= HostMmu::kViewBytes);  // the views and guards never overlap
 }
 
 TEST_CASE("host MMU: pages map onto guest RAM with the rights given, and unmap again") {
