@@ -59,13 +59,16 @@ void BlockEmitter::emitEffectiveAddress(const GuestMem& m) {
     a_.mov(x86::r10d, m.addr16 ? uint32_t(m.disp) & 0xffff : uint32_t(m.disp));
     return;
   }
-  // 64-bit address arithmetic truncated to 32 bits wraps exactly as the guest's would.
-  x86::Mem ea = m.base >= 0
-                    ? (m.index >= 0 ? x86::ptr(kGuest64[m.base], kGuest64[m.index], m.shift, m.disp)
-                                    : x86::ptr(kGuest64[m.base], m.disp))
-                    : x86::ptr_abs(uint64_t(int64_t(m.disp)), kGuest64[m.index], m.shift);
-  a_.lea(x86::r10d, ea);
+  a_.lea(x86::r10d, effectiveAddress(m));
   if (m.addr16) a_.movzx(x86::r10d, x86::r10w);
+}
+
+// The guest address as a host memory operand of its registers, for a 32-bit LEA: 64-bit address
+// arithmetic truncated to 32 bits wraps exactly as the guest's would.
+x86::Mem BlockEmitter::effectiveAddress(const GuestMem& m) const {
+  return m.base >= 0 ? (m.index >= 0 ? x86::ptr(kGuest64[m.base], kGuest64[m.index], m.shift, m.disp)
+                                     : x86::ptr(kGuest64[m.base], m.disp))
+                     : x86::ptr_abs(uint64_t(int64_t(m.disp)), kGuest64[m.index], m.shift);
 }
 
 bool BlockEmitter::segmentFlat(int seg, MemKind kind) const {

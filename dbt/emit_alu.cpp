@@ -227,8 +227,13 @@ void BlockEmitter::emitBitMem(const cs_insn& insn) {
 
 void BlockEmitter::emitLea(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
-  emitEffectiveAddress(guestMem(x.operands[1], x));
+  GuestMem m = guestMem(x.operands[1], x);
   x86::Gp d = hostReg(x.operands[0].reg);
+  if (d.size() == 4 && !m.addr16 && (m.base >= 0 || m.index >= 0)) {  // the host's LEA wraps alike
+    a_.lea(d, effectiveAddress(m));
+    return;
+  }
+  emitEffectiveAddress(m);
   if (d.size() == 4) a_.mov(d, x86::r10d);
   else a_.mov(d, x86::r10w);
 }

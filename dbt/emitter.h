@@ -186,6 +186,7 @@ class BlockEmitter {
   // Calls `op` (on [r10 + r15] or [r10 + r11]), or copies `copy` to run on [r10 + r11].
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
+  asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
   void emitFoldedAddress(Fold f);  // R10D = reg + disp, as the guest wraps it
   void copyOp(OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
