@@ -357,13 +357,14 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   hi_swap_ = HiSwap{};
   a_.bind(begin);
   OpBytes at = emitOp(&op, OpBytes{}, s.size, true, s.fold);
-  a_.bind(end);
   if (s.fold.reg >= 0 && hi_swap_.valid)
     throw std::logic_error("emit_access: a high-byte swap inside a folded access (pass fold = false)");
   // The fault handler may patch a JMP rel32 over the site's first five bytes (host_fault.cpp):
-  // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`.
+  // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`. The
+  // padding belongs to the site (a NOP never faults).
   static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
   if (size_t len = a_.offset() - entry_at; len < kJmpRel32) a_.embed(kNops[kJmpRel32 - len - 1], kJmpRel32 - len);
+  a_.bind(end);
   DeferredAccess d;
   d.site = s;
   d.slow = slow;

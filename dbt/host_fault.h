@@ -18,9 +18,9 @@ namespace btvm {
 
 // Offsets from the start of the code cache.
 struct FaultSite {
-  uint32_t begin, end;  // the op's host instructions
+  uint32_t begin, end;  // the op's host instructions (and the NOP that pads a short site)
   uint32_t resume;      // its slow path (or a stub that undoes a register swap, then it)
-  uint32_t entry;       // the site's first instruction (at least 5 bytes before `begin`)
+  uint32_t entry;       // the site's first instruction (at least 5 bytes before `end`)
   uint32_t soft;        // the same access through the soft-TLB probe (0: none)
   // Faults that did not end with the page mapped for that access (true #PF, watched writes,
   // MMIO, page crossings). At kPatchAfter the site is patched: a JMP at `entry` to `soft`.

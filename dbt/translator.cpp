@@ -250,7 +250,7 @@ struct Dbt::Impl {
     for (const auto& f : e.faultSites()) {
       auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
       FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), f.soft.isValid() ? at(f.soft) : 0};
-      if (site.begin - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
+      if (site.end - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
       fault_sites.add(site);
     }
     b.guest_insns = uint32_t(insns.size());
