@@ -116,6 +116,7 @@ BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKin
   s.info = hinfo::memInfo(size, kind_bits, seg);
   s.kind = kind;
   s.seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
+  s.x87 = x87_live_;
   return s;
 }
 
@@ -123,8 +124,10 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
   AccessSite s = accessSite(seg, size, kind);
   if (!segmentFlat(seg, kind) && !s.based) {
     RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(access_.slow_seg);
+    if (s.x87) emitX87Reload();
     op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
     if (kind != MemKind::Read) RawBuf(a_).movR9d(uint32_t(s.info)).call(access_.commit);
+    if (kind != MemKind::Read && s.x87) emitX87Reload();
     return;
   }
   if (host_mmu_) {
@@ -309,10 +312,11 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
   }
   RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
+  if (s.x87) emitX87Reload();
   copyOp(d.op);
-  RawBuf r(a_);
-  if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
-  r.jmpBack(d.back);
+  if (s.kind != MemKind::Read) RawBuf(a_).movR9d(uint32_t(s.info)).call(access_.commit);
+  if (s.kind != MemKind::Read && s.x87) emitX87Reload();
+  RawBuf(a_).jmpBack(d.back);
 }
 
 // --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h),

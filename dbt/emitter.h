@@ -82,6 +82,17 @@ class BlockEmitter {
   void setPosition(uint32_t index, uint32_t count) { insns_after_ = count - 1 - index; }
   // One guest instruction (dispatches on the table row). Returns false if the block ends here.
   bool emitInsn(const cs_insn& insn, const InsnRow& row);
+  // Runs of x87 instructions on the host's x87 (emit_x87.cpp): which instructions a run may
+  // hold, and one run (index and count: the instruction's place in the block, as setPosition).
+  struct X87Insn {
+    const cs_insn* insn;
+    const InsnRow* row;
+    uint32_t index, count;
+  };
+  bool x87Native(const cs_insn& insn, const InsnRow* row) const;
+  void emitX87Run(const X87Insn* run, size_t n);
+  // An instruction that may sit inside a run between x87 instructions (no helper, no branch).
+  static bool x87RunFiller(const InsnRow* row);
   void emitRaise(HelperFn fn, uint32_t eip, uint64_t arg);  // #UD and friends
 
   // The access path (emit_access.cpp).
@@ -152,7 +163,10 @@ class BlockEmitter {
   void emitWithHighByteFix(asmjit::InstId id, asmjit::Operand* ops, unsigned count);
   bool segmentFlat(int seg, MemKind kind) const;
   bool segmentBased(int seg, MemKind kind) const;
-  void emitRdtscInline();  // flat but for a nonzero base
+  void emitRdtscInline();
+  void position(const X87Insn& i);  // insn_eip_, next_eip_, insns_after_ for it
+  void emitX87Reload();
+  bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state  // flat but for a nonzero base
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {
     uint32_t begin = 0, end = 0;
@@ -169,6 +183,7 @@ class BlockEmitter {
     MemKind kind;
     int32_t seg_base;
     Fold fold;  // --mmu host: R10 is not set; the slow paths compute it first
+    bool x87 = false;  // inside a native x87 run: helper calls store the live state, reload it
   };
   struct DeferredAccess {
     AccessSite site;

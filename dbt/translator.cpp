@@ -103,6 +103,7 @@ struct Dbt::Impl {
   std::unordered_map<uint8_t*, std::pair<Block*, size_t>> exit_sites;
   std::vector<std::unique_ptr<Block>> owned;
   std::vector<DecodedInsn> insns;
+  std::vector<BlockEmitter::X87Insn> x87_run;  // reused: one run of native x87 instructions
   FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
   InlineCachePool ic_pool{kInlineCacheSlots};
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
@@ -233,6 +234,21 @@ struct Dbt::Impl {
         e.emitRaise(hooks.raise_ud, uint32_t(d.insn.address), d.insn.id);
         open = false;
         break;
+      }
+      if (e.x87Native(d.insn, d.row)) {  // a run: to the last x87 instruction before a helper or branch
+        size_t end = k + 1;
+        for (size_t j = k + 1; j < insns.size(); ++j) {
+          if (e.x87Native(insns[j].insn, insns[j].row)) end = j + 1;
+          else if (!BlockEmitter::x87RunFiller(insns[j].row)) break;
+        }
+        x87_run.clear();
+        for (size_t j = k; j < end; ++j) {
+          x87_run.push_back({&insns[j].insn, insns[j].row, uint32_t(j), uint32_t(insns.size())});
+          if (j > k) bytes += insns[j].insn.size;
+        }
+        e.emitX87Run(x87_run.data(), x87_run.size());
+        k = end - 1;
+        continue;
       }
       open = e.emitInsn(d.insn, *d.row);
       if (!open) break;

@@ -369,6 +369,7 @@ RunResult Machine::run() {
   vm.dbt->flushJumpCache();
   int why = setjmp(vm.jmp);
   if (why != kJumpNone) {
+    fpu::saveLive(c);  // a fault inside a run of native x87 instructions
     debugAfterJump(vm, why);
     accountInsns(vm);
     // Translated code charged its whole block on entry: give back what did not retire.

@@ -435,7 +435,7 @@ const struct workload workloads[] = {
     {"calls", wl_calls, 1000, 0x9f9edcbeu},
     {"recursion", wl_recursion, 300, 0xa8275a23u},
     {"interp", wl_interp, 8000, 0x89688c2au},
-    {"mandel", wl_mandel, 20, 0x00000000u},
+    {"mandel", wl_mandel, 100, 0xf9533193u},
     {"empty", wl_empty, 0, 0x00000000u},
     {0, 0, 0, 0},
 };

@@ -1,7 +1,8 @@
 /* Compute kernels shared by the btvm guest (guest_main.c, gcc -m32 freestanding) and the native
-   x86-64 build (native_main.c). Integer-only: guests have no x87/SSE, so this file is compiled with
-   -mno-80387 -mno-sse for the guest and -mgeneral-regs-only for the native build, which keeps both
-   builds in the same instruction subset (general registers only).
+   x86-64 build (native_main.c). workloads.c is integer-only: compiled with -mno-80387 -mno-sse for
+   the guest and -mgeneral-regs-only for the native build, which keeps both builds in the same
+   instruction subset (general registers only). workloads_fp.c holds the floating-point kernel:
+   gcc's x87 code in the guest, SSE2 natively (the two agree bit for bit there, see that file).
 
    Every kernel takes a repeat count, does a fixed amount of work per repeat, and returns a 32-bit
    checksum of everything it computed, so the compiler cannot drop work and a wrong emulation

@@ -74,6 +74,12 @@ struct CpuState {
   // The x87 FPU: its FNSAVE image (32-bit protected-mode layout, emu/cpu/fpu.h), as the host's
   // FRSTOR/FNSAVE read and write it, with the guest's own FIP/FCS/FOP/FDP/FDS in it.
   alignas(16) uint8_t fpu[108];
+  // A run of x87 instructions that translated code executes on the host's x87 itself
+  // (dbt/emit_x87.cpp): while fpu_live is set the guest's FPU state is in the host's x87, not in
+  // `fpu`, and fpu_ptrs holds the guest's FIP, FCS|FOP, FDP, FDS (the image's bytes 12..27),
+  // which the host's own FNSAVE would overwrite with host addresses.
+  uint8_t fpu_live;
+  alignas(8) uint8_t fpu_ptrs[16];
 
   // Instruction budget: translated code subtracts each block's length on entry and leaves to the
   // dispatcher when it goes negative. While translated code runs it lives in a host register, as

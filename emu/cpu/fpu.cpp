@@ -244,6 +244,13 @@ HelperResult hFpu(Machine::Impl& vm, const hinfo::Info& i, uint32_t arg) {
 
 }  // namespace
 
+void saveLive(CpuState& c) {
+  if (!c.fpu_live) return;
+  __asm__ volatile("fnsave %0" : "=m"(*reinterpret_cast<uint8_t(*)[kImageSize]>(c.fpu)));
+  std::memcpy(c.fpu + kFip, c.fpu_ptrs, kRegs - kFip);
+  c.fpu_live = 0;
+}
+
 Op decode(uint8_t opcode, uint8_t modrm) {
   Op op{true, true, false, false, 0, 0, Special::None};
   const Op invalid{};

@@ -33,4 +33,9 @@ void resetState(CpuState& c);
 // The state after RESET (SDM vol. 3 table 9-1), for a machine started at the reset vector (-bios).
 void powerOnState(CpuState& c);
 
+// A run of native x87 instructions (dbt/emit_x87.cpp) was left half-way by a longjmp to the
+// dispatcher (a fault on one of its memory operands): the guest's state is in the host's x87.
+// Stores it into CpuState::fpu with the guest's pointers; nothing if no run is live.
+void saveLive(CpuState& c);
+
 }  // namespace btvm::fpu

@@ -1,0 +1,192 @@
+// Runs of x87 instructions on the host's own x87. The x87 helper (emu/cpu/fpu.cpp) costs a
+// helper call, an FRSTOR and an FNSAVE per instruction. Here the guest's own x87 instructions
+// run natively (their encodings are the same in 64-bit mode; a memory operand becomes the access
+// path's host operand), with the guest's FPU state *live* in the host's x87 from the first run
+// until translated code next calls a helper or leaves: the runtime thunk and the epilogue store
+// it back into CpuState::fpu (runtime.cpp), and a longjmp out of a helper finds it stored or
+// the dispatcher stores it (fpu::saveLive). A loop of x87 code thus pays no FRSTOR/FNSAVE at
+// all. Register forms are the guest's two bytes; FCOMI writes ZF, PF, CF and FCMOVcc reads them
+// in host RFLAGS, which is where the guest's flags live.
+//
+// A run goes native only while nothing in it can trap on the host: every exception masked in
+// FCW, no exception pending (FSW.ES), CR0.EM and CR0.TS clear (#NM). A run that finds the state
+// not live tests that, flag-free, and otherwise takes the same instructions through the helper.
+// While live, only native instructions have run, and none of them changes FCW, FSW.ES or CR0.
+// Control instructions (FLDCW, FLDENV, FRSTOR, FNSTENV, FNSAVE, FNINIT, FNCLEX, FNSTSW/FNSTCW),
+// 80-bit and BCD memory forms, 16-bit addressing, operand-size prefixes and non-flat segments
+// stay helpers and end runs; integer instructions without helpers or branches may sit inside a
+// run (the translator's choice), and are emitted on both paths.
+//
+// The guest's FIP, FCS|FOP, FDP, FDS (image bytes 12..27) are kept in CpuState::fpu_ptrs while
+// live and put back after the FNSAVE, which stores host addresses there. A memory access's slow
+// path inside a run calls a helper, which stores the state: it loads it again (emitX87Reload).
+#include <cstring>
+
+#include "dbt/emitter.h"
+#include "dbt/host_regs.h"
+#include "emu/cpu/fpu.h"
+#include "patcher/modes.h"
+
+namespace btvm {
+
+using namespace asmjit;
+using namespace host;
+
+namespace {
+
+constexpr int32_t kFpu = int32_t(offsetof(CpuState, fpu));
+constexpr int32_t kPtrs = int32_t(offsetof(CpuState, fpu_ptrs));
+constexpr int32_t kLive = int32_t(offsetof(CpuState, fpu_live));
+static_assert(fpu::kRegs - fpu::kFip == sizeof(CpuState::fpu_ptrs), "the pointer fields of the image");
+
+const cs_x86_op* memOperand(const cs_x86& x) {
+  for (unsigned i = 0; i < x.op_count; ++i)
+    if (x.operands[i].type == X86_OP_MEM) return &x.operands[i];
+  return nullptr;
+}
+
+// The x87 instruction `opcode /reg` on a host memory operand (base + index * scale + disp32).
+void embedX87Mem(x86::Assembler& a, uint8_t opcode, unsigned reg, const x86::Mem& m) {
+  unsigned base = m.baseId(), index = m.hasIndex() ? m.indexId() : 4;
+  uint8_t b[8] = {uint8_t(0x40 | (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0)), opcode,
+                  uint8_t(0x80 | (reg << 3) | 4), uint8_t(m.shift() << 6 | (index & 7) << 3 | (base & 7))};
+  int32_t disp = m.offsetLo32();
+  std::memcpy(b + 4, &disp, 4);
+  a.embed(b, sizeof b);
+}
+
+// 16 bytes between the image's pointer fields and CpuState::fpu_ptrs, through R8.
+void copy16(x86::Assembler& a, int32_t to, int32_t from) {
+  for (int32_t k = 0; k < 16; k += 8) {
+    a.mov(x86::r8, x86::qword_ptr(kState, from + k));
+    a.mov(x86::qword_ptr(kState, to + k), x86::r8);
+  }
+}
+
+}  // namespace
+
+bool BlockEmitter::x87RunFiller(const InsnRow* row) {
+  if (!row) return false;
+  switch (row->emit) {
+    case Emit::Generic: case Emit::Lea: case Emit::Nop: case Emit::Push: case Emit::Pop:
+    case Emit::BitMem: case Emit::Xlat: case Emit::Pusha: case Emit::Popa: case Emit::Leave:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool BlockEmitter::x87Native(const cs_insn& insn, const InsnRow* row) const {
+  if (!row || row->emit != Emit::Helper || row->helper != HelperId::Fpu) return false;
+  if (handlingFor(mode_, *row) == Handling::Trapped || handlingFor(mode_, *row) == Handling::Patched) return false;
+  const cs_x86& x = insn.detail->x86;
+  if (x.opcode[0] < 0xd8 || x.opcode[0] > 0xdf || x.prefix[0] || x.prefix[2] || x.prefix[3]) return false;
+  fpu::Op op = fpu::decode(x.opcode[0], x.modrm);
+  if (!op.valid || op.control || op.special != fpu::Special::None || op.load > 8 || op.store > 8) return false;
+  if (x.modrm >= 0xc0) return true;
+  const cs_x86_op* mo = memOperand(x);
+  if (!mo) return false;
+  GuestMem m = guestMem(*mo, x);
+  return !m.addr16 && segmentFlat(m.seg, op.store ? MemKind::Write : MemKind::Read);
+}
+
+void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
+  Label check = a_.newLabel(), native = a_.newLabel(), body = a_.newLabel(), slow = a_.newLabel();
+  Label done = a_.newLabel();
+  // Live already (an earlier run, this block or another, and no helper since): the check held
+  // then and nothing native can have changed FCW, FSW.ES or CR0.
+  a_.mov(x86::r9, x86::rcx);
+  a_.movzx(x86::ecx, x86::byte_ptr(kState, kLive));
+  a_.jecxz(x86::rcx, check);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(body);
+  // RCX = (~FCW & 0x3f) << 26 + FSW.ES + (CR0.EM, CR0.TS) << 30, summed in 64 bits: zero when
+  // the host's x87 cannot trap on this run.
+  a_.bind(check);
+  a_.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
+  a_.not_(x86::ecx);
+  a_.mov(x86::r8d, 26);
+  a_.shlx(x86::ecx, x86::ecx, x86::r8d);
+  a_.movzx(x86::r8d, x86::byte_ptr(kState, kFpu + int32_t(fpu::kFsw)));
+  a_.mov(x86::r11d, 7);
+  a_.shrx(x86::r8d, x86::r8d, x86::r11d);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8));
+  a_.rorx(x86::r8d, st(offsetof(CpuState, cr0)), 2);
+  a_.mov(x86::r11d, 30);
+  a_.shlx(x86::r8d, x86::r8d, x86::r11d);
+  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8));
+  a_.jecxz(x86::rcx, native);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(slow);
+
+  a_.bind(native);
+  a_.mov(x86::rcx, x86::r9);
+  a_.frstor(x86::ptr(kState, kFpu));
+  a_.mov(x86::byte_ptr(kState, kLive), 1);
+  copy16(a_, kPtrs, kFpu + int32_t(fpu::kFip));
+  a_.bind(body);
+  a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + CS * sizeof(Segment))));
+  a_.mov(x86::word_ptr(kState, kPtrs + 4), x86::r8w);
+  x87_live_ = true;
+  // FIP and FCS|FOP of the last x87 instruction, stored only where they can be read: before
+  // anything that can fault (a memory access) and at the end. Register forms cannot fault here.
+  uint32_t fip = 0, fop = 0;
+  bool pending = false;
+  auto storePointers = [&] {
+    if (!pending) return;
+    a_.mov(x86::dword_ptr(kState, kPtrs), fip);
+    a_.mov(x86::word_ptr(kState, kPtrs + 6), fop);
+    pending = false;
+  };
+  for (size_t k = 0; k < n; ++k) {
+    const cs_x86& x = run[k].insn->detail->x86;
+    position(run[k]);
+    if (run[k].row->helper != HelperId::Fpu) {  // integer work between x87 instructions
+      storePointers();
+      emitInsn(*run[k].insn, *run[k].row);
+      continue;
+    }
+    uint8_t opcode = x.opcode[0], modrm = x.modrm;
+    if (modrm >= 0xc0) {
+      const uint8_t b[2] = {opcode, modrm};
+      a_.embed(b, 2);
+    } else {
+      storePointers();
+      fpu::Op op = fpu::decode(opcode, modrm);
+      GuestMem m = guestMem(*memOperand(x), x);
+      unsigned reg = (modrm >> 3) & 7;
+      emitAccess(m, op.load ? op.load : op.store, op.store ? MemKind::Write : MemKind::Read,
+                 [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); }, false);
+      a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r10d);  // FDP: the offset (a flat segment)
+      a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + m.seg * sizeof(Segment))));
+      a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
+    }
+    fip = insn_eip_;
+    fop = ((opcode & 7) << 8) | modrm;
+    pending = true;
+  }
+  storePointers();
+  x87_live_ = false;
+  a_.jmp(done);  // still live: the next helper call or exit stores the state
+
+  a_.bind(slow);
+  for (size_t k = 0; k < n; ++k) {
+    position(run[k]);
+    emitInsn(*run[k].insn, *run[k].row);  // the x87 helper never ends a block
+  }
+  a_.bind(done);
+}
+
+// A slow path's helper call inside a live run stored the state (the thunk): load it again.
+void BlockEmitter::emitX87Reload() {
+  a_.frstor(x86::ptr(kState, kFpu));
+  a_.mov(x86::byte_ptr(kState, kLive), 1);
+}
+
+void BlockEmitter::position(const X87Insn& i) {
+  insn_eip_ = uint32_t(i.insn->address);
+  next_eip_ = uint32_t(i.insn->address + i.insn->size);
+  setPosition(i.index, i.count);
+}
+
+}  // namespace btvm
