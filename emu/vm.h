@@ -52,6 +52,7 @@ struct VmStats {
   uint64_t exits_block_end = 0, exits_budget = 0, exits_indirect_miss = 0, exits_helper = 0,
            exits_exception = 0, exits_smc = 0;
   uint64_t dispatcher_lookups = 0, jcache_misses = 0;
+  uint64_t helper_exits_continued = 0;  // block-ending helpers that went on in translated code
   std::map<std::string, uint64_t> unimplemented_ud;  // #UD raised because btvm lacks it
   uint64_t unassigned_io = 0;
   // Accesses to physical memory that nothing backs (no RAM, ROM or device), by 64 KiB region:
