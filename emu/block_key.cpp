@@ -7,7 +7,9 @@ namespace btvm {
 
 bool codePhys(CpuState* cpu, uint32_t linear, bool raise, uint64_t* phys);
 
-uint32_t modeFlags(const Machine::Impl& vm) {
+namespace {
+
+uint32_t computeModeFlags(const Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   uint32_t f = c.cpl & block_flag::kCplMask;
   if (realStyleSegments(c)) f |= block_flag::kRealMode;  // with CPL 3: v8086 mode
@@ -27,6 +29,38 @@ uint32_t modeFlags(const Machine::Impl& vm) {
   if (vm.config.stats) f |= block_flag::kCountTlb;
   if (!vm.config.host_clock && (!(c.cr4 & 4) || c.cpl == 0)) f |= block_flag::kInlineTsc;  // CR4.TSD
   return f;
+}
+
+// The flags read CR0 (PE, PG), CR4 (TSD), EFLAGS.VM, the CPL and each segment's base, limit,
+// attributes and validity; --stats and --clock are fixed for the run.
+bool memoMatches(const ModeFlagsMemo& m, const CpuState& c) {
+  if (!m.valid || m.cr0 != c.cr0 || m.cr4 != c.cr4 || m.cpl != c.cpl || m.vm_flag != (c.eflags & flag::VM)) return false;
+  for (int s = 0; s < 6; ++s)
+    if (m.base[s] != c.seg[s].base || m.limit[s] != c.seg[s].limit || m.attr[s] != c.seg[s].attr ||
+        m.seg_valid[s] != c.seg[s].valid)
+      return false;
+  return true;
+}
+
+}  // namespace
+
+uint32_t modeFlags(Machine::Impl& vm) {
+  const CpuState& c = vm.cpu;
+  ModeFlagsMemo& m = vm.mode_memo;
+  if (memoMatches(m, c)) return m.flags;
+  m.flags = computeModeFlags(vm);
+  m.cr0 = c.cr0;
+  m.cr4 = c.cr4;
+  m.cpl = c.cpl;
+  m.vm_flag = c.eflags & flag::VM;
+  for (int s = 0; s < 6; ++s) {
+    m.base[s] = c.seg[s].base;
+    m.limit[s] = c.seg[s].limit;
+    m.attr[s] = c.seg[s].attr;
+    m.seg_valid[s] = c.seg[s].valid;
+  }
+  m.valid = true;
+  return m.flags;
 }
 
 bool currentBlockKey(Machine::Impl& vm, bool raise, BlockKey* key) {

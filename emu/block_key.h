@@ -8,7 +8,7 @@ namespace btvm {
 
 // The block flags of the current state: CPL, real/v8086 style, code and stack size, which
 // segments are flat or based, paging, and the --stats / RDTSC variants.
-uint32_t modeFlags(const Machine::Impl& vm);
+uint32_t modeFlags(Machine::Impl& vm);
 
 // The key of the block at CS:EIP. Raises #GP for EIP beyond the CS limit and #PF for an
 // unmapped code page, as the instruction fetch would (longjmp); with raise = false it returns

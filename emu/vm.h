@@ -100,6 +100,17 @@ struct BouncedWrite {
 class GdbStub;
 class SnapshotHistory;
 
+// What modeFlags (emu/block_key.cpp) computed last, and the state it read: the dispatcher and
+// every block-ending helper ask for the flags, which rarely change between two asks.
+struct ModeFlagsMemo {
+  bool valid = false;
+  uint32_t flags = 0;
+  uint32_t cr0 = 0, cr4 = 0, vm_flag = 0;
+  uint8_t cpl = 0;
+  uint32_t base[6] = {}, limit[6] = {}, attr[6] = {};
+  bool seg_valid[6] = {};
+};
+
 struct Machine::Impl {
   explicit Impl(const MachineConfig& c);
 
@@ -154,6 +165,7 @@ struct Machine::Impl {
   bool nmi_pending = false;    // an NMI was raised (APIC) and not yet delivered
   bool nmi_blocked = false;    // an NMI handler runs: further NMIs wait for its IRET
   GuestDebugState debug;       // DR7's breakpoints decoded, debug traps due (emu/cpu/debug_regs.h)
+  ModeFlagsMemo mode_memo;
   std::unique_ptr<DebugCon> debugcon;
 };
 

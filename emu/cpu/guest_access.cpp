@@ -48,7 +48,11 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 void writeRam(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
   bool table = !vm.mem.isReadOnly(paddr) && vm.mem.isTablePage(paddr);
   if (table) vm.mmu.tableWriteBegin(paddr, len);
-  for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  if (vm.mem.contains(paddr, len) && !vm.mem.isReadOnly(paddr)) {
+    std::memcpy(vm.mem.host(paddr), data, len);  // callers write within one page
+  } else {
+    for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  }
   if (!table) return;
   vm.mmu.tableWriteEnd();
   uint32_t linear;
@@ -87,7 +91,11 @@ void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) 
 uint32_t readPhysBus(Machine::Impl& vm, uint64_t phys, unsigned size, bool for_write = false) {
   uint32_t v = 0;
   if (isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v)) return v;
-  if (!for_write && !vm.mem.contains(phys, size)) noteUnassigned(vm, phys, size, false);
+  if (vm.mem.contains(phys, size)) {
+    std::memcpy(&v, vm.mem.host(phys), size);  // within one page (callers split at pages)
+    return v;
+  }
+  if (!for_write) noteUnassigned(vm, phys, size, false);
   v = 0;
   for (unsigned j = 0; j < size; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * j);
   return v;
@@ -113,6 +121,7 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
 // ahead and the instruction ends its block, so the dispatcher reports the hit (or delivers the
 // #DB) right after it. While an exception is delivered (its frame) the dispatcher does so next.
 void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
+  if (!vm.gdb && !vm.debug.data_mask) return;  // nothing watched: the common case
   if (noteWatchedAccess(vm, linear, size, write, true) && vm.delivering < 0) vm.cpu.exit_after_insn = true;
 }
 
