@@ -11,7 +11,10 @@ namespace {
 // What the dispatcher's loop does before the next block that translated code cannot do itself.
 // Everything else the loop looks at reaches translated code through the budget: an interrupt
 // that became deliverable (requestDispatcher), the instruction limit and the next device event
-// (cut below).
+// (cut below). The interrupt shadow of STI, MOV SS and POP SS (vm.shadow_pending) needs no
+// visit: an interrupt deliverable now left a zero budget; one that becomes due later reaches
+// the dispatcher at a block entry, which is at the shadowed instruction (and then the shadow
+// holds it off, as it should) only when that block does not fit in the budget.
 bool dispatcherMustLook(const Machine::Impl& vm) {
   const CpuState& c = vm.cpu;
   const GuestDebugState& d = vm.debug;
@@ -21,7 +24,6 @@ bool dispatcherMustLook(const Machine::Impl& vm) {
          || vm.in_single_insn || vm.single_insn_next || vm.flush_code
          || c.halted                // HLT: the dispatcher sleeps until an interrupt
          || (c.eflags & flag::TF)   // single-step traps: one instruction per block
-         || vm.shadow_pending       // STI / MOV SS: the interrupt shadow is the dispatcher's
          || vm.nmi_pending          // IRET unblocked a waiting NMI
          || d.exec_mask || d.pending || d.shadow || d.step_armed
          || c.icount_budget <= 0;   // out of budget, or a deliverable interrupt waits
