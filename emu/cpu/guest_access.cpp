@@ -125,8 +125,26 @@ void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
   if (noteWatchedAccess(vm, linear, size, write, true) && vm.delivering < 0) vm.cpu.exit_after_insn = true;
 }
 
+namespace {
+// With paging, an access within one page whose soft-TLB tag allows it: the host bytes, as
+// translated code would reach them (a write tag exists only for plain unwatched RAM: no code,
+// no page table, no ROM window, no device). Else null: the full path below.
+uint8_t* tlbHost(Machine::Impl& vm, uint32_t linear, unsigned size, bool write, bool user) {
+  const CpuState& c = vm.cpu;
+  if (!(c.cr0 & 0x80000000u) || (linear & 4095) + size > 4096) return nullptr;
+  const TlbEntry& t = c.tlb.entry[user ? 1 : 0][(linear >> 12) & (kTlbSize - 1)];
+  if ((write ? t.tag_write : t.tag_read) != linear >> 12) return nullptr;
+  return reinterpret_cast<uint8_t*>(t.addend + linear);
+}
+}  // namespace
+
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
   uint32_t v = 0;
+  if (const uint8_t* h = tlbHost(vm, linear, size, false, user)) {
+    std::memcpy(&v, h, size);
+    checkWatch(vm, linear, size, false);
+    return v;
+  }
   for (unsigned i = 0; i < size;) {
     uint32_t a = linear + i;
     uint64_t phys = translateOrFault(vm, a, Access::Read, user);
@@ -140,6 +158,13 @@ uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user
 }
 
 void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t value, bool user) {
+  if (!vm.trace_event.open) {
+    if (uint8_t* h = tlbHost(vm, linear, size, true, user)) {
+      checkWatch(vm, linear, size, true);
+      std::memcpy(h, &value, size);
+      return;
+    }
+  }
   // Translate every page first: a fault on the second page must leave the first unwritten.
   uint32_t second = (linear & ~4095u) + 4096;
   bool crosses = (linear & 4095) + size > 4096;
