@@ -70,6 +70,11 @@ class Dbt {
   // to run in this mode (a block key's flags and CS base); a flush starts a new epoch for all.
   void enterMode(uint32_t flags, uint32_t cs_base);
   void flushJumpCache();
+  // The way on from a helper that ends its block (emu/helper_exit.h): the host code of the
+  // jump-cache entry for `eip` in the current mode and epoch, or null; and the stub that leaves
+  // to the dispatcher instead (as an unchained exit does, so that it fills the jump cache).
+  const void* jumpCacheCode(uint32_t eip) const;
+  const void* dispatcherExit() const { return stubs_.jcache_miss; }
 
   // Forgets every block with guest bytes in [paddr, paddr+len). Returns true if any.
   bool invalidate(uint64_t paddr, uint32_t len);

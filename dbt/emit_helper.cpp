@@ -12,18 +12,6 @@ using namespace host;
 
 namespace {
 
-// Helpers that set CpuState::eip themselves (to the target, or to the next instruction).
-bool setsEip(HelperId h) {
-  switch (h) {
-    case HelperId::JmpFar: case HelperId::CallFar: case HelperId::RetFar: case HelperId::Int:
-    case HelperId::Int1: case HelperId::Int3: case HelperId::Into: case HelperId::Iret:
-    case HelperId::Hlt: case HelperId::Sysenter: case HelperId::Sysexit:
-      return true;
-    default:
-      return false;
-  }
-}
-
 uint8_t stringOp(unsigned id) {
   switch (id) {
     case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: return hinfo::kMovs;
@@ -153,13 +141,19 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
     emitExitStateEip();
     return false;
   }
+  bool ends = row.cls & cls::kBlockEnd;
+  info.ends_block = ends;
   a_.mov(x86::r9, hinfo::pack(info));
   callHelper(how == Handling::Missed ? hooks_.deprivileged[size_t(row.helper)] : hooks_.helpers[size_t(row.helper)]);
-  if (!(row.cls & cls::kBlockEnd)) return true;
-  if (setsEip(row.helper)) emitExitStateEip();
-  else emitExitToDispatcher(next_eip_);
+  if (!ends) return true;
+  emitHelperExit();
   return false;
 }
+
+// After a helper that ends its block: it has set state.eip (to the next instruction or a
+// target) and returned where to go on (emu/helper_exit.h): the block of the new EIP when it
+// may run on in translated code, else the stub that leaves to the dispatcher.
+void BlockEmitter::emitHelperExit() { a_.jmp(x86::r11); }
 
 void BlockEmitter::emitRaise(HelperFn fn, uint32_t eip, uint64_t arg) {
   setEip(eip);

@@ -76,6 +76,7 @@ class BlockEmitter {
   void setInlineCaches(InlineCachePool* pool) { ic_pool_ = pool; }
   void emitExitToDispatcher(uint32_t next_eip);  // state.eip = next_eip, not chainable
   void emitExitStateEip();           // state.eip already set by a helper
+  void emitHelperExit();             // to the code a block-ending helper returned (R11)
   void emitDeferred();               // slow paths, after the block's last instruction
 
   // Where the next instruction stands in its block (helpers learn how many follow it).

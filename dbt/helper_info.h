@@ -11,9 +11,11 @@ namespace btvm::hinfo {
 // 15 the instruction has a memory operand, 16..19 the first register operand (GPR in ModRM
 // order, or sreg / CR / DR number), 20..23 the second register operand, 24..25 REP prefix
 // (1 = REP/REPE, 2 = REPNE), 26 16-bit address size, 27..31 a sub-operation (string op, segment
-// of LxS), 32..47 first immediate, 48..55 second immediate, 56 the instruction has an immediate.
+// of LxS), 32..47 first immediate, 48..55 second immediate, 56 the instruction has an immediate,
+// 57 the instruction ends its block and the helper returns where translated code goes on
+// (emu/helper_exit.h).
 struct Info {
-  uint8_t length, size, seg, rm_is_mem, reg, rm, rep, addr16, sub, has_imm;
+  uint8_t length, size, seg, rm_is_mem, reg, rm, rep, addr16, sub, has_imm, ends_block;
   uint16_t imm;
   uint8_t imm2;
 };
@@ -22,7 +24,8 @@ constexpr uint64_t pack(const Info& i) {
   return uint64_t(i.length) | uint64_t(i.size & 15) << 8 | uint64_t(i.seg & 7) << 12 |
          uint64_t(i.rm_is_mem & 1) << 15 | uint64_t(i.reg & 15) << 16 | uint64_t(i.rm & 15) << 20 |
          uint64_t(i.rep & 3) << 24 | uint64_t(i.addr16 & 1) << 26 | uint64_t(i.sub & 31) << 27 |
-         uint64_t(i.imm) << 32 | uint64_t(i.imm2) << 48 | uint64_t(i.has_imm & 1) << 56;
+         uint64_t(i.imm) << 32 | uint64_t(i.imm2) << 48 | uint64_t(i.has_imm & 1) << 56 |
+         uint64_t(i.ends_block & 1) << 57;
 }
 
 constexpr Info unpack(uint64_t v) {
@@ -39,6 +42,7 @@ constexpr Info unpack(uint64_t v) {
   i.imm = uint16_t(v >> 32);
   i.imm2 = uint8_t(v >> 48);
   i.has_imm = (v >> 56) & 1;
+  i.ends_block = (v >> 57) & 1;
   return i;
 }
 

@@ -530,6 +530,11 @@ void Dbt::fillJumpCache(uint32_t eip, const Block* b) {
   ++impl_->stats.jcache_fills;
 }
 
+const void* Dbt::jumpCacheCode(uint32_t eip) const {
+  const JumpCacheEntry& e = cpu_.jcache[(eip + (eip >> 12)) & (kJumpCacheSize - 1)];
+  return e.key == (cpu_.flow_gen | eip) ? e.code : nullptr;
+}
+
 void Dbt::flushJumpCache() { impl_->flushJumpCache(); }
 void Dbt::enterMode(uint32_t flags, uint32_t cs_base) { impl_->enterMode(flags, cs_base); }
 bool Dbt::invalidate(uint64_t paddr, uint32_t len) { return impl_->invalidate(paddr, len); }

@@ -20,6 +20,7 @@
 #include "emu/boot/fw_cfg_boot.h"
 #include "emu/boot/linux.h"
 #include "emu/boot/multiboot.h"
+#include "emu/block_key.h"
 #include "emu/debug/gdbstub.h"
 #include "emu/debug/snapshot.h"
 #include "emu/vm.h"
@@ -246,47 +247,6 @@ uint64_t Machine::stateHash() {
 
 namespace {
 
-uint32_t modeFlags(const Machine::Impl& vm) {
-  const CpuState& c = vm.cpu;
-  uint32_t f = c.cpl & block_flag::kCplMask;
-  if (realStyleSegments(c)) f |= block_flag::kRealMode;  // with CPL 3: v8086 mode
-  if (!(c.seg[CS].attr & attr::kDB)) f |= block_flag::kCode16;
-  if (!(c.seg[SS].attr & attr::kDB)) f |= block_flag::kStack16;
-  for (int s = 0; s < 6; ++s) {
-    if (segmentIsFlat(c.seg[s], false)) f |= 1u << (block_flag::kFlatShift + s);
-    if (segmentIsFlat(c.seg[s], true)) f |= 1u << (block_flag::kFlatWriteShift + s);
-    if (c.seg[s].base != 0) {
-      Segment at0 = c.seg[s];
-      at0.base = 0;
-      if (segmentIsFlat(at0, false)) f |= 1u << (block_flag::kBasedShift + s);
-      if (segmentIsFlat(at0, true)) f |= 1u << (block_flag::kBasedWriteShift + s);
-    }
-  }
-  if (c.cr0 & 0x80000000u) f |= block_flag::kPaging;
-  if (vm.config.stats) f |= block_flag::kCountTlb;
-  if (!vm.config.host_clock && (!(c.cr4 & 4) || c.cpl == 0)) f |= block_flag::kInlineTsc;  // CR4.TSD
-  return f;
-}
-
-// Where the next block starts. Raises #GP for EIP beyond the CS limit and #PF for an unmapped
-// code page, as the instruction fetch would.
-BlockKey currentKey(Machine::Impl& vm) {
-  CpuState& c = vm.cpu;
-  if (c.eip > c.seg[CS].limit) raiseException(vm, 13, 0, true);
-  uint64_t phys;
-  uint32_t linear = c.seg[CS].base + c.eip;
-  codePhys(&c, linear, true, &phys);
-  // Chains to another page check the soft-TLB entry of the target's page (Dbt::chainLastExit):
-  // keep the code page's entry valid so that those checks pass after a flush.
-  // Not for a watched page, whose data accesses must all take the slow path.
-  if ((c.cr0 & 0x80000000u) && !linearPageWatched(vm, linear)) {
-    bool user = c.cpl == 3;
-    if (c.tlb.entry[user][(linear >> 12) & (kTlbSize - 1)].tag_read != linear >> 12)
-      vm.mmu.fill(linear, phys, Access::Exec, user);
-  }
-  return BlockKey{c.eip, c.seg[CS].base, phys, modeFlags(vm)};
-}
-
 // A trap exit (--mode trap/patch): the block stopped before a privileged or sensitive
 // instruction; the VMM emulates it against the virtual state and the run goes on after it.
 void emulateTrap(Machine::Impl& vm) {
@@ -433,7 +393,8 @@ RunResult Machine::run() {
     }
     if (vm.gdb && vm.gdb->atBoundary(true)) continue;  // a breakpoint here, or gdb's single step
     checkInstructionBreakpoint(vm);        // before the fetch's own faults
-    BlockKey key = currentKey(vm);
+    BlockKey key;
+    currentBlockKey(vm, true, &key);
     vm.dbt->enterMode(key.flags, key.cs_base);
     bool trap_after = c.eflags & flag::TF;
     bool single = vm.single_insn_next || trap_after || (vm.gdb && vm.gdb->stepping());

@@ -38,6 +38,7 @@ void Machine::printStats() const {
   fmt::print(o, "  indirect miss / helper / budget {}\n", vm.stats.exits_helper);
   fmt::print(o, "  exception                     {}\n", vm.stats.exits_exception);
   fmt::print(o, "  write to translated code      {}\n", vm.stats.exits_smc);
+  fmt::print(o, "  (block-ending helpers gone on in translated code, no exit: {})\n", vm.stats.helper_exits_continued);
   fmt::print(o, "soft TLB\n");
   fmt::print(o, "  hits (inline)                 {}\n", vm.cpu.tlb_hits);
   fmt::print(o, "  misses (slow path fills)      {}\n", vm.mmu.stats.tlb_misses);

@@ -52,6 +52,7 @@ struct VmStats {
   uint64_t exits_block_end = 0, exits_budget = 0, exits_indirect_miss = 0, exits_helper = 0,
            exits_exception = 0, exits_smc = 0;
   uint64_t dispatcher_lookups = 0, jcache_misses = 0;
+  uint64_t helper_exits_continued = 0;  // block-ending helpers that went on in translated code
   std::map<std::string, uint64_t> unimplemented_ud;  // #UD raised because btvm lacks it
   uint64_t unassigned_io = 0;
   // Accesses to physical memory that nothing backs (no RAM, ROM or device), by 64 KiB region:
@@ -98,6 +99,17 @@ struct BouncedWrite {
 
 class GdbStub;
 class SnapshotHistory;
+
+// What modeFlags (emu/block_key.cpp) computed last, and the state it read: the dispatcher and
+// every block-ending helper ask for the flags, which rarely change between two asks.
+struct ModeFlagsMemo {
+  bool valid = false;
+  uint32_t flags = 0;
+  uint32_t cr0 = 0, cr4 = 0, vm_flag = 0;
+  uint8_t cpl = 0;
+  uint32_t base[6] = {}, limit[6] = {}, attr[6] = {};
+  bool seg_valid[6] = {};
+};
 
 struct Machine::Impl {
   explicit Impl(const MachineConfig& c);
@@ -153,6 +165,7 @@ struct Machine::Impl {
   bool nmi_pending = false;    // an NMI was raised (APIC) and not yet delivered
   bool nmi_blocked = false;    // an NMI handler runs: further NMIs wait for its IRET
   GuestDebugState debug;       // DR7's breakpoints decoded, debug traps due (emu/cpu/debug_regs.h)
+  ModeFlagsMemo mode_memo;
   std::unique_ptr<DebugCon> debugcon;
 };
 

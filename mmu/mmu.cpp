@@ -44,8 +44,16 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
     return true;
   }
   bool write = kind == Access::Write;
-  selectSpace();
   last_writable_ = false;
+  // The soft TLB first: it holds only current translations (dropped with the shadow entries
+  // they came from), so a tag that allows this access gives the page without a table lookup.
+  // The VMM's own accesses (exception frames, descriptor reads, IRET's pops) hit it mostly.
+  const TlbEntry& t = cpu_.tlb.entry[user ? 1 : 0][(linear >> 12) & (kTlbSize - 1)];
+  if ((write ? t.tag_write : t.tag_read) == linear >> 12) {
+    *phys = t.addend + linear - reinterpret_cast<uint64_t>(mem_.base());
+    return true;
+  }
+  selectSpace();
   if (const ShadowEntry* e = shadow_.find(linear >> 12)) {
     bool may_write = e->writable || (!user && !(cpu_.cr0 & kCr0WP));
     bool denied = (user && !e->user) || (write && !may_write);

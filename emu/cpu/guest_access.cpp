@@ -48,7 +48,11 @@ void guardWatchedWrite(Machine::Impl& vm, uint64_t phys, uint32_t len) {
 void writeRam(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t len) {
   bool table = !vm.mem.isReadOnly(paddr) && vm.mem.isTablePage(paddr);
   if (table) vm.mmu.tableWriteBegin(paddr, len);
-  for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  if (vm.mem.contains(paddr, len) && !vm.mem.isReadOnly(paddr)) {
+    std::memcpy(vm.mem.host(paddr), data, len);  // callers write within one page
+  } else {
+    for (uint32_t i = 0; i < len; ++i) vm.mem.write8(paddr + i, data[i]);
+  }
   if (!table) return;
   vm.mmu.tableWriteEnd();
   uint32_t linear;
@@ -87,7 +91,11 @@ void mmioWrite(Machine::Impl& vm, uint64_t phys, unsigned size, uint32_t value) 
 uint32_t readPhysBus(Machine::Impl& vm, uint64_t phys, unsigned size, bool for_write = false) {
   uint32_t v = 0;
   if (isMmio(vm, phys, size) && vm.mmio.read(phys, size, &v)) return v;
-  if (!for_write && !vm.mem.contains(phys, size)) noteUnassigned(vm, phys, size, false);
+  if (vm.mem.contains(phys, size)) {
+    std::memcpy(&v, vm.mem.host(phys), size);  // within one page (callers split at pages)
+    return v;
+  }
+  if (!for_write) noteUnassigned(vm, phys, size, false);
   v = 0;
   for (unsigned j = 0; j < size; ++j) v |= uint32_t(vm.mem.read8(phys + j)) << (8 * j);
   return v;
@@ -113,11 +121,30 @@ void writePhys(Machine::Impl& vm, uint64_t paddr, const uint8_t* data, uint32_t 
 // ahead and the instruction ends its block, so the dispatcher reports the hit (or delivers the
 // #DB) right after it. While an exception is delivered (its frame) the dispatcher does so next.
 void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
+  if (!vm.gdb && !vm.debug.data_mask) return;  // nothing watched: the common case
   if (noteWatchedAccess(vm, linear, size, write, true) && vm.delivering < 0) vm.cpu.exit_after_insn = true;
 }
 
+namespace {
+// With paging, an access within one page whose soft-TLB tag allows it: the host bytes, as
+// translated code would reach them (a write tag exists only for plain unwatched RAM: no code,
+// no page table, no ROM window, no device). Else null: the full path below.
+uint8_t* tlbHost(Machine::Impl& vm, uint32_t linear, unsigned size, bool write, bool user) {
+  const CpuState& c = vm.cpu;
+  if (!(c.cr0 & 0x80000000u) || (linear & 4095) + size > 4096) return nullptr;
+  const TlbEntry& t = c.tlb.entry[user ? 1 : 0][(linear >> 12) & (kTlbSize - 1)];
+  if ((write ? t.tag_write : t.tag_read) != linear >> 12) return nullptr;
+  return reinterpret_cast<uint8_t*>(t.addend + linear);
+}
+}  // namespace
+
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
   uint32_t v = 0;
+  if (const uint8_t* h = tlbHost(vm, linear, size, false, user)) {
+    std::memcpy(&v, h, size);
+    checkWatch(vm, linear, size, false);
+    return v;
+  }
   for (unsigned i = 0; i < size;) {
     uint32_t a = linear + i;
     uint64_t phys = translateOrFault(vm, a, Access::Read, user);
@@ -131,6 +158,13 @@ uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user
 }
 
 void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t value, bool user) {
+  if (!vm.trace_event.open) {
+    if (uint8_t* h = tlbHost(vm, linear, size, true, user)) {
+      checkWatch(vm, linear, size, true);
+      std::memcpy(h, &value, size);
+      return;
+    }
+  }
   // Translate every page first: a fault on the second page must leave the first unwritten.
   uint32_t second = (linear & ~4095u) + 4096;
   bool crosses = (linear & 4095) + size > 4096;

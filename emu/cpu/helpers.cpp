@@ -1,5 +1,6 @@
 // The helper table translated code calls, and the wrapper that every helper runs in.
 #include "emu/cpu/helpers.h"
+#include "emu/helper_exit.h"
 
 #include <capstone/capstone.h>
 #include <fmt/core.h>
@@ -195,6 +196,7 @@ uint64_t runHelper(Machine::Impl& vm, HelperId h, const hinfo::Info& i, uint32_t
     if (r == kNext) cpu->eip += i.length;
     leaveToDispatcher(vm, kJumpContinue);
   }
+  if (i.ends_block) return reinterpret_cast<uint64_t>(continueAfterHelper(vm, r, i));
   return r;
 }
 

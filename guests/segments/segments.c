@@ -603,6 +603,28 @@ static void t_accessed(void) {
     expect_eq("ss load sets accessed bit", access_byte(gdt_get(SEL_B >> 3)), DATA_RW | 1);
 }
 
+/* One load through DS right after MOV DS, at the same EIP every call (not inlined). */
+static __attribute__((noinline)) uint32_t read_after_ds_load(uint16_t sel, const void *p) {
+    uint32_t v;
+    __asm__ volatile("mov %k[s], %%ds\n\tmovl (%[p]), %[v]\n\t" FLAT("ds")
+                     : [v] "=r"(v) : [p] "r"(p), [s] "r"(sel) : "memory");
+    return v;
+}
+
+/* The same instructions after a segment load in two modes: flat DS, then DS with a base. Each
+ * load ends its block and a new segment changes how the next block is translated: the code
+ * after it must run as translated for the new DS, not be taken from the first run's flat
+ * translation (btvm goes on from such helpers without the dispatcher: emu/helper_exit.h). */
+static void t_same_code_two_modes(void) {
+    volatile uint32_t *w = (volatile uint32_t *)(buf + 0x40);
+    w[0] = 0xAAAA0001;
+    w[0x100 / 4] = 0xBBBB0002;
+    set_seg(SEL_A, 0x100, 0xFFFFF, DATA_RW, F_4K32); /* base 0x100, 4 GiB limit */
+    expect_eq("same code after mov ds: flat ds", read_after_ds_load(KERNEL_DS, buf + 0x40), 0xAAAA0001);
+    expect_eq("same code after mov ds: ds base 0x100", read_after_ds_load(SEL_A, buf + 0x40), 0xBBBB0002);
+    expect_eq("same code after mov ds: flat ds again", read_after_ds_load(KERNEL_DS, buf + 0x40), 0xAAAA0001);
+}
+
 void kmain(uint32_t magic, uint32_t mbi) {
     (void)mbi;
     expect_eq("multiboot magic", magic, MULTIBOOT_LOADER_MAGIC);
@@ -627,5 +649,6 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_far();
     t_lar_lsl_verr_verw();
     t_accessed();
+    t_same_code_two_modes();
     expect_finish("segments");
 }

@@ -118,6 +118,7 @@ void kmain(uint32_t magic, uint32_t mbi) {
     test_pit_latch();
     test_speaker();
     test_pit_oneshot();
+    test_irq_window();
     test_rtc();
     test_pic_priority();
     test_pic_aeoi();

@@ -81,6 +81,8 @@ void test_pit_oneshot(void);
 /* speaker.c */
 int ch2_oneshot_wait(uint16_t count); /* counter 2 mode 0 as a stopwatch: 1 if OUT2 rose */
 void test_speaker(void);
+/* irq_window.c */
+void test_irq_window(void);
 /* rtc.c */
 uint8_t cmos_read(uint8_t idx);
 void cmos_write(uint8_t idx, uint8_t v);
