@@ -108,7 +108,7 @@ struct Dbt::Impl {
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
   AsmErrorHandler eh;
-  static constexpr size_t kInlineCacheSlots = 1u << 16;  // 1 MiB; a full pool falls back
+  static constexpr size_t kInlineCacheSlots = 1u << 18;  // 4 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
       : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes),
@@ -222,6 +222,7 @@ struct Dbt::Impl {
     BlockEmitter e(a, stubs, access, hooks, key, config.mode);
     e.setHostMmu(config.host_mmu);
     if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
+    e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
@@ -366,7 +367,6 @@ struct Dbt::Impl {
     if (cpu.flow_gen_next == 0) {
       // After 2^32 generations the numbers come round again: an entry that old must not match
       // (nor one of key 0), so empty them all and start again at generation 1.
-      for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0, stubs.jcache_miss};
       ic_pool.clearSlots();
       mode_gens.clear();
@@ -442,7 +442,6 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
   stubs_ = impl_->stubs;
   // Generations start at 1: an empty entry (key 0) never matches.
   cpu.flow_gen_next = uint64_t(1) << 32;
-  for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
   for (auto& e : cpu.jcache) e = JumpCacheEntry{0, impl_->stubs.jcache_miss};
   impl_->flushJumpCache();
 }
