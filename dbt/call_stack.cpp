@@ -17,6 +17,8 @@ constexpr uint64_t kTotal = kCallStackGuard + kUsable;
 constexpr uint64_t kBelowThreadStack = uint64_t(24) << 20;
 
 std::atomic<uint64_t> g_resets{0};
+// The CpuState whose pending CALLs the stack holds (translated code runs on one thread).
+const void* g_owner = nullptr;
 
 uint8_t* mapRegion() {
   volatile char here = 0;
@@ -43,6 +45,17 @@ uint8_t* region() {
 }  // namespace
 
 uint64_t callStackBase() { return reinterpret_cast<uint64_t>(region()) + kTotal - 16; }
+
+uint64_t callStackResume(const void* cpu, uint64_t saved, bool left_by_epilogue) {
+  uint64_t base = callStackBase();
+  bool mine = g_owner == cpu;
+  g_owner = cpu;
+  // A CpuState reset or restored since holds 0 or an old value: only a depth the stack has.
+  bool in_range = saved <= base && saved >= base - kCallStackDepth - kCallStackHeadroom && saved % 16 == 0;
+  return mine && left_by_epilogue && in_range ? saved : base;
+}
+
+void dropPendingCalls() { g_owner = nullptr; }
 
 bool inCallStackGuard(uint64_t addr) {
   auto lo = reinterpret_cast<uint64_t>(region());

@@ -7,11 +7,15 @@
 //
 //     [ guard | ... used by CALLs, each probing kCallStackHeadroom below RSP ... | base | sentinel ]
 //
-// `enter` (dbt/runtime.cpp) saves the thread's RSP and starts translated code at callStackBase(),
-// where the *sentinel* slot holds the address of a stub that does a jump-cache lookup: a RET with
-// no CALL of its own on the host stack (one made before the last exit to the dispatcher) lands
-// there. Every exit to the dispatcher (the epilogue, or a helper's longjmp) leaves this stack, so
-// it starts empty at every entry. Each CALL first loads [RSP - kCallStackHeadroom]
+// `enter` (dbt/runtime.cpp) saves the thread's RSP and resumes translated code where its
+// epilogue left it (CpuState::call_rsp), so CALLs made before an exit to the dispatcher (an
+// interrupt, a system call, a budget slice) still predict their RETs: their landings check the
+// flow generation, so a RET in another mode or after a CR3 switch only misses. The stack starts
+// empty (at callStackBase()) after a code-cache flush (landings freed), after a run that a
+// helper left by longjmp (an exception: the depth it left is unknown) and for another CpuState.
+// Above the base, the *sentinel* slot holds the address of a stub that does a jump-cache lookup:
+// a RET with no CALL of its own on the stack lands there. Each CALL first loads
+// [RSP - kCallStackHeadroom]
 // (`mov r11, [rsp - kCallStackHeadroom]`, no flags); near the bottom that load hits the guard,
 // and the host fault handler (host_fault.cpp) sets RSP back to callStackBase() and re-runs the
 // load: the pending predictions are dropped, nothing of the guest's changes. The headroom keeps
@@ -36,6 +40,14 @@ constexpr uint64_t kCallStackGuard = uint64_t(64) << 10;
 // `enter` stores the sentinel stub's address at [base]; [base + 8] stays 0, a generation no
 // entry has.
 uint64_t callStackBase();
+// The RSP translated code resumes at (CpuState::call_rsp, kept across exits to the dispatcher)
+// for `cpu`: its own saved value when it is the last CpuState that ran here and that value is
+// one the epilogue wrote (`left_by_epilogue`: the run before did not end in a helper's longjmp,
+// which leaves no record of the depth), else callStackBase() (nothing pending).
+uint64_t callStackResume(const void* cpu, uint64_t saved, bool left_by_epilogue);
+// The next entry starts with an empty stack (the flow generations wrapped round: an old
+// pending CALL's generation could come round again).
+void dropPendingCalls();
 // Is `addr` (a faulting data address) in the guard below the region?
 bool inCallStackGuard(uint64_t addr);
 // Is `pc` a CALL's probe (`mov r11, [rsp - kCallStackHeadroom]`)?

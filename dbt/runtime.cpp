@@ -58,18 +58,19 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   Label enter = a.newLabel(), epilogue = a.newLabel(), thunk = a.newLabel(), miss = a.newLabel();
   Label sentinel = a.newLabel(), sentinel_hit = a.newLabel();
 
-  // enter(cpu = rdi, code = rsi): translated code runs on its own stack (dbt/call_stack.h),
-  // from its base, where the sentinel's address is stored again each time. The base is 16-byte
-  // aligned, so calls from translated code (call thunk; thunk re-aligns) land aligned in C++.
+  // enter(cpu = rdi, code = rsi): translated code runs on its own stack (dbt/call_stack.h), from
+  // where it left it (CpuState::call_rsp); the base's sentinel slot is written again each time.
+  // That RSP is 16-byte aligned, so calls from translated code (call thunk; thunk re-aligns)
+  // land aligned in C++.
   a.bind(enter);
   for (const x86::Gp& r : kCalleeSaved) a.push(r);
   a.sub(x86::rsp, 8);
   a.mov(kState, x86::rdi);
   a.mov(st(offsetof(CpuState, host_rsp), 8), x86::rsp);
   a.mov(x86::r10, callStackBase());
-  a.mov(x86::rsp, x86::r10);
-  a.lea(x86::r10, x86::ptr(sentinel));
-  a.mov(x86::qword_ptr(x86::rsp), x86::r10);
+  a.lea(x86::r11, x86::ptr(sentinel));
+  a.mov(x86::qword_ptr(x86::r10), x86::r11);
+  a.mov(x86::rsp, st(offsetof(CpuState, call_rsp), 8));
   a.mov(x86::r11, x86::rsi);
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));
   a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
@@ -80,10 +81,11 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
 
   a.bind(epilogue);
   a.mov(st(offsetof(CpuState, last_exit), 8), x86::r11);
+  a.mov(st(offsetof(CpuState, call_rsp), 8), x86::rsp);  // pending CALLs stay for the next entry
   storeGuestRegs(a);
   storeGuestFlags(a);
   storeBudget(a);
-  a.mov(x86::rsp, st(offsetof(CpuState, host_rsp), 8));  // pending host CALLs are dropped
+  a.mov(x86::rsp, st(offsetof(CpuState, host_rsp), 8));
   a.add(x86::rsp, 8);
   for (int i = 5; i >= 0; --i) a.pop(kCalleeSaved[i]);
   a.ret();

@@ -369,6 +369,7 @@ struct Dbt::Impl {
       // (nor one of key 0), so empty them all and start again at generation 1.
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0, stubs.jcache_miss};
       ic_pool.clearSlots();
+      dropPendingCalls();
       mode_gens.clear();
       cpu.flow_gen_next = uint64_t(1) << 32;
     }
@@ -408,6 +409,7 @@ struct Dbt::Impl {
     ic_pool.reset();
     mem.clearCodePages();
     flushJumpCache();
+    cpu.call_rsp = callStackBase();  // pending CALLs' landings are gone
     ++stats.cache_flushes;
   }
 
@@ -442,6 +444,7 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
   stubs_ = impl_->stubs;
   // Generations start at 1: an empty entry (key 0) never matches.
   cpu.flow_gen_next = uint64_t(1) << 32;
+  cpu.call_rsp = callStackBase();
   for (auto& e : cpu.jcache) e = JumpCacheEntry{0, impl_->stubs.jcache_miss};
   impl_->flushJumpCache();
 }

@@ -99,9 +99,11 @@ struct CpuState {
   // jump-cache and inline-cache entries and pending host CALLs of another mode or epoch never
   // match. flow_gen_next: the next generation to hand out (Dbt).
   uint64_t flow_gen, flow_gen_next;
-  // The thread's RSP while translated code runs on its own stack (dbt/call_stack.h): `enter`
-  // saves it, the epilogue goes back to it.
-  uint64_t host_rsp;
+  // Translated code runs on a stack of its own (dbt/call_stack.h). host_rsp: the thread's RSP,
+  // saved by `enter`, restored by the epilogue. call_rsp: translated code's RSP between runs
+  // (the epilogue saves it, `enter` resumes there), so CALLs made before an exit to the
+  // dispatcher still predict their RETs; callStackBase() when nothing is pending.
+  uint64_t host_rsp, call_rsp;
 };
 
 // Real-address mode: CR0.PE clear.
