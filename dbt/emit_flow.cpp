@@ -254,7 +254,8 @@ void BlockEmitter::emitCall(const cs_insn& insn) {
     emitDirectExit(branchTarget(insn));
   } else {
     a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
-    emitCachedIndirectExit();
+    bool table = o.type == X86_OP_MEM && o.mem.scale == 4 && size == 4 && gprIndex(o.mem.index) >= 0;
+    emitSwitchExit(table ? gprIndex(o.mem.index) : -1);
   }
 }
 

@@ -132,6 +132,8 @@ void BlockEmitter::emitInlineCacheFill(InlineCacheSlot* slot, int32_t jc_entry_c
 // time and pay the jump-cache probe and a refill on top. Its slots are instead indexed by the
 // low byte of the guest's index register (the case number): R11 = &slots[index & 255], then
 // the key check as for one slot. A miss goes through the jump cache, whose hit fills that slot.
+// An indirect CALL (index_reg -1: callbacks, tables of function pointers, virtual calls) indexes
+// them by bits 4..11 of the target.
 void BlockEmitter::emitSwitchExit(int index_reg) {
   InlineCacheSlot* slots = ic_pool_ ? ic_pool_->allocateSwitch() : nullptr;
   if (!slots) {
@@ -139,9 +141,13 @@ void BlockEmitter::emitSwitchExit(int index_reg) {
     return;
   }
   Label hit = a_.newLabel(), miss = a_.newLabel();
-  x86::Gp index8 = x86::gpb_lo(guest32(index_reg).id());
   auto slotAddress = [&](const x86::Gp& scratch) {  // R11 = &slots[index & 255]; RCX is guest ECX
-    a_.movzx(x86::r11d, index8);
+    if (index_reg >= 0) {
+      a_.movzx(x86::r11d, x86::gpb_lo(guest32(index_reg).id()));
+    } else {  // target bits 4..11: functions and case labels are 16-byte aligned by compilers
+      a_.rorx(x86::r11d, x86::r10d, 4);
+      a_.movzx(x86::r11d, x86::r11b);
+    }
     a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));
     a_.mov(scratch, reinterpret_cast<uint64_t>(slots));
     a_.lea(x86::r11, x86::ptr(scratch, x86::r11, 3));

@@ -1,6 +1,7 @@
 // Inline caches of indirect JMP/CALL sites: one slot per translated site, holding the last target
 // it went to (guest EIP with the flow generation, host code); a switch's JMP through a table
-// (`jmp [reg*4 + table]`) has kSwitchSlots of them, one per low byte of the index register. Slots live outside the code cache
+// (`jmp [reg*4 + table]`) has kSwitchSlots of them, one per low byte of the index register,
+// and an indirect CALL as many, by bits 4..11 of the target (emit_predict.cpp). Slots live outside the code cache
 // (translated code writes them; stores next to executing code would cost the host a pipeline
 // flush) and are handed out until the next code-cache flush.
 #pragma once
@@ -27,8 +28,9 @@ class InlineCachePool {
   explicit InlineCachePool(size_t slots) : slots_(new InlineCacheSlot[slots]()), size_(slots) {}
   // A free slot, or nullptr when all are taken (the site then uses the jump cache alone).
   InlineCacheSlot* allocate() { return used_ < size_ ? &slots_[used_++] : nullptr; }
-  // kSwitchSlots slots in a row for a switch's JMP, while they take at most half the pool (the
-  // other half stays for one-slot sites); else nullptr (the site takes one slot instead).
+  // kSwitchSlots slots in a row for a switch's JMP or an indirect CALL, while they take at most
+  // half the pool (the other half stays for one-slot sites); else nullptr (the site takes one
+  // slot instead).
   static constexpr size_t kSwitchSlots = 256;
   InlineCacheSlot* allocateSwitch() {
     if (switch_slots_ + kSwitchSlots > size_ / 2 || used_ + kSwitchSlots > size_) return nullptr;

@@ -46,3 +46,22 @@ TEST_CASE("call stack: the probe is recognised by its bytes and displacement onl
   std::memcpy(other + 4, &disp, 4);
   CHECK(!isCallStackProbe(other));
 }
+
+TEST_CASE("call stack: an entry resumes where the last one left, unless that is not known") {
+  uint64_t base = callStackBase();
+  int a = 0, b = 0;  // two CpuStates, by address
+  uint64_t deep = base - 16 * 100;
+  callStackResume(&a, base, true);                 // a runs
+  CHECK(callStackResume(&a, deep, true) == deep);  // and again: its pending CALLs are there
+  CHECK(callStackResume(&a, deep, false) == base);  // its last run left by longjmp: unknown depth
+  CHECK(callStackResume(&b, deep, true) == base);  // b: the stack holds a's CALLs, not b's
+  CHECK(callStackResume(&a, deep, true) == base);  // and now b's, not a's
+  CHECK(callStackResume(&a, deep, true) == deep);
+  dropPendingCalls();                               // the flow generations wrapped round
+  CHECK(callStackResume(&a, deep, true) == base);
+  // A CpuState reset or restored since: 0, a misaligned or an out-of-range value.
+  CHECK(callStackResume(&a, 0, true) == base);
+  CHECK(callStackResume(&a, deep + 8, true) == base);
+  CHECK(callStackResume(&a, base + 16, true) == base);
+  CHECK(callStackResume(&a, base - kCallStackDepth - kCallStackHeadroom - 16, true) == base);
+}
