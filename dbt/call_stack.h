@@ -12,11 +12,11 @@
 // interrupt, a system call, a budget slice) still predict their RETs: their landings check the
 // flow generation, so a RET in another mode or after a CR3 switch only misses. The stack starts
 // empty (at callStackBase()) after a code-cache flush (landings freed), after a run that a
-// helper left by longjmp (an exception: the depth it left is unknown) and for another CpuState.
-// Above the base, the *sentinel* slot holds the address of a stub that does a jump-cache lookup:
-// a RET with no CALL of its own on the stack lands there. Each CALL first loads
-// [RSP - kCallStackHeadroom]
-// (`mov r11, [rsp - kCallStackHeadroom]`, no flags); near the bottom that load hits the guard,
+// helper left by longjmp (an exception: the depth it left is unknown), when the generations
+// wrap, and for another CpuState. Above the base, the *sentinel* slot holds the address of a
+// stub that does a jump-cache lookup: a RET with no CALL of its own on the stack lands there.
+// Each CALL first loads [RSP - kCallStackHeadroom] (`mov r11, [rsp - kCallStackHeadroom]`, no
+// flags); near the bottom that load hits the guard,
 // and the host fault handler (host_fault.cpp) sets RSP back to callStackBase() and re-runs the
 // load: the pending predictions are dropped, nothing of the guest's changes. The headroom keeps
 // room for the C++ helpers that translated code calls on this stack (through the thunk) and for

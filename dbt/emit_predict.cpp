@@ -22,13 +22,15 @@
 // buffer predicts that RET exactly when the guest returns to its caller, so a return costs a
 // predicted branch and the landing's check instead of an indirect jump the host cannot predict.
 // Whatever the guest does to its stack, the check keeps it exact: a RET to a rewritten return
-// address, PUSH+RET, longjmp-style unwinding, `call 1f; 1: pop` (CALLs that never return) only
-// make landings miss, and the stack is thrown away at every exit to the dispatcher (every mode
-// change, interrupt, exception and task switch goes there) and reset when it runs deep. Code
-// is freed only by a code-cache flush, which happens in the dispatcher, so every landing that
-// a RET can reach is still there; one whose block was invalidated fails the generation check.
-// A RET with nothing of its own on the host stack pops the stack's base slot and reaches the
-// sentinel stub (runtime.cpp), which does the jump-cache lookup.
+// address, PUSH+RET, longjmp-style unwinding, `call 1f; 1: pop` (CALLs that never return), a
+// RET in another mode or after a CR3 switch (both change the generation) only make landings
+// miss. Pending CALLs stay across exits to the dispatcher (call_stack.h); the stack is emptied
+// after a code-cache flush (the only time code is freed, always in the dispatcher, so every
+// landing a RET can reach is still there; one whose block was invalidated fails the generation
+// check), after a helper's longjmp, and when it runs deep. A RET with nothing of its own on the
+// host stack pops the stack's base slot and reaches the sentinel stub (runtime.cpp), which does
+// the jump-cache lookup. A one-off block's RET leaves to the dispatcher instead (its CALL's
+// entry stays behind and only makes a later landing miss).
 //
 // Everything here is flag-free (LEA, NOT, MOVZX, JRCXZ, PUSH/POP/CALL/RET): guest flags live
 // across CALL and RET.
