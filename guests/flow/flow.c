@@ -1,6 +1,7 @@
 /* flow: near CALL/RET and indirect JMP/CALL, as a translator that predicts them must still run
  * them (SDM Vol. 1 6.4 "Calling procedures using CALL and RET", Vol. 2A JMP/CALL/RET):
- *  - recursion deeper than any return stack, returns to an address no CALL pushed, callees
+ *  - recursion deeper than any return stack (120,000 frames), CALLs that never return
+ *    (`call 1f; 1: pop`, 300,000 in a row), returns to an address no CALL pushed, callees
  *    that move their return address, longjmp-style unwinding past many frames;
  *  - indirect calls and switch jump tables to many targets from one site;
  *  - code rewritten behind a prediction: the instruction a call returns to, the calling block
