@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dbt/budget.h"
+#include "dbt/call_stack.h"
 #include "dbt/block.h"
 #include "dbt/runtime.h"
 #include "emu/cpu/cpu_state.h"
@@ -60,7 +61,10 @@ class Dbt {
   // Runs translated code from `b` until it leaves; state is then in the CpuState.
   void run(const Block* b) {
     cpu_.budget_base = budgetBase();  // CpuState may have been reset since
+    cpu_.call_rsp = callStackResume(&cpu_, cpu_.call_rsp, !running_);
+    running_ = true;  // stays set when a helper leaves by longjmp
     stubs_.enter(&cpu_, b->code);
+    running_ = false;
   }
 
   // Patches the exit that left last (cpu.last_exit) to jump straight to `target`.
@@ -88,6 +92,7 @@ class Dbt {
   std::unique_ptr<Impl> impl_;
   CpuState& cpu_;
   RuntimeStubs stubs_;
+  bool running_ = false;
 };
 
 }  // namespace btvm

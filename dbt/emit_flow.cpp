@@ -101,27 +101,39 @@ void BlockEmitter::emitExitToDispatcher(uint32_t next_eip) {
 void BlockEmitter::emitExitStateEip() { RawBuf(a_).movR11d(0).jmp(stubs_.epilogue); }
 
 // Target EIP in R10D. Index = (eip + (eip >> 12)) mod 4096, computed with shifts and LEA only.
-void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
-  Label hit = a_.newLabel();
+// Falls through on a miss (RCX restored); a hit jumps to `hit` with guest RCX in R9 and R11*8
+// indexing the entry. Shared with the sentinel of translated code's stack (runtime.cpp).
+void emitJumpCacheLookup(x86::Assembler& a, Label hit) {
   int32_t jc = int32_t(offsetof(CpuState, jcache));
-  a_.mov(st(offsetof(CpuState, eip)), x86::r10d);
-  a_.mov(x86::r9, x86::rcx);
+  a.mov(st(offsetof(CpuState, eip)), x86::r10d);
+  a.mov(x86::r9, x86::rcx);
   // RORX's low 12 bits are those of eip >> 12, so the sum's low 12 bits are the index; the
   // shift pair keeps only them (SHLX/SHRX by ECX, no flags; RCX is saved in R9).
   static_assert(kJumpCacheBits <= 20, "RORX by 12 gives 20 bits of eip >> 12");
-  a_.mov(x86::ecx, 32 - kJumpCacheBits);
-  a_.rorx(x86::r8d, x86::r10d, 12);
-  a_.lea(x86::r11d, x86::ptr(x86::r10, x86::r8));
-  a_.shlx(x86::r11d, x86::r11d, x86::ecx);
-  a_.shrx(x86::r11d, x86::r11d, x86::ecx);
-  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
-  a_.mov(x86::rcx, x86::qword_ptr(kState, x86::r11, 3, jc));
-  a_.mov(x86::r8, st(offsetof(CpuState, flow_gen), 8));
-  a_.lea(x86::r8, x86::ptr(x86::r8, x86::r10));  // flow_gen | EIP (R10 is zero-extended)
-  a_.not_(x86::r8);
-  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
-  a_.jecxz(x86::rcx, hit);
-  a_.mov(x86::rcx, x86::r9);
+  a.mov(x86::ecx, 32 - kJumpCacheBits);
+  a.rorx(x86::r8d, x86::r10d, 12);
+  a.lea(x86::r11d, x86::ptr(x86::r10, x86::r8));
+  a.shlx(x86::r11d, x86::r11d, x86::ecx);
+  a.shrx(x86::r11d, x86::r11d, x86::ecx);
+  a.lea(x86::r11, x86::ptr(x86::r11, x86::r11));        // * 2, scale 8 below: 16-byte entries
+  a.mov(x86::rcx, x86::qword_ptr(kState, x86::r11, 3, jc));
+  a.mov(x86::r8, st(offsetof(CpuState, flow_gen), 8));
+  a.lea(x86::r8, x86::ptr(x86::r8, x86::r10));  // flow_gen | EIP (R10 is zero-extended)
+  a.not_(x86::r8);
+  a.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
+  a.jecxz(x86::rcx, hit);
+  a.mov(x86::rcx, x86::r9);
+}
+
+void BlockEmitter::emitIndirectExit(InlineCacheSlot* fill) {
+  if (one_off_) {  // back to the dispatcher (setOneOff)
+    a_.mov(st(offsetof(CpuState, eip)), x86::r10d);
+    emitExitStateEip();
+    return;
+  }
+  Label hit = a_.newLabel();
+  int32_t jc = int32_t(offsetof(CpuState, jcache));
+  emitJumpCacheLookup(a_, hit);
   emitExitStateEip();
   a_.bind(hit);
   a_.mov(x86::rcx, x86::r9);
@@ -146,7 +158,10 @@ void BlockEmitter::emitJmp(const cs_insn& insn) {
   unsigned size = opSize(x);
   loadOperand(o, x, size);
   a_.mov(x86::r10d, x86::r8d);
-  emitCachedIndirectExit();
+  // A switch's jump table (emit_predict.cpp: many targets, one per case number).
+  int index = o.type == X86_OP_MEM && o.mem.scale == 4 && size == 4 ? gprIndex(o.mem.index) : -1;
+  if (index >= 0) emitSwitchExit(index);
+  else emitCachedIndirectExit();
 }
 
 // The condition that is true exactly when a Jcc's is false.
@@ -218,30 +233,32 @@ void BlockEmitter::emitLoop(const cs_insn& insn) {
   emitDirectExit(target);
 }
 
+// A host CALL (emit_predict.cpp): the callee's RET comes back to the landing right after it.
 void BlockEmitter::emitCall(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   const cs_x86_op& o = x.operands[0];
   unsigned size = opSize(x);
   uint32_t ret = size == 2 ? next_eip_ & 0xffff : next_eip_;  // what RET will pop
-  // The return lands here (emitReturnExit): a chainable exit to the instruction after the call.
-  Label landing = a_.newLabel();
+  Label callee = a_.newLabel();
   auto pushReturn = [this, ret, size](const x86::Mem& m) {
     a_.mov(m, Imm(size == 4 ? int64_t(int32_t(ret)) : int64_t(int16_t(ret))));
   };
-  if (o.type == X86_OP_IMM) {
-    pushValue(size, pushReturn);
-    emitRasPush(ret, landing);
-    emitDirectExit(branchTarget(insn));
-  } else {
+  bool direct = o.type == X86_OP_IMM;
+  if (!direct) {
     loadOperand(o, x, size);  // the target is read before the push moves ESP
     a_.mov(st(offsetof(CpuState, tmp)), x86::r8d);
-    pushValue(size, pushReturn);
-    emitRasPush(ret, landing);
-    a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
-    emitCachedIndirectExit();
   }
-  a_.bind(landing);
-  emitDirectExit(ret);
+  pushValue(size, pushReturn);
+  emitHostCall(callee);
+  emitLanding(ret);
+  a_.bind(callee);
+  if (direct) {
+    emitDirectExit(branchTarget(insn));
+  } else {
+    a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));
+    bool table = o.type == X86_OP_MEM && o.mem.scale == 4 && size == 4 && gprIndex(o.mem.index) >= 0;
+    emitSwitchExit(table ? gprIndex(o.mem.index) : -1);
+  }
 }
 
 void BlockEmitter::emitRet(const cs_insn& insn) {

@@ -4,7 +4,7 @@
 //   emit_alu.cpp     re-emitted integer instructions
 //   emit_stack.cpp   PUSH/POP and friends lowered to SS:ESP (SS:SP) accesses
 //   emit_flow.cpp    block entry, exits, chaining sites, indirect-branch lookup
-//   emit_predict.cpp return-address stack and inline caches of indirect branches
+//   emit_predict.cpp CALL/RET as host CALL/RET, inline caches of indirect branches
 //   emit_helper.cpp  inline calls to VMM helpers
 #pragma once
 #include <asmjit/x86.h>
@@ -74,6 +74,10 @@ class BlockEmitter {
   void emitIndirectExit(InlineCacheSlot* fill = nullptr);
   // Where indirect JMP/CALL sites take their inline caches from (none: jump cache only).
   void setInlineCaches(InlineCachePool* pool) { ic_pool_ = pool; }
+  // A one-off block (one instruction stepped, a block cut at a device event or a breakpoint)
+  // must hand control back to the dispatcher: its RET and indirect branches leave instead of
+  // going on through the jump cache (its direct exits are never chained).
+  void setOneOff(bool one_off) { one_off_ = one_off; }
   void emitExitToDispatcher(uint32_t next_eip);  // state.eip = next_eip, not chainable
   void emitExitStateEip();           // state.eip already set by a helper
   void emitHelperExit();             // to the code a block-ending helper returned (R11)
@@ -140,9 +144,11 @@ class BlockEmitter {
   void emitLoop(const cs_insn& insn);
   void emitCall(const cs_insn& insn);
   void emitRet(const cs_insn& insn);
-  void emitRasPush(uint32_t ret_eip, asmjit::Label landing);  // emit_predict.cpp
+  void emitHostCall(asmjit::Label target);  // emit_predict.cpp
+  void emitLanding(uint32_t ret_eip);
   void emitReturnExit();
   void emitCachedIndirectExit();
+  void emitSwitchExit(int index_reg);
   void emitInlineCacheFill(InlineCacheSlot* slot, int32_t jc_entry_code);
   bool emitHelper(const cs_insn& insn, const InsnRow& row);
 
@@ -233,6 +239,7 @@ class BlockEmitter {
   };
   HiSwap hi_swap_;
   InlineCachePool* ic_pool_ = nullptr;
+  bool one_off_ = false;
 };
 
 }  // namespace btvm

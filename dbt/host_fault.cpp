@@ -1,5 +1,7 @@
 #include "dbt/host_fault.h"
 
+#include "dbt/call_stack.h"
+
 #include <signal.h>
 #include <ucontext.h>
 
@@ -23,11 +25,18 @@ size_t g_last_index = 0;
 
 void restorePrevious() { sigaction(SIGSEGV, &g_previous, nullptr); }
 
-void onSegv(int, siginfo_t*, void* ucv) {
+void onSegv(int, siginfo_t* si, void* ucv) {
   auto* uc = static_cast<ucontext_t*>(ucv);
   auto* pc = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]);
   for (FaultSites* t : g_tables) {
     if (!t) continue;
+    // A CALL's probe reached the guard of translated code's stack (dbt/call_stack.h): drop the
+    // pending predictions and run the probe again from the stack's base.
+    if (t->holds(pc) && inCallStackGuard(reinterpret_cast<uint64_t>(si->si_addr)) && isCallStackProbe(pc)) {
+      uc->uc_mcontext.gregs[REG_RSP] = greg_t(callStackBase());
+      noteCallStackReset();
+      return;
+    }
     if (FaultSite* site = t->siteAt(pc)) {
       auto* base = const_cast<uint8_t*>(t->base());
       uc->uc_mcontext.gregs[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(base + site->resume));

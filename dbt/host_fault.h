@@ -7,8 +7,9 @@
 // instruction changes nothing. Everything else happens in the slow path, outside the signal
 // handler: the guest page walk, hidden faults (the page gets mapped), true #PF (raised
 // precisely, through the helpers' longjmp), watched and MMIO writes, page crossings.
-// A SIGSEGV anywhere else is a host bug: the previous handler is put back and the fault repeats
-// under it (a crash report, never swallowed).
+// The same handler resets translated code's stack when a CALL's probe hits its guard
+// (dbt/call_stack.h). A SIGSEGV anywhere else is a host bug: the previous handler is put back
+// and the fault repeats under it (a crash report, never swallowed).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,7 @@ class FaultSites {
   // The site whose op holds host address `pc`, or nullptr.
   FaultSite* siteAt(const uint8_t* pc);
   const uint8_t* base() const { return base_; }
+  bool holds(const uint8_t* pc) const { return pc >= base_ && pc < base_ + size_; }
   size_t indexOf(const FaultSite* s) const { return size_t(s - sites_.data()); }
   void noteUnresolved(size_t i) {
     if (i < sites_.size() && sites_[i].unresolved < kPatchAfter) ++sites_[i].unresolved;

@@ -1,6 +1,8 @@
 #include "dbt/runtime.h"
 
 #include "dbt/assembler.h"
+#include "dbt/call_stack.h"
+#include "dbt/flow_predict.h"
 #include "dbt/host_regs.h"
 
 namespace btvm {
@@ -78,14 +80,21 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   AsmErrorHandler eh;
   initAssembler(code, a, eh);
   Label enter = a.newLabel(), epilogue = a.newLabel(), thunk = a.newLabel(), miss = a.newLabel();
+  Label sentinel = a.newLabel(), sentinel_hit = a.newLabel();
 
-  // enter(cpu = rdi, code = rsi). Six pushes plus the return address leave RSP 8 off 16-byte
-  // alignment, so one more slot makes calls from translated code (call thunk; thunk re-aligns)
+  // enter(cpu = rdi, code = rsi): translated code runs on its own stack (dbt/call_stack.h), from
+  // where it left it (CpuState::call_rsp); the base's sentinel slot is written again each time.
+  // That RSP is 16-byte aligned, so calls from translated code (call thunk; thunk re-aligns)
   // land aligned in C++.
   a.bind(enter);
   for (const x86::Gp& r : kCalleeSaved) a.push(r);
   a.sub(x86::rsp, 8);
   a.mov(kState, x86::rdi);
+  a.mov(st(offsetof(CpuState, host_rsp), 8), x86::rsp);
+  a.mov(x86::r10, callStackBase());
+  a.lea(x86::r11, x86::ptr(sentinel));
+  a.mov(x86::qword_ptr(x86::r10), x86::r11);
+  a.mov(x86::rsp, st(offsetof(CpuState, call_rsp), 8));
   a.mov(x86::r11, x86::rsi);
   a.mov(kBudget, st(offsetof(CpuState, icount_budget), 8));
   a.add(kBudget, st(offsetof(CpuState, budget_base), 8));
@@ -96,10 +105,12 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
 
   a.bind(epilogue);
   a.mov(st(offsetof(CpuState, last_exit), 8), x86::r11);
+  a.mov(st(offsetof(CpuState, call_rsp), 8), x86::rsp);  // pending CALLs stay for the next entry
   storeGuestRegs(a);
   storeGuestFlags(a);
   saveLiveFpu(a);
   storeBudget(a);
+  a.mov(x86::rsp, st(offsetof(CpuState, host_rsp), 8));
   a.add(x86::rsp, 8);
   for (int i = 5; i >= 0; --i) a.pop(kCalleeSaved[i]);
   a.ret();
@@ -129,6 +140,19 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.bind(miss);
   a.mov(x86::r11d, 0);
   a.jmp(epilogue);
+
+  // sentinel: a guest RET whose CALL is not on this stack (made before the last entry, or
+  // dropped by a reset) pops the base slot and lands here, the popped EIP in R10D. Put the slot
+  // back (RSP = base again) and find the target in the jump cache.
+  a.bind(sentinel);
+  a.lea(x86::rsp, x86::ptr(x86::rsp, -8));
+  a.lea(x86::r11, x86::ptr(sentinel));
+  a.mov(x86::qword_ptr(x86::rsp), x86::r11);
+  emitJumpCacheLookup(a, sentinel_hit);
+  a.jmp(miss);
+  a.bind(sentinel_hit);
+  a.mov(x86::rcx, x86::r9);
+  a.jmp(x86::qword_ptr(kState, x86::r11, 3, int32_t(offsetof(CpuState, jcache) + 8)));
 
   uint8_t* base = installCode(code, cache, nullptr);
   cache.sealStubs();

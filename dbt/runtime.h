@@ -1,6 +1,8 @@
 // The runtime stubs that translated code shares, generated once at the start of the code cache:
 //  - enter(cpu, code): host -> translated code (loads guest registers and flags);
 //  - epilogue: translated code -> host (stores them back), R11 = chain jump that left, or 0;
+//    entered by a JMP from translated code at an instruction boundary, never from inside a stub
+//    that was CALLed (its RSP is kept as translated code's for the next entry: call_stack.h);
 //  - thunk: a call from translated code to a C++ helper with the whole guest state written back
 //    first and reloaded after, so helpers read and change an exact CpuState. R11 = function,
 //    R10 and R9 = its two arguments; the result comes back in R11.

@@ -109,7 +109,7 @@ struct Dbt::Impl {
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
   AsmErrorHandler eh;
-  static constexpr size_t kInlineCacheSlots = 1u << 16;  // 1 MiB; a full pool falls back
+  static constexpr size_t kInlineCacheSlots = 1u << 18;  // 4 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
       : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes),
@@ -223,6 +223,7 @@ struct Dbt::Impl {
     BlockEmitter e(a, stubs, access, hooks, key, config.mode);
     e.setHostMmu(config.host_mmu);
     if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
+    e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
     uint32_t bytes = 0;
@@ -382,9 +383,9 @@ struct Dbt::Impl {
     if (cpu.flow_gen_next == 0) {
       // After 2^32 generations the numbers come round again: an entry that old must not match
       // (nor one of key 0), so empty them all and start again at generation 1.
-      for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
       for (auto& e : cpu.jcache) e = JumpCacheEntry{0, stubs.jcache_miss};
       ic_pool.clearSlots();
+      dropPendingCalls();
       mode_gens.clear();
       cpu.flow_gen_next = uint64_t(1) << 32;
     }
@@ -424,6 +425,7 @@ struct Dbt::Impl {
     ic_pool.reset();
     mem.clearCodePages();
     flushJumpCache();
+    cpu.call_rsp = callStackBase();  // pending CALLs' landings are gone
     ++stats.cache_flushes;
   }
 
@@ -458,7 +460,7 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
   stubs_ = impl_->stubs;
   // Generations start at 1: an empty entry (key 0) never matches.
   cpu.flow_gen_next = uint64_t(1) << 32;
-  for (RasEntry& r : cpu.ras) r = RasEntry{0, nullptr};
+  cpu.call_rsp = callStackBase();
   for (auto& e : cpu.jcache) e = JumpCacheEntry{0, impl_->stubs.jcache_miss};
   impl_->flushJumpCache();
 }

@@ -1,6 +1,7 @@
 // --stats: what the translator, the MMU and the machine did, printed at exit.
 #include <fmt/core.h>
 
+#include "dbt/call_stack.h"
 #include "dbt/host_fault.h"
 #include "emu/debug/snapshot.h"
 #include "emu/vm.h"
@@ -33,6 +34,7 @@ void Machine::printStats() const {
   fmt::print(o, "  blocks invalidated (SMC)      {}\n", d.invalidated);
   fmt::print(o, "  block chains made             {}\n", d.chains);
   fmt::print(o, "  jump-cache fills              {}\n", d.jcache_fills);
+  fmt::print(o, "  call-stack resets (too deep)  {}\n", callStackResets());
   fmt::print(o, "dispatcher exits\n");
   fmt::print(o, "  direct branch (not chained)   {}\n", vm.stats.exits_block_end);
   fmt::print(o, "  indirect miss / helper / budget {}\n", vm.stats.exits_helper);

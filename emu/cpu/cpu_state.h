@@ -46,16 +46,6 @@ struct JumpCacheEntry {
   const void* code;
 };
 
-// Return-address stack (dbt/emit_predict.cpp): CALL pushes the guest return EIP with the host
-// code that continues after the call; RET takes that code when the EIP it pops matches. The key
-// carries the flow generation (CpuState::flow_gen): entries match only in the mode and epoch they
-// were pushed in.
-constexpr uint32_t kRasSize = 256;  // a power of two that a byte index wraps by itself
-struct RasEntry {
-  uint64_t key;       // flow_gen | guest EIP; 0 = empty (generations start at 1 << 32)
-  const void* code;
-};
-
 struct CpuState {
   uint32_t regs[8];   // EAX..EDI; ESP is regs[ESP]
   uint32_t eip;
@@ -112,11 +102,14 @@ struct CpuState {
   // Control-flow prediction (dbt/emit_predict.cpp). flow_gen is the generation (bits 32..63) of
   // the mode translated code runs in: each mode the dispatcher enters gets one, and every mode
   // a new one at each jump-cache flush (CR3 change, INVLPG, blocks freed or invalidated), so
-  // jump-cache, return-stack and inline-cache entries of another mode or epoch never match.
-  // flow_gen_next: the next generation to hand out (Dbt).
+  // jump-cache and inline-cache entries and pending host CALLs of another mode or epoch never
+  // match. flow_gen_next: the next generation to hand out (Dbt).
   uint64_t flow_gen, flow_gen_next;
-  uint8_t ras_top;    // index of the newest return-stack entry (wraps mod kRasSize)
-  RasEntry ras[kRasSize];
+  // Translated code runs on a stack of its own (dbt/call_stack.h). host_rsp: the thread's RSP,
+  // saved by `enter`, restored by the epilogue. call_rsp: translated code's RSP between runs
+  // (the epilogue saves it, `enter` resumes there), so CALLs made before an exit to the
+  // dispatcher still predict their RETs; callStackBase() when nothing is pending.
+  uint64_t host_rsp, call_rsp;
 };
 
 // Real-address mode: CR0.PE clear.

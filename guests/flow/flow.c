@@ -1,6 +1,7 @@
 /* flow: near CALL/RET and indirect JMP/CALL, as a translator that predicts them must still run
  * them (SDM Vol. 1 6.4 "Calling procedures using CALL and RET", Vol. 2A JMP/CALL/RET):
- *  - recursion deeper than any return stack, returns to an address no CALL pushed, callees
+ *  - recursion deeper than any return stack (120,000 frames), CALLs that never return
+ *    (`call 1f; 1: pop`, 300,000 in a row), returns to an address no CALL pushed, callees
  *    that move their return address, longjmp-style unwinding past many frames;
  *  - indirect calls and switch jump tables to many targets from one site;
  *  - code rewritten behind a prediction: the instruction a call returns to, the calling block
@@ -13,6 +14,10 @@
 typedef uint32_t (*fn0)(void);
 
 uint32_t flow_sum(uint32_t n);
+uint32_t flow_call_pop(void);
+void flow_call_pop_here(void);
+uint32_t flow_calls_no_return(uint32_t n);
+uint32_t flow_sum_on_stack(uint32_t n, uint32_t stack_top);
 uint32_t flow_bump_ret(void);
 uint32_t flow_push_ret(void);
 uint32_t flow_unwind(uint32_t depth);
@@ -31,6 +36,7 @@ uint32_t flow_next_cr3;
 #define FLOW_BASE 0x100u
 
 static uint8_t codebuf[4 * PAGE] __attribute__((aligned(PAGE)));
+static uint8_t deep_stack[1u << 20] __attribute__((aligned(16))); /* 1 MiB for 120,000 frames */
 static uint32_t dir_a[1024] __attribute__((aligned(PAGE)));
 static uint32_t dir_b[1024] __attribute__((aligned(PAGE)));
 static uint32_t pt_low[1024] __attribute__((aligned(PAGE)));
@@ -63,6 +69,21 @@ static void test_returns(void) {
     check_eq("longjmp-style unwind of 10 frames", flow_unwind(10), 3);
     check_eq("longjmp-style unwind of 300 frames", flow_unwind(300), 3);
     check_eq("recursion after the unwinds", flow_sum(50), 1275);
+    /* CALLs that never return: the RET after them still goes where the guest stack says. */
+    uint32_t pops = 0;
+    for (int i = 0; i < 100; i++)
+        pops += flow_call_pop() == (uint32_t)flow_call_pop_here;
+    check_eq("call 1f; 1: pop (100 times)", pops, 100);
+    check_eq("recursion after the popped calls", flow_sum(100), 5050);
+    /* More pending CALLs than a host stack would hold: 300,000 never returning, then
+     * recursion 120,000 deep (SDM Vol. 1 6.4: CALL/RET depth is bounded by the guest's stack
+     * alone). */
+    check_eq("300,000 CALLs that never return", flow_calls_no_return(300000), 300007);
+    check_eq("recursion 120,000 deep", flow_sum_on_stack(120000, (uint32_t)(deep_stack + sizeof deep_stack)),
+             (uint32_t)(120000ull * 120001ull / 2));
+    check_eq("recursion 120,000 deep, again",
+             flow_sum_on_stack(120000, (uint32_t)(deep_stack + sizeof deep_stack)), (uint32_t)(120000ull * 120001ull / 2));
+    check_eq("recursion after the deep ones", flow_sum(1000), 500500);
 }
 
 static __attribute__((noinline)) uint32_t f_add(uint32_t x) { return x + 1; }

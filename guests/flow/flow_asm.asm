@@ -149,6 +149,49 @@ flow_step_stop:
 flow_step_f:
     ret
 
+; uint32_t flow_call_pop(void): `call 1f; 1: pop eax`, as position-independent code finds its own
+; address: a CALL that never returns. Returns that address; the RET after it pops the return
+; address of flow_call_pop's own caller.
+global flow_call_pop, flow_call_pop_here
+flow_call_pop:
+    call flow_call_pop_here
+flow_call_pop_here:
+    pop eax
+    ret
+
+; uint32_t flow_calls_no_return(uint32_t n): n CALLs that never return (each callee drops its
+; return address), then an ordinary call and return: n + 7. Far more CALLs than translated
+; code's stack holds (dbt/call_stack.h): it must be reset, not grow.
+global flow_calls_no_return
+flow_calls_no_return:
+    mov ecx, [esp + 4]
+    xor eax, eax
+.loop:
+    call .drop
+.drop:
+    add esp, 4
+    inc eax
+    dec ecx
+    jnz .loop
+    call .seven
+    ret
+.seven:
+    add eax, 7
+    ret
+
+; uint32_t flow_sum_on_stack(uint32_t n, uint32_t stack_top): flow_sum(n) on the given stack,
+; for recursion deeper than the guest's own stack has room for.
+global flow_sum_on_stack
+flow_sum_on_stack:
+    push ebp
+    mov ebp, esp
+    mov esp, [ebp + 12]
+    push dword [ebp + 8]
+    call flow_sum
+    mov esp, ebp
+    pop ebp
+    ret
+
 section .bss
 unwind_esp: resd 1
 

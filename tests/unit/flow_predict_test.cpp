@@ -1,4 +1,4 @@
-// The flow generations that validate the jump cache, the return-address stack and the inline
+// The flow generations that validate the jump cache, pending host CALLs and the inline
 // caches (dbt/emit_predict.cpp): one per mode, new ones for every mode at each jump-cache flush,
 // and when the numbers wrap round every entry is emptied so that none that old can match again.
 #include <doctest/doctest.h>
@@ -30,7 +30,6 @@ TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
   auto& cpu = f.cpu;
   Dbt& dbt = f.dbt;
   CHECK(cpu->flow_gen == uint64_t(1) << 32);
-  for (const RasEntry& r : cpu->ras) CHECK(r.key == 0);
   dbt.flushJumpCache();
   CHECK(cpu->flow_gen == uint64_t(2) << 32);
   dbt.flushAll();
@@ -69,21 +68,16 @@ TEST_CASE("flow generation: one per mode, kept across mode switches, renewed by 
   CHECK(cpu->flow_gen != kernel);
 }
 
-TEST_CASE("flow generation: a wrap empties the return stack and starts again at 1") {
+TEST_CASE("flow generation: a wrap empties the jump cache and starts again at 1") {
   DbtFixture f;
   auto& cpu = f.cpu;
   Dbt& dbt = f.dbt;
   cpu->flow_gen_next = ~uint64_t(0) << 32;  // the last generation
   dbt.flushJumpCache();
-  cpu->ras[7] = RasEntry{cpu->flow_gen | 0x1234, cpu.get()};
-  cpu->ras[200] = RasEntry{(uint64_t(1) << 32) | 0x5678, cpu.get()};  // generation 1, long ago
   cpu->jcache[9] = JumpCacheEntry{(uint64_t(1) << 32) | 0x5678, cpu.get()};
   dbt.flushJumpCache();
   CHECK(cpu->flow_gen == uint64_t(1) << 32);
   CHECK(cpu->jcache[9].key == 0);
-  CHECK(cpu->ras[7].key == 0);
-  CHECK(cpu->ras[200].key == 0);
-  CHECK(cpu->ras[200].code == nullptr);
 }
 
 TEST_CASE("inline-cache pool: slots until full, emptied on request, free again after reset") {
