@@ -105,6 +105,16 @@ void BlockEmitter::emitCachedIndirectExit() {
   Label hit = a_.newLabel();
   a_.mov(st(offsetof(CpuState, eip)), x86::r10d);  // as the jump cache's own path does
   a_.mov(x86::r11, reinterpret_cast<uint64_t>(slot));
+  emitSlotCheck(hit);
+  emitIndirectExit(slot);
+  a_.bind(hit);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(x86::qword_ptr(x86::r11, 8));
+}
+
+// R11 = an inline-cache slot, R10D the target EIP: jumps to `hit` (guest RCX in R9) when the
+// slot holds the target in this flow generation; else falls through with RCX restored.
+void BlockEmitter::emitSlotCheck(Label hit) {
   a_.mov(x86::r8, x86::qword_ptr(x86::r11));
   a_.mov(x86::r9, x86::rcx);
   currentKey(a_, x86::rcx);
@@ -112,10 +122,6 @@ void BlockEmitter::emitCachedIndirectExit() {
   a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
   a_.jecxz(x86::rcx, hit);
   a_.mov(x86::rcx, x86::r9);
-  emitIndirectExit(slot);
-  a_.bind(hit);
-  a_.mov(x86::rcx, x86::r9);
-  a_.jmp(x86::qword_ptr(x86::r11, 8));
 }
 
 // The end of a jump-cache hit at an inline-cache site: remember the target in the slot, then go.
@@ -155,13 +161,7 @@ void BlockEmitter::emitSwitchExit(int index_reg) {
     a_.lea(x86::r11, x86::ptr(scratch, x86::r11, 3));
   };
   slotAddress(x86::r8);
-  a_.mov(x86::r8, x86::qword_ptr(x86::r11));
-  a_.mov(x86::r9, x86::rcx);
-  currentKey(a_, x86::rcx);
-  a_.not_(x86::rcx);
-  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8, 0, 1));
-  a_.jecxz(x86::rcx, hit);
-  a_.mov(x86::rcx, x86::r9);
+  emitSlotCheck(hit);
   a_.jmp(miss);
   a_.bind(hit);
   a_.mov(x86::rcx, x86::r9);

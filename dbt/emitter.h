@@ -148,6 +148,7 @@ class BlockEmitter {
   void emitLanding(uint32_t ret_eip);
   void emitReturnExit();
   void emitCachedIndirectExit();
+  void emitSlotCheck(asmjit::Label hit);
   void emitSwitchExit(int index_reg);
   void emitInlineCacheFill(InlineCacheSlot* slot, int32_t jc_entry_code);
   bool emitHelper(const cs_insn& insn, const InsnRow& row);
