@@ -91,9 +91,15 @@ void BlockEmitter::callHelper(HelperFn fn) {
 // displacement: no LEA into R10, the op addresses [r15 + reg + disp] itself. The sum is not
 // wrapped to 32 bits, so one below 0 or past 2^32 - 1 lands in the guards around the view
 // (mmu/host_mmu.h) and faults to the slow path, which computes the wrapped R10D first.
+// Only small displacements fold: a large one is an address of its own more often than an offset
+// (Linux's [reg + 0xC0000000], __va of a physical address in reg; [reg + 0xC1xxxxxx], an array
+// indexed by reg), and its sum wraps at 2^32 on every execution, a host fault each time.
+constexpr int32_t kFoldDispLimit = 1 << 28;
+
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
   bool one_reg = (m.base >= 0) != (m.index >= 0) && (m.base >= 0 || m.shift == 0);
-  if (fold && host_mmu_ && one_reg && !m.addr16 && segmentFlat(m.seg, kind)) {
+  bool small = m.disp > -kFoldDispLimit && m.disp < kFoldDispLimit;
+  if (fold && host_mmu_ && one_reg && small && !m.addr16 && segmentFlat(m.seg, kind)) {
     AccessSite s = accessSite(m.seg, size, kind);
     s.fold = Fold{m.base >= 0 ? m.base : m.index, m.disp};
     emitHostAccess(s, op);
