@@ -24,6 +24,7 @@
 
 #include "dbt/emitter.h"
 #include "dbt/host_regs.h"
+#include "dbt/runtime.h"
 #include "emu/cpu/fpu.h"
 #include "patcher/modes.h"
 
@@ -64,6 +65,16 @@ void copy16(x86::Assembler& a, int32_t to, int32_t from) {
 }
 
 }  // namespace
+
+void emitSaveLiveFpu(x86::Assembler& a) {
+  Label done = a.newLabel();
+  a.cmp(x86::byte_ptr(kState, kLive), 0);
+  a.je(done);
+  a.fnsave(x86::ptr(kState, kFpu));
+  a.mov(x86::byte_ptr(kState, kLive), 0);
+  copy16(a, kFpu + int32_t(fpu::kFip), kPtrs);
+  a.bind(done);
+}
 
 bool BlockEmitter::x87RunFiller(const InsnRow* row) {
   if (!row) return false;

@@ -54,22 +54,6 @@ void loadHostBase(x86::Assembler& a) {
   a.mov(kHostBase, x86::qword_ptr(kState, kHostBase, 3, int32_t(offsetof(CpuState, host_base))));
 }
 
-// The guest's x87 state, live in the host's x87 after a native run (dbt/emit_x87.cpp), goes back
-// to CpuState::fpu with its own pointers, at every helper call and exit. Clobbers R8 and the
-// host flags.
-void saveLiveFpu(x86::Assembler& a) {
-  Label done = a.newLabel();
-  a.cmp(x86::byte_ptr(kState, int32_t(offsetof(CpuState, fpu_live))), 0);
-  a.je(done);
-  a.fnsave(x86::ptr(kState, int32_t(offsetof(CpuState, fpu))));
-  a.mov(x86::byte_ptr(kState, int32_t(offsetof(CpuState, fpu_live))), 0);
-  for (int32_t k = 0; k < 16; k += 8) {
-    a.mov(x86::r8, x86::qword_ptr(kState, int32_t(offsetof(CpuState, fpu_ptrs)) + k));
-    a.mov(x86::qword_ptr(kState, int32_t(offsetof(CpuState, fpu)) + 12 + k), x86::r8);
-  }
-  a.bind(done);
-}
-
 const x86::Gp kCalleeSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
 
 }  // namespace
@@ -108,7 +92,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(st(offsetof(CpuState, call_rsp), 8), x86::rsp);  // pending CALLs stay for the next entry
   storeGuestRegs(a);
   storeGuestFlags(a);
-  saveLiveFpu(a);
+  emitSaveLiveFpu(a);
   storeBudget(a);
   a.mov(x86::rsp, st(offsetof(CpuState, host_rsp), 8));
   a.add(x86::rsp, 8);
@@ -121,7 +105,7 @@ RuntimeStubs generateRuntimeStubs(CodeCache& cache) {
   a.mov(x86::r8, x86::r10);  // storeGuestFlags clobbers R10: keep the argument
   a.push(x86::r8);           // and re-align the stack for the C++ call
   storeGuestFlags(a);
-  saveLiveFpu(a);            // helpers see the guest's x87 state in CpuState::fpu
+  emitSaveLiveFpu(a);        // helpers see the guest's x87 state in CpuState::fpu
   storeBudget(a);  // helpers read the clock
   a.pop(x86::rsi);
   a.sub(x86::rsp, 8);

@@ -7,6 +7,8 @@
 //    first and reloaded after, so helpers read and change an exact CpuState. R11 = function,
 //    R10 and R9 = its two arguments; the result comes back in R11.
 #pragma once
+#include <asmjit/x86.h>
+
 #include <cstdint>
 
 #include "dbt/code_cache.h"
@@ -25,5 +27,10 @@ struct RuntimeStubs {
 };
 
 RuntimeStubs generateRuntimeStubs(CodeCache& cache);
+
+// The guest's x87 state, live in the host's x87 after a native run (dbt/emit_x87.cpp), back to
+// CpuState::fpu with its own pointers: the stubs' part at every helper call and exit. Clobbers
+// R8 and the host flags.
+void emitSaveLiveFpu(asmjit::x86::Assembler& a);
 
 }  // namespace btvm
