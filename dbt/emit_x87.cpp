@@ -93,12 +93,46 @@ bool BlockEmitter::x87Native(const cs_insn& insn, const InsnRow* row) const {
   const cs_x86& x = insn.detail->x86;
   if (x.opcode[0] < 0xd8 || x.opcode[0] > 0xdf || x.prefix[0] || x.prefix[2] || x.prefix[3]) return false;
   fpu::Op op = fpu::decode(x.opcode[0], x.modrm);
-  if (!op.valid || op.control || op.special != fpu::Special::None || op.load > 8 || op.store > 8) return false;
-  if (x.modrm >= 0xc0) return true;
+  if (!op.valid || op.load > 8 || op.store > 8) return false;
+  if (op.special == fpu::Special::FnstswAx) return true;
+  if (op.special != fpu::Special::None) return false;
+  // Control forms: only FLDCW and the non-waiting stores of FCW and FSW (FNINIT, FNCLEX and the
+  // environment forms stay helpers).
+  if (op.control && !(x.modrm < 0xc0 && x.opcode[0] == 0xd9 && ((x.modrm >> 3) & 7) >= 5) &&
+      !(x.modrm < 0xc0 && x.opcode[0] == 0xdd && ((x.modrm >> 3) & 7) == 7))
+    return false;
+  if (x.modrm >= 0xc0) return !op.control;
   const cs_x86_op* mo = memOperand(x);
   if (!mo) return false;
   GuestMem m = guestMem(*mo, x);
   return !m.addr16 && segmentFlat(m.seg, op.store ? MemKind::Write : MemKind::Read);
+}
+
+bool BlockEmitter::x87EndsRun(const cs_insn& insn) {
+  const cs_x86& x = insn.detail->x86;
+  return x.opcode[0] == 0xd9 && x.modrm < 0xc0 && ((x.modrm >> 3) & 7) == 5;  // FLDCW
+}
+
+// After a native FLDCW, which may have unmasked an exception: the state stays live only while
+// the host's x87 cannot trap (every exception masked). Otherwise it is stored now, with the
+// exception pending in FSW.ES if FLDCW unmasked one already flagged, and the next run finds it
+// not live and takes the helper, which raises #MF or FERR# where the guest's next waiting
+// instruction stands. FNSTCW puts the new FCW in the image's slot, which the store overwrites.
+void BlockEmitter::emitX87MaskCheck() {
+  Label masked = a_.newLabel(), done = a_.newLabel();
+  a_.fnstcw(x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
+  a_.mov(x86::r9, x86::rcx);
+  a_.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
+  a_.not_(x86::ecx);
+  a_.mov(x86::r8d, 26);
+  a_.shlx(x86::ecx, x86::ecx, x86::r8d);  // (~FCW & 0x3f) << 26: zero when all are masked
+  a_.jecxz(x86::rcx, masked);
+  a_.mov(x86::rcx, x86::r9);
+  emitSaveLiveFpu(a_);
+  a_.jmp(done);
+  a_.bind(masked);
+  a_.mov(x86::rcx, x86::r9);
+  a_.bind(done);
 }
 
 void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
@@ -158,20 +192,23 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
       continue;
     }
     uint8_t opcode = x.opcode[0], modrm = x.modrm;
+    fpu::Op op = fpu::decode(opcode, modrm);
     if (modrm >= 0xc0) {
       const uint8_t b[2] = {opcode, modrm};
       a_.embed(b, 2);
     } else {
       storePointers();
-      fpu::Op op = fpu::decode(opcode, modrm);
       GuestMem m = guestMem(*memOperand(x), x);
       unsigned reg = (modrm >> 3) & 7;
       emitAccess(m, op.load ? op.load : op.store, op.store ? MemKind::Write : MemKind::Read,
                  [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); }, false);
+      if (x87EndsRun(*run[k].insn)) emitX87MaskCheck();
+      if (op.control) continue;  // FLDCW, FNSTCW, FNSTSW leave the pointers alone
       a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r10d);  // FDP: the offset (a flat segment)
       a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + m.seg * sizeof(Segment))));
       a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
     }
+    if (op.control) continue;
     fip = insn_eip_;
     fop = ((opcode & 7) << 8) | modrm;
     pending = true;

@@ -98,6 +98,8 @@ class BlockEmitter {
   void emitX87Run(const X87Insn* run, size_t n);
   // An instruction that may sit inside a run between x87 instructions (no helper, no branch).
   static bool x87RunFiller(const InsnRow* row);
+  // A native instruction after which the run must end (FLDCW: its mask check may store the state).
+  static bool x87EndsRun(const cs_insn& insn);
   void emitRaise(HelperFn fn, uint32_t eip, uint64_t arg);  // #UD and friends
 
   // The access path (emit_access.cpp).
@@ -174,6 +176,7 @@ class BlockEmitter {
   void emitRdtscInline();
   void position(const X87Insn& i);  // insn_eip_, next_eip_, insns_after_ for it
   void emitX87Reload();
+  void emitX87MaskCheck();
   bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state  // flat but for a nonzero base
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {

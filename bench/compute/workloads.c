@@ -436,6 +436,7 @@ const struct workload workloads[] = {
     {"recursion", wl_recursion, 300, 0xa8275a23u},
     {"interp", wl_interp, 8000, 0x89688c2au},
     {"mandel", wl_mandel, 100, 0xf9533193u},
+    {"fpconv", wl_fpconv, 1000, 0x1637033cu},
     {"empty", wl_empty, 0, 0x00000000u},
     {0, 0, 0, 0},
 };

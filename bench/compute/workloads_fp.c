@@ -42,3 +42,27 @@ uint32_t wl_mandel(uint32_t reps)
     }
     return h;
 }
+
+/* Float to integer, as audio and graphics code converts every sample: C's truncating
+   conversion is FNSTCW, FLDCW (round toward zero), FISTP, FLDCW (restore) in the guest's x87
+   code, one CVTTSD2SI natively. A ramp of 64 Ki samples in [-1, 1) scaled by a gain that
+   changes each repeat, converted and clamped to 16 bits. Every product is exact (the sample
+   has 16 significant bits, the gain 6, the scale 10), so both builds truncate the same values. */
+uint32_t wl_fpconv(uint32_t reps)
+{
+    fpu_double_precision();
+    uint32_t h = 0x811c9dc5u;
+    for (uint32_t r = 0; r < reps; r++) {
+        double gain = 0.75 + (double)(r & 15) * 0.03125, x = -1.0;
+        for (int i = 0; i < 65536; i++) {
+            int32_t s = (int32_t)(x * gain * 40000.0);
+            if (s > 32767)
+                s = 32767;
+            if (s < -32768)
+                s = -32768;
+            h = (h ^ (uint32_t)s) * 0x01000193u;
+            x += 1.0 / 32768;
+        }
+    }
+    return h;
+}

@@ -110,6 +110,21 @@ void t_faults(void) {
     __asm__ volatile(TRY("fnsave %0") : "=m"(img) :: "memory");
     expect_none("fnsave with ES: no #MF");
     expect_eq("fnsave keeps ES", *(uint16_t *)(img + 4) & SW_ES, SW_ES);
+    /* FLDCW unmasking an exception already flagged (SDM, FLDCW): ES is set, the FN* forms go
+     * on, the next waiting instruction raises #MF. In translated code the masked division and
+     * the FLDCW run natively as one run, whose end stores the state for the helper. */
+    fninit();
+    uint16_t unmask_ze = CW_DEFAULT & ~SW_ZE;
+    __asm__ volatile("fldz; fld1; fdiv %%st(1), %%st; fldcw %0" : : "m"(unmask_ze) : "memory");
+    old = qemu_gap("QEMU's FLDCW does not set ES for an exception it unmasks");
+    check_sw("fldcw unmasks a flagged ZE: ES", fnstsw(), SW_ES | SW_ZE, SW_ES | SW_ZE);
+    expect_eq("fldcw unmasks a flagged ZE: fcw", fnstcw(), unmask_ze);
+    trap_arm();
+    __asm__ volatile(TRY("fld1") ::: "memory");
+    x87_fault("fld1 after fldcw unmasked a flagged ZE: #MF", 16);
+    qemu_gap(old);
+    __asm__ volatile("fnclex");
+    fninit();
     write_cr0(cr0 & ~CR0_NE);
 
     /* CR0.NE = 0: FERR# raises IRQ13 once; the instruction goes on (IGNNE#). QEMU 7.2 aborts
