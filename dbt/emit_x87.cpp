@@ -135,19 +135,12 @@ void BlockEmitter::emitX87MaskCheck() {
   a_.bind(done);
 }
 
-void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
-  Label check = a_.newLabel(), native = a_.newLabel(), body = a_.newLabel(), slow = a_.newLabel();
-  Label done = a_.newLabel();
-  // Live already (an earlier run, this block or another, and no helper since): the check held
-  // then and nothing native can have changed FCW, FSW.ES or CR0.
-  a_.mov(x86::r9, x86::rcx);
-  a_.movzx(x86::ecx, x86::byte_ptr(kState, kLive));
-  a_.jecxz(x86::rcx, check);
-  a_.mov(x86::rcx, x86::r9);
-  a_.jmp(body);
+// The state is not live (R9 holds guest RCX): makes it live when the host's x87 cannot trap on
+// the run, else goes to `slow` with RCX restored.
+void BlockEmitter::emitX87MakeLive(Label slow) {
+  Label native = a_.newLabel();
   // RCX = (~FCW & 0x3f) << 26 + FSW.ES + (CR0.EM, CR0.TS) << 30, summed in 64 bits: zero when
   // the host's x87 cannot trap on this run.
-  a_.bind(check);
   a_.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
   a_.not_(x86::ecx);
   a_.mov(x86::r8d, 26);
@@ -169,9 +162,36 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
   a_.frstor(x86::ptr(kState, kFpu));
   a_.mov(x86::byte_ptr(kState, kLive), 1);
   copy16(a_, kPtrs, kFpu + int32_t(fpu::kFip));
-  a_.bind(body);
+  // FCS: CS changes only in helpers, whose thunk stores a live state, so the run that makes the
+  // state live (one with an instruction that sets FIP) sets it.
   a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + CS * sizeof(Segment))));
   a_.mov(x86::word_ptr(kState, kPtrs + 4), x86::r8w);
+}
+
+void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
+  Label not_live = a_.newLabel(), body = a_.newLabel(), slow = a_.newLabel(), done = a_.newLabel();
+  // Live already (an earlier run, this block or another, and no helper since): the check held
+  // then and nothing native can have changed FCW, FSW.ES or CR0.
+  a_.mov(x86::r9, x86::rcx);
+  a_.movzx(x86::ecx, x86::byte_ptr(kState, kLive));
+  a_.jecxz(x86::rcx, not_live);
+  a_.mov(x86::rcx, x86::r9);
+  a_.jmp(body);
+  a_.bind(not_live);
+  // A run of control instructions alone (FNSTSW, FNSTCW, FLDCW) does not make the state live,
+  // since making it live sets FCS, which only an instruction that sets FIP may do.
+  bool sets_fip = false;
+  for (size_t k = 0; k < n; ++k) {
+    const cs_x86& x = run[k].insn->detail->x86;
+    sets_fip |= run[k].row->helper == HelperId::Fpu && !fpu::decode(x.opcode[0], x.modrm).control;
+  }
+  if (sets_fip) {
+    emitX87MakeLive(slow);
+  } else {
+    a_.mov(x86::rcx, x86::r9);
+    a_.jmp(slow);
+  }
+  a_.bind(body);
   x87_live_ = true;
   // FIP and FCS|FOP of the last x87 instruction, stored only where they can be read: before
   // anything that can fault (a memory access) and at the end. Register forms cannot fault here.

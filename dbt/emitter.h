@@ -177,6 +177,7 @@ class BlockEmitter {
   void position(const X87Insn& i);  // insn_eip_, next_eip_, insns_after_ for it
   void emitX87Reload();
   void emitX87MaskCheck();
+  void emitX87MakeLive(asmjit::Label slow);
   bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state  // flat but for a nonzero base
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {
