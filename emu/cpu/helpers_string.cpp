@@ -77,8 +77,8 @@ uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigne
 
 // REP MOVS/STOS forward with 32-bit addresses (memcpy, memset, clear_page): the elements that lie
 // wholly inside the current destination (and source) page run as one host loop, at most `max`.
-// Element by element, forward, through a temporary: an overlapping copy replicates as on the
-// hardware. Only plain RAM that holds no translated code or page tables is written (direct), and
+// A copy whose elements read only bytes not yet written is one memmove; one whose destination
+// starts inside the source replicates, as on the hardware, element by element. Only plain RAM that holds no translated code or page tables is written (direct), and
 // both ends are inside their segments, so nothing between them can fault. Returns how many
 // elements were done (0: the general path takes the next one).
 uint32_t bulkForward(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, PageCursor& dst, uint32_t max) {
@@ -97,10 +97,20 @@ uint32_t bulkForward(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, P
   uint8_t* d = direct(vm, dst, ES, edi, size, true);
   uint8_t* s = movs ? direct(vm, src, i.seg, esi, size, false) : nullptr;
   if (!d || (movs && !s)) return 0;
-  uint32_t v = getReg(c, EAX, size);
-  for (uint32_t k = 0; k < n; ++k) {
-    if (movs) std::memcpy(&v, s + k * size, size);
-    std::memcpy(d + k * size, &v, size);
+  size_t len = size_t(n) * size;
+  if (movs && (d <= s || d >= s + len)) {
+    std::memmove(d, s, len);  // what the forward copy gives when no element reads a new one
+  } else if (movs) {
+    for (uint32_t k = 0; k < n; ++k) {  // replicates: elements read what earlier ones wrote
+      uint32_t v;
+      std::memcpy(&v, s + k * size, size);
+      std::memcpy(d + k * size, &v, size);
+    }
+  } else if (size == 1) {
+    std::memset(d, int(c.regs[EAX] & 0xff), len);
+  } else {
+    uint32_t v = getReg(c, EAX, size);
+    for (uint32_t k = 0; k < n; ++k) std::memcpy(d + k * size, &v, size);
   }
   c.regs[EDI] = edi + uint32_t(n * size);
   if (movs) c.regs[ESI] = esi + uint32_t(n * size);

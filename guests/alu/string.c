@@ -48,11 +48,22 @@ static void test_moves(void) {
     fill(dst, "abcde", 5);
     STR("rep movsb", dst, dst + 1, 4, 0);
     check("rep movsb overlap", memcmp(dst, "aaaaa", 5) == 0);
-
     /* A zero count does nothing. */
     STR("rep movsb", src, dst, 0, 0);
     check("rep movsb ecx=0 no copy", dst[0] == 'a');
     check_eq("rep movsb ecx=0 esi", Si, ADDR(src));
+    /* Dwords whose destination starts 2 bytes into the source: each element reads two bytes
+     * the one before wrote. */
+    fill(dst, "ABCDEFGHIJKL", 12);
+    STR("rep movsl", dst, dst + 2, 2, 0);
+    check("rep movsd overlap by 2 bytes", memcmp(dst, "ABABCDCDGHKL", 12) == 0);
+    /* Destination below the source: every element reads bytes not yet written (memmove). */
+    fill(dst, "abcdefgh", 8);
+    STR("rep movsb", dst + 2, dst, 6, 0);
+    check("rep movsb down-overlap", memcmp(dst, "cdefghgh", 8) == 0);
+    STR("rep movsw", dst + 1, dst, 3, 0);
+    check("rep movsw down-overlap by 1 byte", memcmp(dst, "defghggh", 8) == 0);
+
 }
 
 static void test_stores_loads(void) {
