@@ -125,10 +125,6 @@ void checkWatch(Machine::Impl& vm, uint32_t linear, unsigned size, bool write) {
   if (noteWatchedAccess(vm, linear, size, write, true) && vm.delivering < 0) vm.cpu.exit_after_insn = true;
 }
 
-namespace {
-// With paging, an access within one page whose soft-TLB tag allows it: the host bytes, as
-// translated code would reach them (a write tag exists only for plain unwatched RAM: no code,
-// no page table, no ROM window, no device). Else null: the full path below.
 uint8_t* tlbHost(Machine::Impl& vm, uint32_t linear, unsigned size, bool write, bool user) {
   const CpuState& c = vm.cpu;
   if (!(c.cr0 & 0x80000000u) || (linear & 4095) + size > 4096) return nullptr;
@@ -136,7 +132,6 @@ uint8_t* tlbHost(Machine::Impl& vm, uint32_t linear, unsigned size, bool write, 
   if ((write ? t.tag_write : t.tag_read) != linear >> 12) return nullptr;
   return reinterpret_cast<uint8_t*>(t.addend + linear);
 }
-}  // namespace
 
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user) {
   uint32_t v = 0;

@@ -13,6 +13,11 @@ namespace btvm {
 // are supervisor accesses whatever the CPL).
 uint32_t readLinear(Machine::Impl& vm, uint32_t linear, unsigned size, bool user);
 void writeLinear(Machine::Impl& vm, uint32_t linear, unsigned size, uint32_t value, bool user);
+// With paging, an access within one page whose soft-TLB tag allows it: the host bytes, as
+// translated code would reach them (a write tag exists only for plain unwatched RAM: no code,
+// no page table, no ROM window, no device). Else null: translate the full way. Data
+// breakpoints and watchpoints are the caller's to check.
+uint8_t* tlbHost(Machine::Impl& vm, uint32_t linear, unsigned size, bool write, bool user);
 
 // Whether an access through segment register `seg` is allowed: limit and rights in protected
 // mode, the limit alone in real mode.

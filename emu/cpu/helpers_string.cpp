@@ -65,6 +65,11 @@ uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigne
   if ((lin & kPageMask) + size > kPageSize) return nullptr;
   if ((lin & ~kPageMask) == k.page) return k.host + (lin & kPageMask);
   if (linearPageWatched(vm, lin)) return nullptr;  // data breakpoints, gdb watchpoints
+  if (uint8_t* h = tlbHost(vm, lin & ~kPageMask, kPageSize, write, c.cpl == 3)) {
+    k.page = lin & ~kPageMask;
+    k.host = h;
+    return h + (lin & kPageMask);
+  }
   uint64_t phys;
   uint32_t err;
   if (!vm.mmu.translate(lin, write ? Access::Write : Access::Read, c.cpl == 3, &phys, &err)) return nullptr;
@@ -75,45 +80,56 @@ uint8_t* direct(Machine::Impl& vm, PageCursor& k, int seg, uint32_t off, unsigne
   return k.host + (lin & kPageMask);
 }
 
-// REP MOVS/STOS forward with 32-bit addresses (memcpy, memset, clear_page): the elements that lie
-// wholly inside the current destination (and source) page run as one host loop, at most `max`.
-// A copy whose elements read only bytes not yet written is one memmove; one whose destination
-// starts inside the source replicates, as on the hardware, element by element. Only plain RAM that holds no translated code or page tables is written (direct), and
-// both ends are inside their segments, so nothing between them can fault. Returns how many
-// elements were done (0: the general path takes the next one).
-uint32_t bulkForward(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, PageCursor& dst, uint32_t max) {
+// REP MOVS/STOS with 32-bit addresses (memcpy, memmove, memset, clear_page), either direction:
+// the elements that lie wholly inside the current destination (and source) page run as one host
+// operation, at most `max`. A copy whose elements read only bytes not yet written (the
+// destination not inside the source's span ahead of it) is one memmove; otherwise it
+// replicates, as on the hardware, element by element. Only plain RAM that holds no translated
+// code or page tables is written (direct), and both ends are inside their segments, so nothing
+// between them can fault. Returns how many elements were done (0: the general path takes the
+// next one).
+uint32_t bulkRun(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, PageCursor& dst, uint32_t max) {
   CpuState& c = vm.cpu;
   unsigned size = i.size;
-  bool movs = i.sub == hinfo::kMovs;
+  bool movs = i.sub == hinfo::kMovs, down = c.eflags & flag::DF;
   uint32_t edi = c.regs[EDI], esi = c.regs[ESI];
-  uint32_t n = std::min<uint32_t>(max, (kPageSize - ((c.seg[ES].base + edi) & kPageMask)) / size);
-  if (movs) n = std::min<uint32_t>(n, (kPageSize - ((c.seg[i.seg].base + esi) & kPageMask)) / size);
+  auto room = [&](int seg, uint32_t off) {  // elements from `off` to the page's end in the direction
+    uint32_t in_page = (c.seg[seg].base + off) & kPageMask;
+    return down ? in_page / size + 1 : (kPageSize - in_page) / size;
+  };
+  uint32_t n = std::min<uint32_t>(max, room(ES, edi));
+  if (movs) n = std::min<uint32_t>(n, room(i.seg, esi));
   if (n < 2) return 0;
-  uint64_t last = uint64_t(n - 1) * size;
-  auto inside = [&](int seg, uint32_t off, bool write) {
-    return uint64_t(off) + last + size - 1 <= 0xffffffffull && segmentAccessOk(c.seg[seg], uint32_t(off + last), size, write);
+  uint32_t last = (n - 1) * size;
+  auto inside = [&](int seg, uint32_t off, bool write) {  // the far end: no wrap, inside the segment
+    if (down) return off >= last && segmentAccessOk(c.seg[seg], off - last, size, write);
+    return uint64_t(off) + last + size - 1 <= 0xffffffffull && segmentAccessOk(c.seg[seg], off + last, size, write);
   };
   if (!inside(ES, edi, true) || (movs && !inside(i.seg, esi, false))) return 0;
   uint8_t* d = direct(vm, dst, ES, edi, size, true);
   uint8_t* s = movs ? direct(vm, src, i.seg, esi, size, false) : nullptr;
   if (!d || (movs && !s)) return 0;
   size_t len = size_t(n) * size;
-  if (movs && (d <= s || d >= s + len)) {
-    std::memmove(d, s, len);  // what the forward copy gives when no element reads a new one
+  int64_t step = down ? -int64_t(size) : int64_t(size);
+  uint8_t* d_lo = down ? d - last : d;
+  if (movs && (down ? d >= s : d <= s || d >= s + len)) {
+    std::memmove(d_lo, down ? s - last : s, len);
+  } else if (movs && down && d + size <= s - last) {
+    std::memmove(d_lo, s - last, len);  // downwards with the spans apart
   } else if (movs) {
     for (uint32_t k = 0; k < n; ++k) {  // replicates: elements read what earlier ones wrote
       uint32_t v;
-      std::memcpy(&v, s + k * size, size);
-      std::memcpy(d + k * size, &v, size);
+      std::memcpy(&v, s + k * step, size);
+      std::memcpy(d + k * step, &v, size);
     }
   } else if (size == 1) {
-    std::memset(d, int(c.regs[EAX] & 0xff), len);
+    std::memset(d_lo, int(c.regs[EAX] & 0xff), len);
   } else {
     uint32_t v = getReg(c, EAX, size);
-    for (uint32_t k = 0; k < n; ++k) std::memcpy(d + k * size, &v, size);
+    for (uint32_t k = 0; k < n; ++k) std::memcpy(d_lo + k * size, &v, size);
   }
-  c.regs[EDI] = edi + uint32_t(n * size);
-  if (movs) c.regs[ESI] = esi + uint32_t(n * size);
+  c.regs[EDI] = edi + uint32_t(n * step);
+  if (movs) c.regs[ESI] = esi + uint32_t(n * step);
   c.regs[ECX] -= n;
   return n;
 }
@@ -184,17 +200,17 @@ HelperResult hString(Machine::Impl& vm, const hinfo::Info& i, uint32_t) {
     slow();
     writeSeg(vm, seg, off, size, v);
   };
-  bool bulk = i.rep && !i.addr16 && !(c.eflags & flag::DF) && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos) &&
+  bool bulk = i.rep && !i.addr16 && (i.sub == hinfo::kMovs || i.sub == hinfo::kStos) &&
               !stepsByIteration(c);
   for (uint32_t done = 0;; ++done) {
     if (i.rep && done == kSlice && (c.regs[ECX] & amask) != 0) leaveMidRepeat(vm);
     if (i.rep && (c.regs[ECX] & amask) == 0) break;
     if (bulk) {
-      if (uint32_t n = bulkForward(vm, i, src, dst, std::min(c.regs[ECX], kSlice - done))) {
+      if (uint32_t n = bulkRun(vm, i, src, dst, std::min(c.regs[ECX], kSlice - done))) {
         done += n - 1;  // the loop adds the last one
         continue;
       }
-      if (i.sub == hinfo::kStos)
+      if (i.sub == hinfo::kStos && !(c.eflags & flag::DF))
         if (uint32_t n = bulkStosTable(vm, i, std::min(c.regs[ECX], kSlice - done))) {
           done += n - 1;
           continue;

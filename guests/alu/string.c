@@ -63,6 +63,20 @@ static void test_moves(void) {
     check("rep movsb down-overlap", memcmp(dst, "cdefghgh", 8) == 0);
     STR("rep movsw", dst + 1, dst, 3, 0);
     check("rep movsw down-overlap by 1 byte", memcmp(dst, "defghggh", 8) == 0);
+    /* DF = 1: the destination above the source reads no byte already written (memmove);
+     * below it, the elements replicate. */
+    fill(dst, "abcdefgh", 8);
+    STR("std; rep movsb", dst + 5, dst + 7, 6, 0);
+    check("std rep movsb overlap up", memcmp(dst, "ababcdef", 8) == 0);
+    check_eq("std rep movsb overlap up: edi", Di, ADDR(dst + 1));
+    fill(dst, "abcdefgh", 8);
+    STR("std; rep movsb", dst + 7, dst + 5, 4, 0);
+    check("std rep movsb overlap down replicates", memcmp(dst, "abghghgh", 8) == 0);
+    check_eq("std rep movsb overlap down: esi", Si, ADDR(dst + 3));
+    fill(dst, "abcdefgh", 8);
+    STR("std; rep stosw", 0, dst + 6, 3, 0x4241);
+    check("std rep stosw", memcmp(dst, "abABABAB", 8) == 0);
+    check_eq("std rep stosw: edi", Di, ADDR(dst));
 
 }
 
