@@ -24,12 +24,6 @@ uint8_t stringOp(unsigned id) {
   }
 }
 
-// From the opcode and the operand size, not the mnemonic: Capstone 4 names "66 f3 ab" REP STOSD.
-uint8_t stringSize(const cs_x86& x, bool code16) {
-  if (!(x.opcode[0] & 1)) return 1;  // A4 A6 AA AC AE 6C 6E: byte forms
-  return uint8_t(operandSize(x, code16));
-}
-
 int regOperandNumber(x86_reg r) {
   int n = regNumber(r);
   if (n < 0) n = segIndex(r);
@@ -57,6 +51,7 @@ void BlockEmitter::emitRdtscInline() {
 
 bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   const cs_x86& x = insn.detail->x86;
+  if (row.helper == HelperId::String && emitStringInline(insn, row)) return true;
   if (row.helper == HelperId::Rdtsc && mode_ == VirtMode::Translate && (key_.flags & block_flag::kInlineTsc)) {
     emitRdtscInline();
     return true;
@@ -70,7 +65,7 @@ bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
   info.seg = uint8_t(ovr < 0 ? DS : ovr);
   if (row.helper == HelperId::String || row.helper == HelperId::Ins || row.helper == HelperId::Outs) {
     info.sub = stringOp(insn.id);
-    info.size = stringSize(x, code16());
+    info.size = uint8_t(stringSize(x, code16()));
   }
   if (row.helper == HelperId::LoadFarPtr) {
     switch (insn.id) {

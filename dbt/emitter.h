@@ -6,6 +6,7 @@
 //   emit_flow.cpp    block entry, exits, chaining sites, indirect-branch lookup
 //   emit_predict.cpp CALL/RET as host CALL/RET, inline caches of indirect branches
 //   emit_helper.cpp  inline calls to VMM helpers
+//   emit_string.cpp  LODS, STOS, SCAS, MOVS without REP as accesses
 #pragma once
 #include <asmjit/x86.h>
 #include <capstone/capstone.h>
@@ -154,6 +155,8 @@ class BlockEmitter {
   void emitSwitchExit(int index_reg);
   void emitInlineCacheFill(InlineCacheSlot* slot, int32_t jc_entry_code);
   bool emitHelper(const cs_insn& insn, const InsnRow& row);
+  bool emitStringInline(const cs_insn& insn, const InsnRow& row);  // emit_string.cpp
+  void emitStringSteps(int reg1, int reg2, unsigned size);
 
   // Mode of the block (its key): code size (CS.D) and stack size (SS.B).
   bool code16() const { return key_.flags & block_flag::kCode16; }

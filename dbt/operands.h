@@ -24,5 +24,10 @@ int segmentOverride(const cs_x86& x);
 // Operand size of the instruction in bytes: the code segment's default (2 when CS.D = 0, else
 // 4), the other one with a 0x66 prefix.
 inline unsigned operandSize(const cs_x86& x, bool code16) { return (x.prefix[2] == 0x66) != code16 ? 2 : 4; }
+// Element size of a string instruction, from the opcode and the operand size, not the mnemonic:
+// Capstone 4 names "66 f3 ab" REP STOSD.
+inline unsigned stringSize(const cs_x86& x, bool code16) {
+  return (x.opcode[0] & 1) ? operandSize(x, code16) : 1;  // A4 A6 AA AC AE 6C 6E: byte forms
+}
 
 }  // namespace btvm

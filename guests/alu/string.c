@@ -105,6 +105,22 @@ static void test_stores_loads(void) {
     check_eq("std lodsw esi", Si, ADDR(src + 2));
     STR("lodsb", src + 9, 0, 0, 0x12345678);
     check_eq("lodsb eax", Ax, 0x12345600 | '9');
+    /* One element each, both directions (translated inline, without the helper). */
+    for (int i = 0; i < 4; i++)
+        dstd[i] = 0;
+    STR("std; movsl", &srcd[2], &dstd[3], 0, 0);
+    check("std movsd data", dstd[3] == 3 && dstd[2] == 0);
+    check_eq("std movsd esi", Si, ADDR(&srcd[1]));
+    check_eq("std movsd edi", Di, ADDR(&dstd[2]));
+    STR("movsb", src + 1, dst + 1, 0, 0);
+    check_eq("movsb data", dst[1], '1');
+    check_eq("movsb esi", Si, ADDR(src + 2));
+    STR("std; stosw", 0, dst + 6, 0, 0x1234);
+    check_eq("std stosw data", dst[6] | dst[7] << 8, 0x1234);
+    check_eq("std stosw edi", Di, ADDR(dst + 4));
+    STR("stosl", 0, &dstd[0], 0, 0xCAFEF00D);
+    check_eq("stosd data", dstd[0], 0xCAFEF00D);
+    check_eq("stosd edi", Di, ADDR(&dstd[1]));
 }
 
 static void test_compares(void) {
@@ -141,6 +157,12 @@ static void test_compares(void) {
     STR("std; repne scasw", 0, &words[4], 5, 0x1234);
     check_eq("std repne scasw ecx", Cx, 2);
     check_eq("std repne scasw edi", Di, ADDR(&words[1]));
+    STR("scasb", 0, src + 4, 0, 'z'); /* 'z' - 'o' = 0x0B */
+    check_eq("scasb edi", Di, ADDR(src + 5));
+    check_eq("scasb flags", Fl & ALL, AF);
+    STR("std; scasl", 0, &srcd[1], 0, 1); /* 1 - 2: borrow */
+    check_eq("std scasd edi", Di, ADDR(&srcd[0]));
+    check_eq("std scasd flags", Fl & ALL, CF | SF | AF | PF);
     STR("repe scasl", 0, srcd, 4, 1);
     check_eq("repe scasd ecx", Cx, 2);
     check_eq("repe scasd flags", Fl & (ZF | CF | SF), CF | SF);

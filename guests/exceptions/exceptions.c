@@ -253,6 +253,17 @@ static void t_segment_faults(void) {
                      : "memory");
     expect_none("read via read-only es");
     expect_eq("read via read-only es: value", v, 0x11111111);
+    /* MOVS whose store faults after its load: ESI and EDI as they were, memory kept. */
+    static volatile uint32_t movs_src = 0x33333333;
+    trap_arm();
+    __asm__ volatile("mov %k[ro], %%es\n\t" TRY("movsl") FLAT("es")
+                     :
+                     : "S"(&movs_src), "D"(&target), [ro] "r"(SEL_RO)
+                     : "memory");
+    expect_fault("movsd via read-only es", 13, 0);
+    expect_eq("movsd via read-only es: esi kept", trap_log[0].esi, (uint32_t)&movs_src);
+    expect_eq("movsd via read-only es: edi kept", trap_log[0].edi, (uint32_t)&target);
+    expect_eq("movsd via read-only es: memory kept", target, 0x11111111);
     trap_arm();
     __asm__ volatile(TRY("movl %[v], %%cs:(%[p])") : : [v] "r"(v), [p] "r"(&target) : "memory");
     expect_fault("write via cs", 13, 0);
