@@ -44,6 +44,13 @@ void onSegv(int, siginfo_t* si, void* ucv) {
       if (g_last_table) g_last_table->noteUnresolved(g_last_index);  // it never reported
       g_last_table = t;
       g_last_index = t->indexOf(site);
+      // Outside the 4 GiB at R15 (the view's base): a folded address whose sum wraps, in the
+      // guards around the view. No mapping can resolve that: the site faults every time.
+      auto addr = reinterpret_cast<uint64_t>(si->si_addr), view = uint64_t(uc->uc_mcontext.gregs[REG_R15]);
+      if (addr - view >= (uint64_t(1) << 32)) {
+        t->noteUnresolved(g_last_index);
+        g_last_table = nullptr;
+      }
       if (site->soft && site->unresolved >= kPatchAfter) {
         // JMP rel32 over the site's first instructions: the thread is in the handler, past
         // them, and nothing else enters a site in the middle.

@@ -32,6 +32,14 @@ def stat(text, label):
     return [int(g) for g in m.groups() if g is not None]
 
 
+# --mmu host: a folded address whose sum wraps past 4 GiB faults outside the view every time;
+# the hostile guest runs one such instruction 4096 times, and the site must go to the soft TLB
+# after a few faults rather than take a host signal each time.
+s = run("hostile")
+faults, patched = stat(s, "host faults to the slow path"), stat(s, "sites sent to the soft TLB")
+check("hostile: a wrapping folded site goes to the soft TLB", faults and faults[0] < 2048 and patched and
+      patched[0] >= 1, f"faults {faults}, sites patched {patched}")
+
 # Every paging guest with little host memory: real pages go to the swap file and come back.
 for g in ("paging", "usermode", "ctxswitch", "ptupdate", "pae"):
     run(g, "--host-mem", "1M")
