@@ -18,21 +18,23 @@ using namespace host;
 // negative, give them back and leave to the dispatcher before the first instruction runs. The
 // test is a load that faults below the base (dbt/budget.h): no flags, no branch.
 void BlockEmitter::emitEntry(uint32_t guest_insns) {
-  Label begin = a_.newLabel(), end = a_.newLabel(), out = a_.newLabel();
-  a_.lea(kBudget, x86::ptr(kBudget, -int32_t(guest_insns)));
-  a_.bind(begin);
-  a_.movzx(x86::r11d, x86::byte_ptr(kBudget));
-  a_.bind(end);
-  fault_sites_.push_back(FaultSiteLabels{begin, end, out, begin, Label()});
-  budget_exit_ = out;
+  RawBuf r(a_);
+  r.lea(kBudget, kBudget, -int32_t(guest_insns));
+  uint32_t begin = uint32_t(r.offset());
+  r.fixed([](x86::Assembler& a) { a.movzx(x86::r11d, x86::byte_ptr(kBudget)); });
+  uint32_t end = uint32_t(r.offset());
+  budget_site_ = fault_sites_.size();
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, begin, 0});  // resume: emitBudgetExit
   budget_insns_ = guest_insns;
 }
 
 // The way out of a block entry whose budget load faulted, emitted after the block.
 void BlockEmitter::emitBudgetExit() {
-  if (!budget_exit_.isValid()) return;
-  a_.bind(budget_exit_);
-  a_.lea(kBudget, x86::ptr(kBudget, int32_t(budget_insns_)));
+  if (budget_site_ == SIZE_MAX) return;
+  RawBuf r(a_);
+  fault_sites_[budget_site_].resume = uint32_t(r.offset());
+  r.lea(kBudget, kBudget, int32_t(budget_insns_));
+  r.flush();
   emitExitToDispatcher(key_.eip);
 }
 

@@ -65,6 +65,9 @@ class BlockEmitter {
  public:
   BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const AccessStubs& access,
                const DbtHooks& hooks, const BlockKey& key, VirtMode mode);
+  // Starts the next block with this emitter: a translator keeps one, so that the lists below
+  // keep their capacity (allocating them again for every block was a tenth of emit's cost).
+  void beginBlock(const BlockKey& key);
 
   // Block structure (emit_flow.cpp).
   void emitEntry(uint32_t guest_insns);
@@ -120,12 +123,13 @@ class BlockEmitter {
 
   // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess).
   void setHostMmu(bool on) { host_mmu_ = on; }
-  // Host code of each such access (its op, [begin, end)) and where a fault in it resumes.
-  struct FaultSiteLabels {
-    asmjit::Label begin, end, resume;
-    asmjit::Label entry, soft;  // the site's first instruction; its soft-TLB variant
+  // Host code of each such access (its op, [begin, end)) and where a fault in it resumes, as
+  // offsets in the block's code (AsmJit labels cost about as much as encoding an instruction).
+  struct FaultSiteOffsets {
+    uint32_t begin, end, resume;
+    uint32_t entry, soft;  // the site's first instruction; its soft-TLB variant (0: none)
   };
-  const std::vector<FaultSiteLabels>& faultSites() const { return fault_sites_; }
+  const std::vector<FaultSiteOffsets>& faultSites() const { return fault_sites_; }
   void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
 
  private:
@@ -195,12 +199,11 @@ class BlockEmitter {
   };
   struct DeferredAccess {
     AccessSite site;
-    asmjit::Label slow;     // the slow path's label, if a label jumps to it (--mmu host)
-    uint32_t slow_rel32 = 0;  // else the offset of the probe JMP's rel32 to patch (never 0)
+    uint32_t slow_rel32 = 0;  // the offset of a JMP rel32 to the slow path to patch, or 0
     uint32_t back = 0;      // where both paths continue (an offset: always emitted already)
     OpBytes op;
     bool host = false;  // --mmu host: also the soft-TLB variant of the site (and its resume)
-    asmjit::Label resume, soft;
+    uint32_t fault_site = 0;  // host: its entry in fault_sites_, whose resume and soft it fills
     struct {
       bool valid;
       asmjit::x86::Gp a, b;
@@ -227,12 +230,12 @@ class BlockEmitter {
   uint32_t next_eip_ = 0;
   uint32_t insns_after_ = 0;
   std::vector<DeferredAccess> deferred_;  // slow paths, emitted after the block
-  asmjit::Label budget_exit_;             // emitEntry's way out, emitted after the block
-  uint32_t budget_insns_ = 0;
+  uint32_t budget_insns_ = 0;             // emitEntry's charge, given back by emitBudgetExit
+  size_t budget_site_ = SIZE_MAX;          // emitEntry's entry in fault_sites_, if emitted
   void emitBudgetExit();
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
-  std::vector<FaultSiteLabels> fault_sites_;
+  std::vector<FaultSiteOffsets> fault_sites_;
   // The high-byte swap emitWithHighByteFix put around the op being emitted, if any.
   struct HiSwap {
     bool valid = false;

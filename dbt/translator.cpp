@@ -109,6 +109,7 @@ struct Dbt::Impl {
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
   AsmErrorHandler eh;
+  BlockEmitter emitter{a, stubs, access, hooks, BlockKey{}, config.mode};  // reused: beginBlock
   static constexpr size_t kInlineCacheSlots = 1u << 18;  // 4 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
@@ -220,9 +221,10 @@ struct Dbt::Impl {
     // translation does not allocate and free AsmJit's arenas again (a hot spot of translation).
     code.reset();
     initAssembler(code, a, eh, reinterpret_cast<uint64_t>(cache.next()));
-    BlockEmitter e(a, stubs, access, hooks, key, config.mode);
+    BlockEmitter& e = emitter;
+    e.beginBlock(key);
     e.setHostMmu(config.host_mmu);
-    if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
+    e.setInlineCaches(cached ? &ic_pool : nullptr);  // a one-off block would waste its slots
     e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
@@ -264,9 +266,10 @@ struct Dbt::Impl {
     uint64_t t3 = timed ? nowNs() : 0;
     b.code = dst;
     b.code_size = uint32_t(size);
+    const uint32_t block_at = uint32_t(dst - cache.base());
     for (const auto& f : e.faultSites()) {
-      auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
-      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), f.soft.isValid() ? at(f.soft) : 0};
+      FaultSite site{block_at + f.begin, block_at + f.end, block_at + f.resume, block_at + f.entry,
+                     f.soft ? block_at + f.soft : 0};
       if (site.end - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
       fault_sites.add(site);
     }
