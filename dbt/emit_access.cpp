@@ -121,7 +121,7 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
   emitAccessAtR10(m.seg, size, kind, op);
 }
 
-void BlockEmitter::emitFoldedAddress(Fold f) { RawBuf(a_).lea(x86::r10d, kGuest64[f.reg], f.disp); }
+void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) { r.lea(x86::r10d, kGuest64[f.reg], f.disp); }
 
 BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKind kind) const {
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
@@ -168,7 +168,8 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
     at.on_host_base = on_host_base || fold.reg >= 0;
     at.fold = fold;
   } else {
-    copyOp(copy);
+    RawBuf r(a_);
+    copyOp(r, copy);
   }
   at.end = uint32_t(a_.offset());
   return at;
@@ -176,12 +177,11 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
 
 // A copy of an op where R11 = host pointer - R10. An op that addresses [r10 + r15] (the host-MMU
 // hit path) runs with R15 borrowed for R11's value, and R15 is the base again afterwards.
-void BlockEmitter::copyOp(OpBytes op) {
+void BlockEmitter::copyOp(RawBuf& r, OpBytes op) {
   if (!op.on_host_base) {
-    RawBuf(a_).copy(op.begin, op.end);
+    r.copy(op.begin, op.end);
     return;
   }
-  RawBuf r(a_);
   if (op.fold.reg >= 0) {  // R15 = R10 + R11 - (reg + disp), the 64-bit sum the op adds back
     r.lea(x86::r8, kGuest64[op.fold.reg], op.fold.disp).fixed([](x86::Assembler& a) {
       a.not_(x86::r8);
@@ -327,8 +327,17 @@ BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const Me
                    s.based ? s.seg_base : 0};
   const ProbeBytes& bytes = probeBytes(shape);
   size_t start = a_.offset();
-  a_.embed(bytes.bytes.data(), bytes.bytes.size());
-  OpBytes op_at = emitOp(op, copy, s.size);
+  OpBytes op_at;
+  if (op) {
+    a_.embed(bytes.bytes.data(), bytes.bytes.size());
+    op_at = emitOp(op, copy, s.size);
+  } else {  // the probe and the copied op in one buffer
+    RawBuf r(a_);
+    r.bytes(bytes.bytes.data(), bytes.bytes.size());
+    op_at.begin = uint32_t(r.offset());
+    copyOp(r, copy);
+    op_at.end = uint32_t(r.offset());
+  }
   DeferredAccess d;
   d.site = s;
   d.slow_rel32 = uint32_t(start + bytes.rel32_at);
@@ -346,19 +355,26 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     int32_t rel = int32_t(int64_t(a_.offset()) - int64_t(d.slow_rel32 + 4));
     std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
   }
-  if (s.fold.reg >= 0) emitFoldedAddress(s.fold);
+  RawBuf r(a_);  // one buffer for the whole path, but around the x87 reloads
+  if (s.fold.reg >= 0) emitFoldedAddress(r, s.fold);
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
-    RawBuf(a_).load(x86::r8d, kState, s.seg_base).fixed([](x86::Assembler& a) {
+    r.load(x86::r8d, kState, s.seg_base).fixed([](x86::Assembler& a) {
       a.not_(x86::r8d);
       a.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
     });
   }
-  RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
-  if (s.x87) emitX87Reload();
-  copyOp(d.op);
-  if (s.kind != MemKind::Read) RawBuf(a_).movR9d(uint32_t(s.info)).call(access_.commit);
-  if (s.kind != MemKind::Read && s.x87) emitX87Reload();
-  RawBuf(a_).jmpBack(d.back);
+  r.movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
+  if (s.x87) {
+    r.flush();
+    emitX87Reload();
+  }
+  copyOp(r, d.op);
+  if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
+  if (s.kind != MemKind::Read && s.x87) {
+    r.flush();
+    emitX87Reload();
+  }
+  r.jmpBack(d.back);
 }
 
 // --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h),
@@ -429,7 +445,10 @@ void BlockEmitter::emitDeferred() {
     // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
     fault_sites_[d.fault_site].soft = uint32_t(a_.offset());
     AccessSite soft_site = d.site;
-    if (soft_site.fold.reg >= 0) emitFoldedAddress(soft_site.fold);
+    if (soft_site.fold.reg >= 0) {
+      RawBuf r(a_);
+      emitFoldedAddress(r, soft_site.fold);
+    }
     soft_site.fold = Fold{};
     emitSoftAccess(soft_site, nullptr, d.op, d.back);
     RawBuf(a_).jmpBack(d.back);

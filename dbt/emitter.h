@@ -45,6 +45,7 @@ struct Fold {
 };
 
 struct AccessStubs;
+class RawBuf;
 
 // What an access does with its memory operand, passed down to the access path and called there
 // at once, never stored (the slow paths copy the op's bytes instead: emit_access.cpp). A plain
@@ -213,8 +214,8 @@ class BlockEmitter {
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
   asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
-  void emitFoldedAddress(Fold f);  // R10D = reg + disp, as the guest wraps it
-  void copyOp(OpBytes op);
+  void emitFoldedAddress(RawBuf& r, Fold f);  // R10D = reg + disp, as the guest wraps it
+  void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
   OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back);

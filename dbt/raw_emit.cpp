@@ -156,11 +156,25 @@ RawBuf& RawBuf::movR11(uint64_t imm) {
 }
 
 RawBuf& RawBuf::copy(size_t begin, size_t end) {
+  // The source is in the assembler's buffer, which a flush may move (it can grow): copied into
+  // buf_ at once, after any flush.
   size_t len = end - begin;
+  if (end < begin || end > a_.offset()) throw std::logic_error("raw_emit: a copy of code not emitted yet");
   if (len > sizeof buf_) throw std::logic_error("raw_emit: a copy longer than the buffer");
-  flush();  // the source is in the assembler's buffer, which embed may move: copy it out first
-  std::memcpy(buf_, a_.bufferData() + begin, len);
-  n_ = len;
+  if (n_ + len > sizeof buf_) flush();
+  std::memcpy(buf_ + n_, a_.bufferData() + begin, len);
+  n_ += len;
+  return *this;
+}
+
+RawBuf& RawBuf::bytes(const uint8_t* p, size_t len) {
+  if (n_ + len > sizeof buf_) flush();
+  if (len > sizeof buf_) {
+    a_.embed(p, len);
+    return *this;
+  }
+  std::memcpy(buf_ + n_, p, len);
+  n_ += len;
   return *this;
 }
 

@@ -29,8 +29,10 @@ class RawBuf {
   RawBuf& movR11d(uint32_t imm);
   // mov r11, imm64 in its 10-byte MOVABS form.
   RawBuf& movR11(uint64_t imm);
-  // A copy of code already emitted, [begin, end) in the code buffer (position-independent).
+  // A copy of code already emitted, [begin, end) in the assembler's buffer (position-independent).
   RawBuf& copy(size_t begin, size_t end);
+  // Bytes as they are (a template of the caller's).
+  RawBuf& bytes(const uint8_t* p, size_t len);
   // call / jmp rel32 to an absolute address, e.g. a runtime stub (always rel32, where AsmJit
   // would take a JMP rel8 to a target within reach). Needs a code holder with a
   // base address (initAssembler's `base`); without one, and out of rel32 reach, through AsmJit.
