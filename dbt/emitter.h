@@ -117,8 +117,8 @@ class BlockEmitter {
     uint32_t jump;  // offset of the exit's JMP rel32 in the block's code
     uint32_t target_eip;
     // Exits to another linear page under paging: the page check that a chain enters through
-    // (see emitPageCheck); invalid labels otherwise.
-    asmjit::Label check, check_imm_end, check_jump;
+    // (see emitPageCheck), offsets in the block's code; 0 otherwise.
+    uint32_t check = 0, check_imm_end = 0, check_jump = 0;
   };
   const std::vector<ExitSite>& exits() const { return exits_; }
 
@@ -131,7 +131,7 @@ class BlockEmitter {
     uint32_t entry, soft;  // the site's first instruction; its soft-TLB variant (0: none)
   };
   const std::vector<FaultSiteOffsets>& faultSites() const { return fault_sites_; }
-  void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
+  void emitPageCheck(ExitSite& site, size_t exit_path);
 
  private:
   bool emitGeneric(const cs_insn& insn);

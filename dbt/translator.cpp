@@ -279,10 +279,10 @@ struct Dbt::Impl {
       Block::Exit x;
       x.jump = dst + ex.jump;
       x.target_eip = ex.target_eip;
-      if (ex.check.isValid()) {
-        x.check = dst + code.labelOffset(ex.check);
-        x.check_imm = dst + code.labelOffset(ex.check_imm_end) - 8;
-        x.check_jump = dst + code.labelOffset(ex.check_jump);
+      if (ex.check) {
+        x.check = dst + ex.check;
+        x.check_imm = dst + ex.check_imm_end - 8;
+        x.check_jump = dst + ex.check_jump;
         assert(x.check_imm[-2] == 0x49 && x.check_imm[-1] == 0xb8);  // MOVABS R8, imm64
       }
       b.exits.push_back(x);
