@@ -322,7 +322,7 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
 // The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
 // continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
 BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy,
-                                                   int64_t back) {
+                                                   int64_t back, int64_t shared_slow) {
   ProbeShape shape{s.size, s.user, s.kind != MemKind::Read, s.based, bool(key_.flags & block_flag::kCountTlb),
                    s.based ? s.seg_base : 0};
   const ProbeBytes& bytes = probeBytes(shape);
@@ -337,6 +337,12 @@ BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const Me
     op_at.begin = uint32_t(r.offset());
     copyOp(r, copy);
     op_at.end = uint32_t(r.offset());
+  }
+  if (shared_slow >= 0) {  // the probe's JMP back to it
+    size_t rel32_at = start + bytes.rel32_at;
+    int32_t rel = int32_t(shared_slow - int64_t(rel32_at + 4));
+    std::memcpy(a_.bufferData() + rel32_at, &rel, 4);
+    return op_at;
   }
   DeferredAccess d;
   d.site = s;
@@ -439,10 +445,13 @@ void BlockEmitter::emitDeferred() {
       fault_sites_[d.fault_site].resume = uint32_t(a_.offset());
       if (d.swap.valid) a_.xchg(d.swap.a, d.swap.b);
     }
+    int64_t slow_at = int64_t(a_.offset());
     emitSlowPath(d);
     if (!d.host) continue;
     // The same access through the soft TLB, for a site that keeps faulting (page-table
-    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
+    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`. Its
+    // probe's miss goes to the site's own slow path just emitted, which does the same (a
+    // folded site's recomputes R10D first, to the value the variant computed).
     fault_sites_[d.fault_site].soft = uint32_t(a_.offset());
     AccessSite soft_site = d.site;
     if (soft_site.fold.reg >= 0) {
@@ -450,7 +459,7 @@ void BlockEmitter::emitDeferred() {
       emitFoldedAddress(r, soft_site.fold);
     }
     soft_site.fold = Fold{};
-    emitSoftAccess(soft_site, nullptr, d.op, d.back);
+    emitSoftAccess(soft_site, nullptr, d.op, d.back, slow_at);
     RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();

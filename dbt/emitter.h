@@ -218,7 +218,10 @@ class BlockEmitter {
   void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
-  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back);
+  // `shared_slow`: a slow path already emitted for this very access (a host-MMU site's), which
+  // the probe's miss jumps to instead of one of its own; -1: defer one.
+  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back,
+                         int64_t shared_slow = -1);
   void emitHostAccess(const AccessSite& s, const MemOp& op);
 
   asmjit::x86::Assembler& a_;
