@@ -57,27 +57,30 @@ const Template& storeTemplate(int32_t off) {
 // lea/mov reg, [base + disp]: one template per instruction, registers and displacement width.
 enum class DispWidth { None, Byte, Dword };
 
-const Template& memTemplate(bool load, const x86::Gp& dst, const x86::Gp& base, DispWidth w) {
-  constexpr size_t kCount = 2 * 16 * 16 * 4 * 3;
+constexpr size_t kMemTemplates = 2 * 16 * 16 * 4 * 3;
+// A table of plain pointers (no thread_local guard on the hot path); makeMemTemplate keeps them.
+thread_local const Template* tMemTemplates[kMemTemplates];
+
+[[gnu::noinline]] const Template* makeMemTemplate(size_t key, bool load, const x86::Gp& dst, const x86::Gp& base,
+                                                  DispWidth w) {
+  thread_local std::vector<std::unique_ptr<Template>> owned;
+  size_t tail = w == DispWidth::None ? 0 : w == DispWidth::Byte ? 1 : 4;
+  owned.push_back(std::make_unique<Template>(makeTemplate(
+      [&](x86::Assembler& a, uint64_t s) {
+        int32_t disp = w == DispWidth::None ? 0 : w == DispWidth::Byte ? int32_t(int8_t(s)) : int32_t(s);
+        x86::Mem m = x86::ptr(base, disp, load ? dst.size() : 0);
+        if (load) a.mov(dst, m);
+        else a.lea(dst, m);
+      },
+      tail)));
+  return tMemTemplates[key] = owned.back().get();
+}
+
+inline const Template& memTemplate(bool load, const x86::Gp& dst, const x86::Gp& base, DispWidth w) {
   unsigned size_code = dst.size() == 1 ? 0 : dst.size() == 2 ? 1 : dst.size() == 4 ? 2 : 3;
   size_t key = (((size_t(load) * 16 + dst.id()) * 16 + base.id()) * 4 + size_code) * 3 + size_t(w);
-  // A table of plain pointers (no thread_local guard on the hot path); `owned` keeps them.
-  thread_local const Template* table[kCount];
-  thread_local std::vector<std::unique_ptr<Template>> owned;
-  const Template*& slot = table[key];
-  if (!slot) {
-    size_t tail = w == DispWidth::None ? 0 : w == DispWidth::Byte ? 1 : 4;
-    owned.push_back(std::make_unique<Template>(makeTemplate(
-        [&](x86::Assembler& a, uint64_t s) {
-          int32_t disp = w == DispWidth::None ? 0 : w == DispWidth::Byte ? int32_t(int8_t(s)) : int32_t(s);
-          x86::Mem m = x86::ptr(base, disp, load ? dst.size() : 0);
-          if (load) a.mov(dst, m);
-          else a.lea(dst, m);
-        },
-        tail)));
-    slot = owned.back().get();
-  }
-  return *slot;
+  const Template* t = tMemTemplates[key];
+  return t ? *t : *makeMemTemplate(key, load, dst, base, w);
 }
 
 }  // namespace
