@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dbt/block.h"
+#include "dbt/encoding_memo.h"
 #include "dbt/operands.h"
 #include "dbt/runtime.h"
 #include "patcher/insn_table.h"
@@ -248,6 +249,7 @@ class BlockEmitter {
   HiSwap hi_swap_;
   InlineCachePool* ic_pool_ = nullptr;
   bool one_off_ = false;
+  EncodingMemo reg_only_;  // emitGeneric: register-only instructions already encoded
 };
 
 }  // namespace btvm

@@ -1,12 +1,15 @@
 // dbt/block_table.h: the open-addressing table finds exactly the registered blocks through
 // inserts, replacements, erasures and growth; the arena finds the block holding a host address.
+// dbt/encoding_memo.h: a memo hit is exactly what was remembered for those bytes and code size.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
 
 #include "dbt/block_table.h"
+#include "dbt/encoding_memo.h"
 
 using namespace btvm;
 
@@ -71,4 +74,42 @@ TEST_CASE("block_table: the arena finds the block holding an address, reuses blo
   CHECK(again == made[0]);  // the same object, its lists emptied
   CHECK(again->exits.empty());
   CHECK(again->valid);
+}
+
+TEST_CASE("encoding_memo: remembers host bytes by guest bytes and code size, one per slot") {
+  EncodingMemo memo;
+  const uint8_t xor_eax[] = {0x31, 0xc0}, host_a[] = {0x31, 0xc0}, host_b[] = {0x66, 0x31, 0xc0};
+  size_t len = 0;
+  CHECK(memo.find(xor_eax, 2, false, &len) == nullptr);
+  memo.remember(xor_eax, 2, false, host_a, 2);
+  const uint8_t* got = memo.find(xor_eax, 2, false, &len);
+  REQUIRE(got != nullptr);
+  CHECK(len == 2);
+  CHECK(std::memcmp(got, host_a, 2) == 0);
+  CHECK(memo.find(xor_eax, 2, true, &len) == nullptr);  // the same bytes in 16-bit code: not it
+  CHECK(memo.find(xor_eax, 1, false, &len) == nullptr);  // a prefix of it: not it
+  memo.remember(xor_eax, 2, true, host_b, 3);
+  got = memo.find(xor_eax, 2, true, &len);
+  REQUIRE(got != nullptr);
+  CHECK(len == 3);
+  CHECK(std::memcmp(got, host_b, 3) == 0);
+  // Too long to keep: not remembered (and nothing else is disturbed).
+  uint8_t long_host[EncodingMemo::kMaxHost + 1] = {};
+  const uint8_t other[] = {0x89, 0xe5};
+  memo.remember(other, 2, false, long_host, sizeof long_host);
+  CHECK(memo.find(other, 2, false, &len) == nullptr);
+  // Many instructions: each found is exactly what was remembered for it (slots get replaced).
+  for (uint32_t i = 0; i < 50000; ++i) {
+    uint8_t g[4] = {uint8_t(i), uint8_t(i >> 8), uint8_t(i >> 16), 0x90};
+    uint8_t h[4] = {uint8_t(~i), uint8_t(i >> 3), 0xcc, 0xcc};
+    memo.remember(g, 4, false, h, 4);
+    const uint8_t* f = memo.find(g, 4, false, &len);
+    REQUIRE(f != nullptr);
+    CHECK(std::memcmp(f, h, 4) == 0);
+  }
+  for (uint32_t i = 0; i < 50000; ++i) {
+    uint8_t g[4] = {uint8_t(i), uint8_t(i >> 8), uint8_t(i >> 16), 0x90};
+    uint8_t h[4] = {uint8_t(~i), uint8_t(i >> 3), 0xcc, 0xcc};
+    if (const uint8_t* f = memo.find(g, 4, false, &len)) REQUIRE(std::memcmp(f, h, 4) == 0);
+  }
 }
