@@ -41,6 +41,18 @@ BlockEmitter::BlockEmitter(x86::Assembler& a, const RuntimeStubs& stubs, const A
                            const DbtHooks& hooks, const BlockKey& key, VirtMode mode)
     : a_(a), stubs_(stubs), access_(access), hooks_(hooks), key_(key), mode_(mode) {}
 
+void BlockEmitter::beginBlock(const BlockKey& key) {
+  key_ = key;
+  insn_eip_ = next_eip_ = insns_after_ = 0;
+  deferred_.clear();
+  budget_insns_ = 0;
+  budget_site_ = SIZE_MAX;
+  exits_.clear();
+  fault_sites_.clear();
+  hi_swap_ = HiSwap{};
+  x87_live_ = false;
+}
+
 GuestMem BlockEmitter::guestMem(const cs_x86_op& op, const cs_x86& x) const {
   GuestMem m;
   m.base = gprIndex(op.mem.base);
@@ -109,7 +121,7 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
   emitAccessAtR10(m.seg, size, kind, op);
 }
 
-void BlockEmitter::emitFoldedAddress(Fold f) { a_.lea(x86::r10d, x86::ptr(kGuest64[f.reg], f.disp)); }
+void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) { r.lea(x86::r10d, kGuest64[f.reg], f.disp); }
 
 BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKind kind) const {
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
@@ -156,7 +168,8 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
     at.on_host_base = on_host_base || fold.reg >= 0;
     at.fold = fold;
   } else {
-    copyOp(copy);
+    RawBuf r(a_);
+    copyOp(r, copy);
   }
   at.end = uint32_t(a_.offset());
   return at;
@@ -164,37 +177,59 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
 
 // A copy of an op where R11 = host pointer - R10. An op that addresses [r10 + r15] (the host-MMU
 // hit path) runs with R15 borrowed for R11's value, and R15 is the base again afterwards.
-void BlockEmitter::copyOp(OpBytes op) {
+void BlockEmitter::copyOp(RawBuf& r, OpBytes op) {
   if (!op.on_host_base) {
-    RawBuf(a_).copy(op.begin, op.end);
+    r.copy(op.begin, op.end);
     return;
   }
   if (op.fold.reg >= 0) {  // R15 = R10 + R11 - (reg + disp), the 64-bit sum the op adds back
-    a_.lea(x86::r8, x86::ptr(kGuest64[op.fold.reg], op.fold.disp));
-    a_.not_(x86::r8);
-    a_.lea(kHostBase, x86::ptr(x86::r10, x86::r11));
-    a_.lea(kHostBase, x86::ptr(kHostBase, x86::r8, 0, 1));
+    r.lea(x86::r8, kGuest64[op.fold.reg], op.fold.disp).fixed([](x86::Assembler& a) {
+      a.not_(x86::r8);
+      a.lea(kHostBase, x86::ptr(x86::r10, x86::r11));
+      a.lea(kHostBase, x86::ptr(kHostBase, x86::r8, 0, 1));
+    });
   } else {
-    a_.mov(kHostBase, x86::r11);
+    r.fixed([](x86::Assembler& a) { a.mov(kHostBase, x86::r11); });
   }
-  RawBuf(a_).copy(op.begin, op.end);
+  r.copy(op.begin, op.end);
   bool user = (key_.flags & block_flag::kCplMask) == 3;
-  a_.mov(kHostBase, st(offsetof(CpuState, host_base) + (user ? 8 : 0), 8));
+  r.load(kHostBase, kState, int32_t(offsetof(CpuState, host_base) + (user ? 8 : 0)));
 }
 
 namespace {
 
 // What the soft-TLB probe's bytes depend on: the access size, the TLB half (user), the tag (read
 // or write), a based segment's base field, and --stats' hit counter.
+// host_head: not the probe but the head of a --mmu host access to a based segment (emitHostAccess),
+// which has the same one label-dependent field.
 struct ProbeShape {
   unsigned size;
   bool user, write, based, count_hits;
   int32_t seg_base;
+  bool host_head = false;
   uint64_t key() const {
     return uint64_t(size) | uint64_t(user) << 8 | uint64_t(write) << 9 | uint64_t(based) << 10 |
-           uint64_t(count_hits) << 11 | uint64_t(uint32_t(seg_base)) << 32;
+           uint64_t(count_hits) << 11 | uint64_t(host_head) << 12 | uint64_t(uint32_t(seg_base)) << 32;
   }
 };
+
+// The head of a --mmu host access to a based segment, up to its op (see emitHostAccess).
+void emitHostBasedHead(x86::Assembler& a, const ProbeShape& p, Label slow, size_t* jmp_at) {
+  Label ok = a.newLabel();
+  a.mov(x86::r9, x86::rcx);
+  a.mov(x86::r10d, x86::r10d);
+  a.lea(x86::rcx, x86::ptr(x86::r10, int32_t(p.size - 1)));
+  a.rorx(x86::rcx, x86::rcx, 32);
+  a.mov(x86::ecx, x86::ecx);
+  a.mov(x86::r11d, x86::dword_ptr(kState, p.seg_base));
+  a.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
+  a.jecxz(x86::rcx, ok);
+  a.mov(x86::rcx, x86::r9);
+  *jmp_at = a.offset();
+  a.jmp(slow);
+  a.bind(ok);
+  a.mov(x86::rcx, x86::r9);
+}
 
 // The probe, up to the op:
 //     head: (based: add the base) ; index ; compare ; jrcxz hit ; mov rcx, r9
@@ -264,7 +299,8 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
   initAssembler(code, a, eh);
   Label slow = a.newLabel();
   size_t at = 0;
-  emitProbe(a, p, slow, &at);
+  if (p.host_head) emitHostBasedHead(a, p, slow, &at);
+  else emitProbe(a, p, slow, &at);
   size_t end = a.offset();
   a.bind(slow);
   code.flatten();
@@ -286,13 +322,28 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
 // The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
 // continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
 BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy,
-                                                   int64_t back) {
+                                                   int64_t back, int64_t shared_slow) {
   ProbeShape shape{s.size, s.user, s.kind != MemKind::Read, s.based, bool(key_.flags & block_flag::kCountTlb),
                    s.based ? s.seg_base : 0};
   const ProbeBytes& bytes = probeBytes(shape);
   size_t start = a_.offset();
-  a_.embed(bytes.bytes.data(), bytes.bytes.size());
-  OpBytes op_at = emitOp(op, copy, s.size);
+  OpBytes op_at;
+  if (op) {
+    a_.embed(bytes.bytes.data(), bytes.bytes.size());
+    op_at = emitOp(op, copy, s.size);
+  } else {  // the probe and the copied op in one buffer
+    RawBuf r(a_);
+    r.bytes(bytes.bytes.data(), bytes.bytes.size());
+    op_at.begin = uint32_t(r.offset());
+    copyOp(r, copy);
+    op_at.end = uint32_t(r.offset());
+  }
+  if (shared_slow >= 0) {  // the probe's JMP back to it
+    size_t rel32_at = start + bytes.rel32_at;
+    int32_t rel = int32_t(shared_slow - int64_t(rel32_at + 4));
+    std::memcpy(a_.bufferData() + rel32_at, &rel, 4);
+    return op_at;
+  }
   DeferredAccess d;
   d.site = s;
   d.slow_rel32 = uint32_t(start + bytes.rel32_at);
@@ -306,23 +357,30 @@ BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const Me
 // (based: base + offset), the guest state as at the access; it ends by jumping to `back`.
 void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
   const AccessSite& s = d.site;
-  if (d.slow.isValid()) a_.bind(d.slow);
   if (d.slow_rel32) {  // the probe's JMP to here
     int32_t rel = int32_t(int64_t(a_.offset()) - int64_t(d.slow_rel32 + 4));
     std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
   }
-  if (s.fold.reg >= 0) emitFoldedAddress(s.fold);
+  RawBuf r(a_);  // one buffer for the whole path, but around the x87 reloads
+  if (s.fold.reg >= 0) emitFoldedAddress(r, s.fold);
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
-    a_.mov(x86::r8d, x86::dword_ptr(kState, s.seg_base));
-    a_.not_(x86::r8d);
-    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
+    r.load(x86::r8d, kState, s.seg_base).fixed([](x86::Assembler& a) {
+      a.not_(x86::r8d);
+      a.lea(x86::r10d, x86::ptr(x86::r10, x86::r8, 0, 1));
+    });
   }
-  RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
-  if (s.x87) emitX87Reload();
-  copyOp(d.op);
-  if (s.kind != MemKind::Read) RawBuf(a_).movR9d(uint32_t(s.info)).call(access_.commit);
-  if (s.kind != MemKind::Read && s.x87) emitX87Reload();
-  RawBuf(a_).jmpBack(d.back);
+  r.movR9(packSlowArgs(s.eip, s.after, s.info)).call(s.based ? access_.slow_seg : access_.slow_flat);
+  if (s.x87) {
+    r.flush();
+    emitX87Reload();
+  }
+  copyOp(r, d.op);
+  if (s.kind != MemKind::Read) r.movR9d(uint32_t(s.info)).call(access_.commit);
+  if (s.kind != MemKind::Read && s.x87) {
+    r.flush();
+    emitX87Reload();
+  }
+  r.jmpBack(d.back);
 }
 
 // --mmu host, flat segment: the access itself, off the address space's base (mmu/host_mmu.h),
@@ -345,27 +403,16 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
 //     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
 //     ok: rcx = r9 ; ... as above
 void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
-  Label slow = a_.newLabel(), begin = a_.newLabel(), end = a_.newLabel();
-  Label entry = a_.newLabel(), soft = a_.newLabel();
-  a_.bind(entry);
-  size_t entry_at = a_.offset();
+  uint32_t entry = uint32_t(a_.offset());
+  uint32_t slow_rel32 = 0;
   if (s.based) {
-    Label ok = a_.newLabel();
-    a_.mov(x86::r9, x86::rcx);
-    a_.mov(x86::r10d, x86::r10d);
-    a_.lea(x86::rcx, x86::ptr(x86::r10, int32_t(s.size - 1)));
-    a_.rorx(x86::rcx, x86::rcx, 32);
-    a_.mov(x86::ecx, x86::ecx);
-    a_.mov(x86::r11d, x86::dword_ptr(kState, s.seg_base));
-    a_.lea(x86::r10d, x86::ptr(x86::r10, x86::r11));
-    a_.jecxz(x86::rcx, ok);
-    a_.mov(x86::rcx, x86::r9);
-    a_.jmp(slow);
-    a_.bind(ok);
-    a_.mov(x86::rcx, x86::r9);
+    ProbeShape shape{s.size, false, false, true, false, s.seg_base, true};
+    const ProbeBytes& head = probeBytes(shape);
+    a_.embed(head.bytes.data(), head.bytes.size());
+    slow_rel32 = uint32_t(entry + head.rel32_at);
   }
   hi_swap_ = HiSwap{};
-  a_.bind(begin);
+  uint32_t begin = uint32_t(a_.offset());
   OpBytes at = emitOp(&op, OpBytes{}, s.size, true, s.fold);
   if (s.fold.reg >= 0 && hi_swap_.valid)
     throw std::logic_error("emit_access: a high-byte swap inside a folded access (pass fold = false)");
@@ -373,20 +420,19 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`. The
   // padding belongs to the site (a NOP never faults).
   static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
-  if (size_t len = a_.offset() - entry_at; len < kJmpRel32) a_.embed(kNops[kJmpRel32 - len - 1], kJmpRel32 - len);
-  a_.bind(end);
+  if (size_t len = a_.offset() - entry; len < kJmpRel32) a_.embed(kNops[kJmpRel32 - len - 1], kJmpRel32 - len);
+  uint32_t end = uint32_t(a_.offset());
   DeferredAccess d;
   d.site = s;
-  d.slow = slow;
-  d.back = uint32_t(a_.offset());
+  d.slow_rel32 = slow_rel32;
+  d.back = end;
   d.op = at;
   d.host = true;
   d.swap.valid = hi_swap_.valid;
   d.swap.a = hi_swap_.a;
   d.swap.b = hi_swap_.b;
-  d.resume = d.swap.valid ? a_.newLabel() : slow;
-  d.soft = soft;
-  fault_sites_.push_back(FaultSiteLabels{begin, end, d.resume, entry, soft});
+  d.fault_site = uint32_t(fault_sites_.size());
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, entry, 0});  // resume, soft: emitDeferred
   deferred_.push_back(d);
 }
 
@@ -395,19 +441,25 @@ void BlockEmitter::emitDeferred() {
   // variant defers its own slow path, which may move the vector.
   for (size_t i = 0; i < deferred_.size(); ++i) {
     DeferredAccess d = deferred_[i];
-    if (d.host && d.swap.valid) {
-      a_.bind(d.resume);
-      a_.xchg(d.swap.a, d.swap.b);
+    if (d.host) {
+      fault_sites_[d.fault_site].resume = uint32_t(a_.offset());
+      if (d.swap.valid) a_.xchg(d.swap.a, d.swap.b);
     }
+    int64_t slow_at = int64_t(a_.offset());
     emitSlowPath(d);
     if (!d.host) continue;
     // The same access through the soft TLB, for a site that keeps faulting (page-table
-    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`.
-    a_.bind(d.soft);
+    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`. Its
+    // probe's miss goes to the site's own slow path just emitted, which does the same (a
+    // folded site's recomputes R10D first, to the value the variant computed).
+    fault_sites_[d.fault_site].soft = uint32_t(a_.offset());
     AccessSite soft_site = d.site;
-    if (soft_site.fold.reg >= 0) emitFoldedAddress(soft_site.fold);
+    if (soft_site.fold.reg >= 0) {
+      RawBuf r(a_);
+      emitFoldedAddress(r, soft_site.fold);
+    }
     soft_site.fold = Fold{};
-    emitSoftAccess(soft_site, nullptr, d.op, d.back);
+    emitSoftAccess(soft_site, nullptr, d.op, d.back, slow_at);
     RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();

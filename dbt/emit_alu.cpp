@@ -6,6 +6,7 @@
 #include "dbt/emitter.h"
 #include "dbt/host_regs.h"
 #include "dbt/operands.h"
+#include "dbt/raw_emit.h"
 
 namespace btvm {
 
@@ -147,6 +148,17 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
   if ((insn.id == X86_INS_MOVZX || insn.id == X86_INS_MOVSX) && x.op_count == 2 &&
       x.operands[0].size == x.operands[1].size)
     id = x86::Inst::kIdMov;
+  // A register-only instruction encoded before (the same guest bytes, the same code size) is
+  // copied; the others are encoded, and a register-only one is remembered.
+  bool reg_only = true;
+  for (unsigned i = 0; i < x.op_count; ++i) reg_only &= x.operands[i].type != X86_OP_MEM;
+  if (reg_only) {
+    size_t len;
+    if (const uint8_t* host = reg_only_.find(insn.bytes, insn.size, code16(), &len)) {
+      RawBuf(a_).bytes(host, len);
+      return true;
+    }
+  }
   Operand ops[4];
   int mem = -1;
   unsigned n = x.op_count;
@@ -178,7 +190,9 @@ bool BlockEmitter::emitGeneric(const cs_insn& insn) {
   if (mem >= 0) probe[mem] = x86::ptr(x86::rax, 0, msize);
   if (!validForm(id, probe, n)) return false;
   if (mem < 0) {
+    size_t start = a_.offset();
     emitWithHighByteFix(id, ops, n);
+    reg_only_.remember(insn.bytes, insn.size, code16(), a_.bufferData() + start, a_.offset() - start);
     return true;
   }
   const cs_x86_op& mo = x.operands[mem];

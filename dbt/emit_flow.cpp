@@ -2,6 +2,8 @@
 // first falls through to the dispatcher path and is later patched to jump straight to the next
 // block (chaining). Indirect branches probe the jump cache inline and stay in translated code on
 // a hit. None of this touches the guest's flags: they are live across block boundaries.
+#include <cstring>
+
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
 #include "dbt/flow_predict.h"
@@ -18,21 +20,23 @@ using namespace host;
 // negative, give them back and leave to the dispatcher before the first instruction runs. The
 // test is a load that faults below the base (dbt/budget.h): no flags, no branch.
 void BlockEmitter::emitEntry(uint32_t guest_insns) {
-  Label begin = a_.newLabel(), end = a_.newLabel(), out = a_.newLabel();
-  a_.lea(kBudget, x86::ptr(kBudget, -int32_t(guest_insns)));
-  a_.bind(begin);
-  a_.movzx(x86::r11d, x86::byte_ptr(kBudget));
-  a_.bind(end);
-  fault_sites_.push_back(FaultSiteLabels{begin, end, out, begin, Label()});
-  budget_exit_ = out;
+  RawBuf r(a_);
+  r.lea(kBudget, kBudget, -int32_t(guest_insns));
+  uint32_t begin = uint32_t(r.offset());
+  r.fixed([](x86::Assembler& a) { a.movzx(x86::r11d, x86::byte_ptr(kBudget)); });
+  uint32_t end = uint32_t(r.offset());
+  budget_site_ = fault_sites_.size();
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, begin, 0});  // resume: emitBudgetExit
   budget_insns_ = guest_insns;
 }
 
 // The way out of a block entry whose budget load faulted, emitted after the block.
 void BlockEmitter::emitBudgetExit() {
-  if (!budget_exit_.isValid()) return;
-  a_.bind(budget_exit_);
-  a_.lea(kBudget, x86::ptr(kBudget, int32_t(budget_insns_)));
+  if (budget_site_ == SIZE_MAX) return;
+  RawBuf r(a_);
+  fault_sites_[budget_site_].resume = uint32_t(r.offset());
+  r.lea(kBudget, kBudget, int32_t(budget_insns_));
+  r.flush();
   emitExitToDispatcher(key_.eip);
 }
 
@@ -41,14 +45,9 @@ void BlockEmitter::emitDirectExit(uint32_t target_eip) {
   uint32_t target_page = (key_.cs_base + target_eip) >> 12;
   bool page_check = (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
   RawBuf r(a_);
-  ExitSite site{uint32_t(r.offset()), target_eip, {}, {}, {}};
+  ExitSite site{uint32_t(r.offset()), target_eip};
   r.jmpNext();  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
-  Label exit_path;
-  if (page_check) {
-    r.flush();
-    exit_path = a_.newLabel();
-    a_.bind(exit_path);
-  }
+  size_t exit_path = r.offset();
   r.storeImm32(int32_t(offsetof(CpuState, eip)), target_eip).leaR11(site.jump).jmp(stubs_.epilogue);
   r.flush();
   if (page_check) emitPageCheck(site, exit_path);
@@ -62,35 +61,47 @@ void BlockEmitter::emitDirectExit(uint32_t target_eip) {
 // target's page, in this block's privilege class, is valid and maps it to the physical page the
 // target was translated from: the addend must equal the constant chaining patches into the
 // MOVABS (its negation, so that LEA gives 0). Else it leaves through the dispatcher path, which
-// looks the block up again. Flag-free, like every compare here.
-void BlockEmitter::emitPageCheck(ExitSite& site, Label exit_path) {
+// looks the block up again. Flag-free, like every compare here:
+//     check: mov r9, rcx ; mov rcx, [tlb entry].addend ; movabs r8, -expected (patched)
+//            lea rcx, [rcx + r8] ; jrcxz addend_ok ; jmp fail
+//     addend_ok: mov ecx, [tlb entry].tag_read ; lea ecx, [rcx - vpn] ; jrcxz ok
+//     fail: mov rcx, r9 ; jmp exit_path
+//     ok: mov rcx, r9 ; check_jump: jmp rel32 to the target block (patched)
+// Copied from byte templates (dbt/raw_emit.h), its branches patched here: the same bytes as
+// AsmJit's (JRCXZ rel8, the forward JMP rel32, the backward JMP as short as it reaches).
+void BlockEmitter::emitPageCheck(ExitSite& site, size_t exit_path) {
   uint32_t vpn = (key_.cs_base + site.target_eip) >> 12;
   bool user = (key_.flags & block_flag::kCplMask) == 3;
   int32_t entry = int32_t(offsetof(CpuState, tlb) + sizeof(TlbEntry) * ((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
-  Label addend_ok = a_.newLabel(), ok = a_.newLabel(), fail = a_.newLabel();
-  site.check = a_.newLabel();
-  site.check_imm_end = a_.newLabel();
-  site.check_jump = a_.newLabel();
-  a_.bind(site.check);
-  a_.mov(x86::r9, x86::rcx);
-  a_.mov(x86::rcx, x86::qword_ptr(kState, entry + int32_t(offsetof(TlbEntry, addend))));
-  a_.movabs(x86::r8, uint64_t(1) << 63);  // placeholder; 10 bytes, the immediate last
-  a_.bind(site.check_imm_end);
-  a_.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8));
-  a_.jecxz(x86::rcx, addend_ok);
-  a_.jmp(fail);
-  a_.bind(addend_ok);
-  a_.mov(x86::ecx, x86::dword_ptr(kState, entry + int32_t(offsetof(TlbEntry, tag_read))));
-  a_.lea(x86::ecx, x86::ptr(x86::rcx, -int32_t(vpn)));
-  a_.jecxz(x86::rcx, ok);
-  a_.bind(fail);
-  a_.mov(x86::rcx, x86::r9);
-  a_.jmp(exit_path);
-  a_.bind(ok);
-  a_.mov(x86::rcx, x86::r9);
-  a_.bind(site.check_jump);
-  a_.db(0xe9);  // JMP rel32 to the target block, patched with the addend
-  a_.dd(0);
+  static const uint8_t kJrcxz[2] = {0xe3, 0x00};
+  auto movR9Rcx = [](x86::Assembler& a) { a.mov(x86::r9, x86::rcx); };
+  auto movRcxR9 = [](x86::Assembler& a) { a.mov(x86::rcx, x86::r9); };
+  RawBuf r(a_);
+  site.check = uint32_t(r.offset());
+  r.fixed(movR9Rcx).load(x86::rcx, kState, entry + int32_t(offsetof(TlbEntry, addend)));
+  r.fixed([](x86::Assembler& a) { a.movabs(x86::r8, uint64_t(1) << 63); });  // placeholder, imm last
+  site.check_imm_end = uint32_t(r.offset());
+  r.fixed([](x86::Assembler& a) { a.lea(x86::rcx, x86::ptr(x86::rcx, x86::r8)); });
+  size_t jrcxz_addend_ok = r.offset();
+  r.bytes(kJrcxz, 2);
+  size_t jmp_fail = r.offset();
+  r.jmpNext();
+  size_t addend_ok = r.offset();
+  r.load(x86::ecx, kState, entry + int32_t(offsetof(TlbEntry, tag_read))).lea(x86::ecx, x86::rcx, -int32_t(vpn));
+  size_t jrcxz_ok = r.offset();
+  r.bytes(kJrcxz, 2);
+  size_t fail = r.offset();
+  r.fixed(movRcxR9).jmpBack(exit_path);
+  size_t ok = r.offset();
+  r.fixed(movRcxR9);
+  site.check_jump = uint32_t(r.offset());
+  r.jmpNext();  // JMP rel32 to the target block, patched with the addend
+  r.flush();
+  uint8_t* code = a_.bufferData();
+  code[jrcxz_addend_ok + 1] = uint8_t(addend_ok - (jrcxz_addend_ok + 2));
+  code[jrcxz_ok + 1] = uint8_t(ok - (jrcxz_ok + 2));
+  int32_t rel = int32_t(fail - (jmp_fail + 5));
+  std::memcpy(code + jmp_fail + 1, &rel, 4);
 }
 
 void BlockEmitter::emitExitToDispatcher(uint32_t next_eip) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dbt/block.h"
+#include "dbt/encoding_memo.h"
 #include "dbt/operands.h"
 #include "dbt/runtime.h"
 #include "patcher/insn_table.h"
@@ -46,6 +47,7 @@ struct Fold {
 };
 
 struct AccessStubs;
+class RawBuf;
 
 // What an access does with its memory operand, passed down to the access path and called there
 // at once, never stored (the slow paths copy the op's bytes instead: emit_access.cpp). A plain
@@ -66,6 +68,9 @@ class BlockEmitter {
  public:
   BlockEmitter(asmjit::x86::Assembler& a, const RuntimeStubs& stubs, const AccessStubs& access,
                const DbtHooks& hooks, const BlockKey& key, VirtMode mode);
+  // Starts the next block with this emitter: a translator keeps one, so that the lists below
+  // keep their capacity (allocating them again for every block was a tenth of emit's cost).
+  void beginBlock(const BlockKey& key);
 
   // Block structure (emit_flow.cpp).
   void emitEntry(uint32_t guest_insns);
@@ -116,20 +121,21 @@ class BlockEmitter {
     uint32_t jump;  // offset of the exit's JMP rel32 in the block's code
     uint32_t target_eip;
     // Exits to another linear page under paging: the page check that a chain enters through
-    // (see emitPageCheck); invalid labels otherwise.
-    asmjit::Label check, check_imm_end, check_jump;
+    // (see emitPageCheck), offsets in the block's code; 0 otherwise.
+    uint32_t check = 0, check_imm_end = 0, check_jump = 0;
   };
   const std::vector<ExitSite>& exits() const { return exits_; }
 
   // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess).
   void setHostMmu(bool on) { host_mmu_ = on; }
-  // Host code of each such access (its op, [begin, end)) and where a fault in it resumes.
-  struct FaultSiteLabels {
-    asmjit::Label begin, end, resume;
-    asmjit::Label entry, soft;  // the site's first instruction; its soft-TLB variant
+  // Host code of each such access (its op, [begin, end)) and where a fault in it resumes, as
+  // offsets in the block's code (AsmJit labels cost about as much as encoding an instruction).
+  struct FaultSiteOffsets {
+    uint32_t begin, end, resume;
+    uint32_t entry, soft;  // the site's first instruction; its soft-TLB variant (0: none)
   };
-  const std::vector<FaultSiteLabels>& faultSites() const { return fault_sites_; }
-  void emitPageCheck(ExitSite& site, asmjit::Label exit_path);
+  const std::vector<FaultSiteOffsets>& faultSites() const { return fault_sites_; }
+  void emitPageCheck(ExitSite& site, size_t exit_path);
 
  private:
   bool emitGeneric(const cs_insn& insn);
@@ -202,12 +208,11 @@ class BlockEmitter {
   };
   struct DeferredAccess {
     AccessSite site;
-    asmjit::Label slow;     // the slow path's label, if a label jumps to it (--mmu host)
-    uint32_t slow_rel32 = 0;  // else the offset of the probe JMP's rel32 to patch (never 0)
+    uint32_t slow_rel32 = 0;  // the offset of a JMP rel32 to the slow path to patch, or 0
     uint32_t back = 0;      // where both paths continue (an offset: always emitted already)
     OpBytes op;
     bool host = false;  // --mmu host: also the soft-TLB variant of the site (and its resume)
-    asmjit::Label resume, soft;
+    uint32_t fault_site = 0;  // host: its entry in fault_sites_, whose resume and soft it fills
     struct {
       bool valid;
       asmjit::x86::Gp a, b;
@@ -217,11 +222,14 @@ class BlockEmitter {
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
   asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
-  void emitFoldedAddress(Fold f);  // R10D = reg + disp, as the guest wraps it
-  void copyOp(OpBytes op);
+  void emitFoldedAddress(RawBuf& r, Fold f);  // R10D = reg + disp, as the guest wraps it
+  void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
-  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back);
+  // `shared_slow`: a slow path already emitted for this very access (a host-MMU site's), which
+  // the probe's miss jumps to instead of one of its own; -1: defer one.
+  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back,
+                         int64_t shared_slow = -1);
   void emitHostAccess(const AccessSite& s, const MemOp& op);
 
   asmjit::x86::Assembler& a_;
@@ -234,12 +242,12 @@ class BlockEmitter {
   uint32_t next_eip_ = 0;
   uint32_t insns_after_ = 0;
   std::vector<DeferredAccess> deferred_;  // slow paths, emitted after the block
-  asmjit::Label budget_exit_;             // emitEntry's way out, emitted after the block
-  uint32_t budget_insns_ = 0;
+  uint32_t budget_insns_ = 0;             // emitEntry's charge, given back by emitBudgetExit
+  size_t budget_site_ = SIZE_MAX;          // emitEntry's entry in fault_sites_, if emitted
   void emitBudgetExit();
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
-  std::vector<FaultSiteLabels> fault_sites_;
+  std::vector<FaultSiteOffsets> fault_sites_;
   // The high-byte swap emitWithHighByteFix put around the op being emitted, if any.
   struct HiSwap {
     bool valid = false;
@@ -248,6 +256,7 @@ class BlockEmitter {
   HiSwap hi_swap_;
   InlineCachePool* ic_pool_ = nullptr;
   bool one_off_ = false;
+  EncodingMemo reg_only_;  // emitGeneric: register-only instructions already encoded
 };
 
 }  // namespace btvm

@@ -13,6 +13,7 @@ namespace btvm {
 
 class RawBuf {
  public:
+  static constexpr size_t kMaxTemplate = 24;  // bytes of the longest template
   explicit RawBuf(asmjit::x86::Assembler& a) : a_(a) {}
   ~RawBuf() { flush(); }
   RawBuf(const RawBuf&) = delete;
@@ -28,8 +29,10 @@ class RawBuf {
   RawBuf& movR11d(uint32_t imm);
   // mov r11, imm64 in its 10-byte MOVABS form.
   RawBuf& movR11(uint64_t imm);
-  // A copy of code already emitted, [begin, end) in the code buffer (position-independent).
+  // A copy of code already emitted, [begin, end) in the assembler's buffer (position-independent).
   RawBuf& copy(size_t begin, size_t end);
+  // Bytes as they are (a template of the caller's).
+  RawBuf& bytes(const uint8_t* p, size_t len);
   // call / jmp rel32 to an absolute address, e.g. a runtime stub (always rel32, where AsmJit
   // would take a JMP rel8 to a target within reach). Needs a code holder with a
   // base address (initAssembler's `base`); without one, and out of rel32 reach, through AsmJit.
@@ -41,16 +44,26 @@ class RawBuf {
   RawBuf& jmpNext();
   // lea r11, [rip + disp32] to the given offset in the code buffer.
   RawBuf& leaR11(size_t target_offset);
+  // lea dst, [base + disp] and mov dst, [base + disp] (the load's size is dst's), base a 64-bit
+  // register: the displacement encoded as AsmJit picks it (none, disp8 or disp32).
+  RawBuf& lea(const asmjit::x86::Gp& dst, const asmjit::x86::Gp& base, int32_t disp);
+  RawBuf& load(const asmjit::x86::Gp& dst, const asmjit::x86::Gp& base, int32_t disp);
+  // A fixed sequence: `emit` assembles it once (the function's address is the key), later calls
+  // copy its bytes. For a few sequences per program: they are searched one after another.
+  RawBuf& fixed(void (*emit)(asmjit::x86::Assembler&));
   // Where the next byte added lands in the code buffer.
   size_t offset() const { return a_.offset() + n_; }
   void flush();
 
  private:
   RawBuf& put(const uint8_t* tmpl, size_t len, const void* tail, size_t tail_len);
+  // A template (kMaxTemplate bytes, `len` of them used) and the low `tail_len` bytes of `tail`.
+  RawBuf& putTemplate(const uint8_t* tmpl, size_t len, uint64_t tail, size_t tail_len);
   RawBuf& branch(uint8_t opcode, const void* target);
+  RawBuf& memOp(bool load, const asmjit::x86::Gp& dst, const asmjit::x86::Gp& base, int32_t disp);
 
   asmjit::x86::Assembler& a_;
-  uint8_t buf_[96];
+  uint8_t buf_[128];
   size_t n_ = 0;
 };
 

@@ -11,6 +11,7 @@
 
 #include "dbt/access_stubs.h"
 #include "dbt/assembler.h"
+#include "dbt/block_table.h"
 #include "dbt/dbt.h"
 #include "dbt/decoder.h"
 #include "dbt/emitter.h"
@@ -98,10 +99,9 @@ struct Dbt::Impl {
   RuntimeStubs stubs{};
   AccessStubs access{};
   DbtStats stats;
-  std::unordered_map<BlockKey, Block*, BlockKeyHash> blocks;
+  BlockTable blocks{kMapsReserve};  // cached blocks by key
   std::unordered_map<uint64_t, std::vector<Block*>> by_page;  // physical page -> blocks on it
-  std::unordered_map<uint8_t*, std::pair<Block*, size_t>> exit_sites;
-  std::vector<std::unique_ptr<Block>> owned;
+  BlockArena arena;  // every block (cached or one-off) since the last flush, in code order
   std::vector<DecodedInsn> insns;
   std::vector<BlockEmitter::X87Insn> x87_run;  // reused: one run of native x87 instructions
   FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
@@ -109,16 +109,13 @@ struct Dbt::Impl {
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
   AsmErrorHandler eh;
+  BlockEmitter emitter{a, stubs, access, hooks, BlockKey{}, config.mode};  // reused: beginBlock
   static constexpr size_t kInlineCacheSlots = 1u << 18;  // 4 MiB; a full pool falls back
 
   Impl(CpuState& c, PhysMemory& m, const DbtHooks& h, const DbtConfig& cfg)
       : cpu(c), mem(m), hooks(h), config(cfg), cache(cfg.code_cache_bytes),
         fault_sites(cache.base(), cache.capacity()) {
     insns.reserve(cfg.max_block_insns + 1);
-    // Sized for a Linux boot's working set up front: growing them rehashed every node again
-    // and again (cache misses that showed as a tenth of translate-bench's time).
-    blocks.reserve(kMapsReserve);
-    exit_sites.reserve(2 * kMapsReserve);
   }
   static constexpr size_t kMapsReserve = 1u << 15;
 
@@ -206,8 +203,7 @@ struct Dbt::Impl {
 
   Block* translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached) {
     if (max_insns == 0 || max_insns > config.max_block_insns) max_insns = config.max_block_insns;
-    auto blk = std::make_unique<Block>();
-    Block& b = *blk;
+    Block& b = *arena.make();
     b.key = key;
     b.phys_page2 = ~0ull;
     b.cached = cached;
@@ -220,9 +216,10 @@ struct Dbt::Impl {
     // translation does not allocate and free AsmJit's arenas again (a hot spot of translation).
     code.reset();
     initAssembler(code, a, eh, reinterpret_cast<uint64_t>(cache.next()));
-    BlockEmitter e(a, stubs, access, hooks, key, config.mode);
+    BlockEmitter& e = emitter;
+    e.beginBlock(key);
     e.setHostMmu(config.host_mmu);
-    if (cached) e.setInlineCaches(&ic_pool);  // a one-off block would waste its slots
+    e.setInlineCaches(cached ? &ic_pool : nullptr);  // a one-off block would waste its slots
     e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
     bool open = true;
@@ -260,13 +257,18 @@ struct Dbt::Impl {
 
     size_t size = 0;
     uint8_t* dst = installCode(code, cache, &size);
-    if (!dst) return nullptr;  // cache full: the caller flushes and retries
+    if (!dst) {  // cache full: the caller flushes and retries
+      arena.unmake();
+      return nullptr;
+    }
     uint64_t t3 = timed ? nowNs() : 0;
     b.code = dst;
     b.code_size = uint32_t(size);
+    arena.placed(&b);
+    const uint32_t block_at = uint32_t(dst - cache.base());
     for (const auto& f : e.faultSites()) {
-      auto at = [&](Label l) { return uint32_t(dst - cache.base() + code.labelOffset(l)); };
-      FaultSite site{at(f.begin), at(f.end), at(f.resume), at(f.entry), f.soft.isValid() ? at(f.soft) : 0};
+      FaultSite site{block_at + f.begin, block_at + f.end, block_at + f.resume, block_at + f.entry,
+                     f.soft ? block_at + f.soft : 0};
       if (site.end - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
       fault_sites.add(site);
     }
@@ -277,10 +279,10 @@ struct Dbt::Impl {
       Block::Exit x;
       x.jump = dst + ex.jump;
       x.target_eip = ex.target_eip;
-      if (ex.check.isValid()) {
-        x.check = dst + code.labelOffset(ex.check);
-        x.check_imm = dst + code.labelOffset(ex.check_imm_end) - 8;
-        x.check_jump = dst + code.labelOffset(ex.check_jump);
+      if (ex.check) {
+        x.check = dst + ex.check;
+        x.check_imm = dst + ex.check_imm_end - 8;
+        x.check_jump = dst + ex.check_jump;
         assert(x.check_imm[-2] == 0x49 && x.check_imm[-1] == 0xb8);  // MOVABS R8, imm64
       }
       b.exits.push_back(x);
@@ -295,15 +297,12 @@ struct Dbt::Impl {
     else ++stats.one_off_blocks;
     if (config.log_in_asm) logInAsm(b);
     if (config.log_out_asm) logOutAsm(b);
-    Block* raw = blk.get();
-    owned.push_back(std::move(blk));
-    if (cached) registerBlock(raw);
-    return raw;
+    if (cached) registerBlock(&b);
+    return &b;
   }
 
   void registerBlock(Block* b) {
-    blocks[b->key] = b;
-    for (size_t i = 0; i < b->exits.size(); ++i) exit_sites[b->exits[i].jump] = {b, i};
+    blocks.insert(b);
     addToPage(b, b->key.phys & ~uint64_t(kPageMask));
     if (b->phys_page2 != ~0ull) addToPage(b, b->phys_page2);
   }
@@ -318,6 +317,18 @@ struct Dbt::Impl {
     }
   }
 
+  // The exit of a live cached block whose chainable JMP is at `jump`, or null.
+  Block::Exit* exitAt(const uint8_t* jump, Block** owner = nullptr) {
+    Block* b = arena.blockAt(jump);
+    if (!b || !b->valid || !b->cached) return nullptr;
+    for (Block::Exit& ex : b->exits)
+      if (ex.jump == jump) {
+        if (owner) *owner = b;
+        return &ex;
+      }
+    return nullptr;
+  }
+
   void patchJump(uint8_t* jump, const uint8_t* target) {
     int32_t rel = int32_t(target - (jump + 5));
     std::memcpy(jump + 1, &rel, 4);
@@ -328,8 +339,7 @@ struct Dbt::Impl {
     blocks.erase(b->key);
     for (uint8_t* in : b->incoming) {
       patchJump(in, in + 5);  // back to the dispatcher path
-      auto it = exit_sites.find(in);
-      if (it != exit_sites.end()) it->second.first->exits[it->second.second].chained = nullptr;
+      if (Block::Exit* ex = exitAt(in)) ex->chained = nullptr;
     }
     b->incoming.clear();
     for (auto& ex : b->exits) {
@@ -337,7 +347,6 @@ struct Dbt::Impl {
         auto& inc = ex.chained->incoming;
         inc.erase(std::remove(inc.begin(), inc.end(), ex.jump), inc.end());
       }
-      exit_sites.erase(ex.jump);
     }
     uint64_t pages[2] = {b->key.phys & ~uint64_t(kPageMask), b->phys_page2};
     for (uint64_t p : pages) {
@@ -418,8 +427,7 @@ struct Dbt::Impl {
   void flushAll() {
     blocks.clear();
     by_page.clear();
-    exit_sites.clear();
-    owned.clear();
+    arena.clear();
     cache.flush();
     fault_sites.clear();
     ic_pool.reset();
@@ -468,8 +476,7 @@ Dbt::Dbt(CpuState& cpu, PhysMemory& mem, const DbtHooks& hooks, const DbtConfig&
 Dbt::~Dbt() = default;
 
 Block* Dbt::find(const BlockKey& key) {
-  auto it = impl_->blocks.find(key);
-  return it == impl_->blocks.end() ? nullptr : it->second;
+  return impl_->blocks.find(key);
 }
 
 Block* Dbt::translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns, bool cached) {
@@ -484,10 +491,10 @@ Block* Dbt::translate(const BlockKey& key, uint32_t cs_limit, uint32_t max_insns
 void Dbt::chainLastExit(Block* target) {
   auto* jump = reinterpret_cast<uint8_t*>(cpu_.last_exit);
   if (!jump || !target->cached || !target->valid) return;
-  auto it = impl_->exit_sites.find(jump);
-  if (it == impl_->exit_sites.end()) return;
-  Block* source = it->second.first;
-  Block::Exit& ex = source->exits[it->second.second];
+  Block* source = nullptr;
+  Block::Exit* exit = impl_->exitAt(jump, &source);
+  if (!exit) return;
+  Block::Exit& ex = *exit;
   // The dispatcher may have moved on since that jump left (an interrupt or exception delivered,
   // a trap emulated): chain only a block that is where the jump was going, in the same mode.
   if (ex.target_eip != target->key.eip || source->key.cs_base != target->key.cs_base ||

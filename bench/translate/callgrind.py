@@ -13,7 +13,7 @@ btvm::Dbt::translate (--toggle-collect), and splits the Ir of Dbt::Impl::transla
             maps, clock reads, its own code
 
 usage: bench/translate/callgrind.py [--bench build/bench/translate-bench] [--max-bytes N]
-                                    [--file PATH] [--one-off] [--out FILE]
+                                    [--file PATH] [--one-off] [--mmu host|soft] [--out FILE]
 """
 import argparse
 import re
@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--file", default=None)
     ap.add_argument("--max-bytes", default=None)
     ap.add_argument("--one-off", action="store_true")
+    ap.add_argument("--mmu", choices=["host", "soft"], default="host",
+                    help="the access path translated (translate-bench's --mmu; default host, as btvm)")
     ap.add_argument("--out", default=None, help="keep the callgrind.out file here")
     a = ap.parse_args()
 
@@ -66,6 +68,7 @@ def main():
         bench += ["--max-bytes", str(a.max_bytes)]
     if a.one_off:
         bench += ["--one-off"]
+    bench += ["--mmu", a.mmu]
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
            "--toggle-collect=btvm::Dbt::translate*"] + bench
     print("$", " ".join(f"'{c}'" if "*" in c else c for c in cmd))
@@ -93,7 +96,7 @@ def main():
     capstone = sum(ir for ir, nm in dec_callees if "cs_disasm_iter" in nm or "btvm::Decoder::decode" in nm)
     find = sum(ir for ir, nm in dec_callees if "btvm::findInsn" in nm)
 
-    print(f"\nguest code: {n} instructions, {nbytes} bytes; Ir in Dbt::Impl::translate (inclusive): {total:,}\n")
+    print(f"\n--mmu {a.mmu}; guest code: {n} instructions, {nbytes} bytes; Ir in Dbt::Impl::translate (inclusive): {total:,}\n")
     print("| phase | Ir / guest insn | share |")
     print("|---|---:|---:|")
     rows = [("decode + classify (decodeBlock)", phase["decode"]),

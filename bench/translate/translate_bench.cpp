@@ -57,18 +57,21 @@ struct Options {
   uint64_t max_bytes = 0;     // 0: the whole .text
   bool one_off = false;       // translate with cached=false (no block registration)
   std::string only;           // "", "dbt" or "split": run one kind of pass (for callgrind)
+  bool host_mmu = true;       // --mmu host (btvm's default) or soft: which access path is emitted
   int top = 15;
 };
 
 void usage() {
   fmt::print(
       "usage: translate-bench [--file PATH] [--repeat N] [--max-bytes N] [--one-off]\n"
-      "                       [--only dbt|split] [--top N]\n"
+      "                       [--only dbt|split] [--mmu host|soft] [--top N]\n"
       "  --file PATH     ELF32 i386 file whose .text is translated (default /usr/lib32/libc.so.6)\n"
       "  --repeat N      runs; medians are reported (default 5)\n"
       "  --max-bytes N   translate only the first N bytes of .text\n"
       "  --one-off       translate one-off blocks (cached=false): no lookup/chaining bookkeeping\n"
       "  --only dbt      only the Dbt::translate sweep; --only split: only the decode/classify passes\n"
+      "  --mmu MODE      host (default, as btvm): flat accesses through the host MMU, each with its\n"
+      "                  fault site and soft-TLB variant; soft: the inline soft-TLB probe\n"
       "  --top N         how many unimplemented mnemonics to list (default 15)\n");
 }
 
@@ -87,6 +90,10 @@ Options parseArgs(int argc, char** argv) {
     else if (a == "--only") {
       o.only = value();
       if (o.only != "dbt" && o.only != "split") die("--only takes dbt or split");
+    } else if (a == "--mmu") {
+      std::string v = value();
+      if (v != "host" && v != "soft") die("--mmu takes host or soft");
+      o.host_mmu = v == "host";
     } else if (a == "--top") o.top = std::atoi(value().c_str());
     else if (a == "-h" || a == "--help") { usage(); std::exit(0); }
     else { usage(); die(fmt::format("unknown option {}", a)); }
@@ -180,12 +187,13 @@ struct DbtRun {
 };
 
 // Pass 1: the real translator, a fresh Dbt per run (its construction is not timed).
-[[gnu::noinline]] DbtRun runDbtSweep(PhysMemory& mem, uint32_t start, uint32_t end, bool one_off) {
+[[gnu::noinline]] DbtRun runDbtSweep(PhysMemory& mem, uint32_t start, uint32_t end, bool one_off, bool host_mmu) {
   auto cpu = std::make_unique<CpuState>();
   std::memset(static_cast<void*>(cpu.get()), 0, sizeof(CpuState));
   DbtHooks hooks = stubHooks();
   DbtConfig cfg;
   cfg.time_phases = true;
+  cfg.host_mmu = host_mmu;
   Dbt dbt(*cpu, mem, hooks, cfg);
   const uint32_t flags = flatKeyFlags();
   DbtRun r;
@@ -383,15 +391,15 @@ int main(int argc, char** argv) {
   std::vector<ClassifyRun> cls_runs;
   fmt::print("# translate-bench: {} (.text 0x{:08x}, {} bytes{})\n\n", o.file, text.addr, text.bytes.size(),
              o.max_bytes ? ", cut by --max-bytes" : "");
-  fmt::print("runs: {}, blocks: {}, cpl 0, all six segments flat\n\n", o.repeat,
-             o.one_off ? "one-off (cached=false)" : "cached");
+  fmt::print("runs: {}, blocks: {}, cpl 0, all six segments flat, --mmu {}\n\n", o.repeat,
+             o.one_off ? "one-off (cached=false)" : "cached", o.host_mmu ? "host" : "soft");
   fmt::print("| run | dbt wall ms | dbt decode+classify ms | emit ms | install ms | capstone-only ms | classify-only ms |\n");
   fmt::print("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int i = 0; i < o.repeat; ++i) {
     DbtRun d;
     DecodeRun dr;
     ClassifyRun cr;
-    if (do_dbt) dbt_runs.push_back(d = runDbtSweep(mem, start, end, o.one_off));
+    if (do_dbt) dbt_runs.push_back(d = runDbtSweep(mem, start, end, o.one_off, o.host_mmu));
     if (do_split) {
       dec_runs.push_back(dr = runDecodePass(h, insn, text.bytes.data(), text.bytes.size(), start, nullptr));
       cls_runs.push_back(cr = runClassifyPass(records));

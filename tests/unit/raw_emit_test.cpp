@@ -112,3 +112,32 @@ TEST_CASE("code cache: starts on a 2 MiB boundary, next() is where allocate() pu
   CHECK(cache.next() == at + 16);
   CHECK(cache.allocate(size_t(8) << 20) == nullptr);
 }
+
+TEST_CASE("raw_emit: lea/load through templates equal AsmJit's, for every displacement width") {
+  using host::kGuest64;
+  for (int32_t disp : {0, 1, -1, 127, -128, 128, -129, 0x12345678, int32_t(0x80000000u)}) {
+    for (const x86::Gp& base : {x86::rax, x86::rbp, x86::r12, x86::r13, x86::r14, x86::rsp}) {
+      CHECK(assemble([&](x86::Assembler& a) { RawBuf(a).lea(x86::r10d, base, disp); }) ==
+            assemble([&](x86::Assembler& a) { a.lea(x86::r10d, x86::ptr(base, disp)); }));
+      CHECK(assemble([&](x86::Assembler& a) { RawBuf(a).lea(x86::r8, base, disp); }) ==
+            assemble([&](x86::Assembler& a) { a.lea(x86::r8, x86::ptr(base, disp)); }));
+      CHECK(assemble([&](x86::Assembler& a) { RawBuf(a).load(x86::r15, base, disp); }) ==
+            assemble([&](x86::Assembler& a) { a.mov(x86::r15, x86::qword_ptr(base, disp)); }));
+      CHECK(assemble([&](x86::Assembler& a) { RawBuf(a).load(x86::r8d, base, disp); }) ==
+            assemble([&](x86::Assembler& a) { a.mov(x86::r8d, x86::dword_ptr(base, disp)); }));
+    }
+  }
+  // Several pieces in one buffer, fixed sequences among them, in order.
+  auto fixed = [](x86::Assembler& a) {
+    a.not_(x86::r8);
+    a.lea(x86::r15, x86::ptr(x86::r10, x86::r11));
+  };
+  CHECK(assemble([&](x86::Assembler& a) {
+          RawBuf(a).lea(x86::r14, x86::r14, -5).fixed(fixed).load(x86::r15, x86::r13, 0x200).fixed(fixed);
+        }) == assemble([&](x86::Assembler& a) {
+          a.lea(x86::r14, x86::ptr(x86::r14, -5));
+          fixed(a);
+          a.mov(x86::r15, x86::qword_ptr(x86::r13, 0x200));
+          fixed(a);
+        }));
+}
