@@ -58,7 +58,10 @@ bool BlockEmitter::emitStringInline(const cs_insn& insn, const InsnRow& row) {
       return true;
     case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: {
       // Every access clobbers R8..R11: the element waits in a CpuState scratch slot, and the
-      // store's op (which its slow paths copy) takes it from there.
+      // store's op (which its slow paths copy) takes it from there. A store that the VMM re-runs
+      // alone (a watchpoint, an MMIO write under exact device events) loads again: harmless, as
+      // no register of btvm's memory-mapped devices (local APIC, I/O APIC, HPET) has read
+      // effects.
       x86::Mem slot = st(offsetof(CpuState, tmp));
       emitAccess(src, size, MemKind::Read, [&](const x86::Mem& m) {
         a_.mov(r8, m);
