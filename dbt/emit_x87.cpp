@@ -64,6 +64,15 @@ void copy16(x86::Assembler& a, int32_t to, int32_t from) {
   }
 }
 
+// ECX = (~FCW & 0x3f) << 26 from the image's FCW slot: zero when every exception is masked.
+// Flag-free; clobbers R8.
+void unmaskedToEcx(x86::Assembler& a) {
+  a.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
+  a.not_(x86::ecx);
+  a.mov(x86::r8d, 26);
+  a.shlx(x86::ecx, x86::ecx, x86::r8d);
+}
+
 }  // namespace
 
 void emitSaveLiveFpu(x86::Assembler& a) {
@@ -95,12 +104,9 @@ bool BlockEmitter::x87Native(const cs_insn& insn, const InsnRow* row) const {
   fpu::Op op = fpu::decode(x.opcode[0], x.modrm);
   if (!op.valid || op.load > 8 || op.store > 8) return false;
   if (op.special == fpu::Special::FnstswAx) return true;
+  // Of the control forms, those left are FLDCW, FNSTCW and FNSTSW m16 in memory and FNINIT,
+  // FNCLEX in registers: the memory ones run natively, the others stay helpers.
   if (op.special != fpu::Special::None) return false;
-  // Control forms: only FLDCW and the non-waiting stores of FCW and FSW (FNINIT, FNCLEX and the
-  // environment forms stay helpers).
-  if (op.control && !(x.modrm < 0xc0 && x.opcode[0] == 0xd9 && ((x.modrm >> 3) & 7) >= 5) &&
-      !(x.modrm < 0xc0 && x.opcode[0] == 0xdd && ((x.modrm >> 3) & 7) == 7))
-    return false;
   if (x.modrm >= 0xc0) return !op.control;
   const cs_x86_op* mo = memOperand(x);
   if (!mo) return false;
@@ -122,10 +128,7 @@ void BlockEmitter::emitX87MaskCheck() {
   Label masked = a_.newLabel(), done = a_.newLabel();
   a_.fnstcw(x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
   a_.mov(x86::r9, x86::rcx);
-  a_.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
-  a_.not_(x86::ecx);
-  a_.mov(x86::r8d, 26);
-  a_.shlx(x86::ecx, x86::ecx, x86::r8d);  // (~FCW & 0x3f) << 26: zero when all are masked
+  unmaskedToEcx(a_);
   a_.jecxz(x86::rcx, masked);
   a_.mov(x86::rcx, x86::r9);
   emitSaveLiveFpu(a_);
@@ -141,10 +144,7 @@ void BlockEmitter::emitX87MakeLive(Label slow) {
   Label native = a_.newLabel();
   // RCX = (~FCW & 0x3f) << 26 + FSW.ES + (CR0.EM, CR0.TS) << 30, summed in 64 bits: zero when
   // the host's x87 cannot trap on this run.
-  a_.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
-  a_.not_(x86::ecx);
-  a_.mov(x86::r8d, 26);
-  a_.shlx(x86::ecx, x86::ecx, x86::r8d);
+  unmaskedToEcx(a_);
   a_.movzx(x86::r8d, x86::byte_ptr(kState, kFpu + int32_t(fpu::kFsw)));
   a_.mov(x86::r11d, 7);
   a_.shrx(x86::r8d, x86::r8d, x86::r11d);

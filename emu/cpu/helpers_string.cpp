@@ -112,10 +112,11 @@ uint32_t bulkRun(Machine::Impl& vm, const hinfo::Info& i, PageCursor& src, PageC
   size_t len = size_t(n) * size;
   int64_t step = down ? -int64_t(size) : int64_t(size);
   uint8_t* d_lo = down ? d - last : d;
-  if (movs && (down ? d >= s : d <= s || d >= s + len)) {
-    std::memmove(d_lo, down ? s - last : s, len);
-  } else if (movs && down && d + size <= s - last) {
-    std::memmove(d_lo, s - last, len);  // downwards with the spans apart
+  uint8_t* s_lo = movs && down ? s - last : s;
+  bool behind = down ? d >= s : d <= s;  // the destination trails the source: reads come first
+  bool apart = movs && (d_lo + len <= s_lo || s_lo + len <= d_lo);
+  if (movs && (behind || apart)) {
+    std::memmove(d_lo, s_lo, len);
   } else if (movs) {
     for (uint32_t k = 0; k < n; ++k) {  // replicates: elements read what earlier ones wrote
       uint32_t v;
