@@ -3,6 +3,7 @@
 // (CS.D) or stack size (SS.B), and helpers behave otherwise in real and v8086 mode, so all of
 // those are part of the key.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct BlockKeyHash {
   }
 };
 
+// The two forms of a chainable jump: JMP rel32 (E9) and Jcc rel32 (0F 8x); rel32 is last.
+constexpr size_t kJmpRel32Len = 5, kJccRel32Len = 6;
+inline size_t chainJumpLen(const uint8_t* jump) { return jump[0] == 0x0f ? kJccRel32Len : kJmpRel32Len; }
+
 struct Block {
   BlockKey key;
   uint64_t phys_end;          // one past the last guest byte (may be on the next page)
@@ -57,7 +62,8 @@ struct Block {
   bool cached;                // false for one-off blocks (single-step, SMC retry)
   bool valid = true;
   struct Exit {
-    uint8_t* jump;            // 5-byte JMP rel32 that chaining patches
+    uint8_t* jump;            // JMP rel32 or Jcc rel32 that chaining patches (chainJumpLen)
+    uint8_t* unchained;       // where it jumps when not chained: the exit path to the dispatcher
     uint32_t target_eip;
     Block* chained = nullptr;
     // Exits to another linear page under paging: chaining sends `jump` through a check of the

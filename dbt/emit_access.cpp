@@ -51,6 +51,7 @@ void BlockEmitter::beginBlock(const BlockKey& key) {
   fault_sites_.clear();
   hi_swap_ = HiSwap{};
   x87_live_ = false;
+  plain_ops_.clear();
 }
 
 GuestMem BlockEmitter::guestMem(const cs_x86_op& op, const cs_x86& x) const {
@@ -99,21 +100,18 @@ void BlockEmitter::callHelper(HelperFn fn) {
   RawBuf(a_).movR11(reinterpret_cast<uint64_t>(fn)).call(stubs_.thunk);
 }
 
-// --mmu host, flat segment, a 32-bit address of one register (base, or index with scale 1) and a
-// displacement: no LEA into R10, the op addresses [r15 + reg + disp] itself. The sum is not
-// wrapped to 32 bits, so one below 0 or past 2^32 - 1 lands in the guards around the view
-// (mmu/host_mmu.h) and faults to the slow path, which computes the wrapped R10D first.
-// Only small displacements fold: a large one is an address of its own more often than an offset
-// (Linux's [reg + 0xC0000000], __va of a physical address in reg; [reg + 0xC1xxxxxx], an array
-// indexed by reg), and its sum wraps at 2^32 on every execution, a host fault each time.
-constexpr int32_t kFoldDispLimit = 1 << 28;
+void BlockEmitter::setHostMmu(bool on) {
+  host_mmu_ = on;
+  gs_fold_ = on && hostGsBase();
+}
 
+// --mmu host, flat segment, an address with a register in it, on a host with FSGSBASE: no LEA
+// into R10, the op addresses gs:[the guest's address] itself (Fold). The slow paths compute
+// R10D first.
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
-  bool one_reg = (m.base >= 0) != (m.index >= 0) && (m.base >= 0 || m.shift == 0);
-  bool small = m.disp > -kFoldDispLimit && m.disp < kFoldDispLimit;
-  if (fold && host_mmu_ && one_reg && small && !m.addr16 && segmentFlat(m.seg, kind)) {
+  if (fold && gs_fold_ && (m.base >= 0 || m.index >= 0) && !m.addr16 && segmentFlat(m.seg, kind)) {
     AccessSite s = accessSite(m.seg, size, kind);
-    s.fold = Fold{m.base >= 0 ? m.base : m.index, m.disp};
+    s.fold = Fold{m.base, m.index, m.shift, m.disp};
     emitHostAccess(s, op);
     return;
   }
@@ -121,7 +119,19 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
   emitAccessAtR10(m.seg, size, kind, op);
 }
 
-void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) { r.lea(x86::r10d, kGuest64[f.reg], f.disp); }
+void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) {
+  if (f.index < 0) {
+    r.lea(x86::r10d, kGuest64[f.base], f.disp);
+    return;
+  }
+  GuestMem m;
+  m.base = f.base;
+  m.index = f.index;
+  m.shift = f.shift;
+  m.disp = f.disp;
+  r.flush();
+  a_.lea(x86::r10d, effectiveAddress(m));
+}
 
 BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKind kind) const {
   unsigned kind_bits = kind == MemKind::Read ? 0 : kind == MemKind::Write ? 1 : 2;
@@ -162,11 +172,24 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
                                           Fold fold) {
   OpBytes at;
   at.begin = uint32_t(a_.offset());
-  if (op) {
-    if (fold.reg >= 0) (*op)(x86::ptr(kHostBase, kGuest64[fold.reg], 0, fold.disp, size));
-    else (*op)(x86::ptr(x86::r10, on_host_base ? kHostBase : x86::r11, 0, 0, size));
-    at.on_host_base = on_host_base || fold.reg >= 0;
+  if (op && fold.on()) {
+    // The op as its copies run it, assembled here and taken out again (AsmJit's Mem cannot be
+    // turned into [r10 + r11] in the copy's bytes: prefixes, ModRM and SIB all change).
+    (*op)(x86::ptr(x86::r10, x86::r11, 0, 0, size));
+    at.plain_begin = uint32_t(plain_ops_.size());
+    plain_ops_.insert(plain_ops_.end(), a_.bufferData() + at.begin, a_.bufferPtr());
+    at.plain_end = uint32_t(plain_ops_.size());
+    a_.setOffset(at.begin);
+    x86::Mem m = fold.base >= 0 ? x86::ptr(guest32(fold.base), fold.disp, size)
+                                : x86::ptr(uint64_t(uint32_t(fold.disp)), guest32(fold.index), fold.shift, size);
+    if (fold.base >= 0 && fold.index >= 0) m.setIndex(guest32(fold.index), fold.shift);
+    m.setSegment(x86::gs);
+    (*op)(m);
+    at.on_host_base = true;
     at.fold = fold;
+  } else if (op) {
+    (*op)(x86::ptr(x86::r10, on_host_base ? kHostBase : x86::r11, 0, 0, size));
+    at.on_host_base = on_host_base;
   } else {
     RawBuf r(a_);
     copyOp(r, copy);
@@ -176,21 +199,18 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
 }
 
 // A copy of an op where R11 = host pointer - R10. An op that addresses [r10 + r15] (the host-MMU
-// hit path) runs with R15 borrowed for R11's value, and R15 is the base again afterwards.
+// hit path) runs with R15 borrowed for R11's value, and R15 is the base again afterwards; a
+// folded op is copied as it was assembled on [r10 + r11].
 void BlockEmitter::copyOp(RawBuf& r, OpBytes op) {
   if (!op.on_host_base) {
     r.copy(op.begin, op.end);
     return;
   }
-  if (op.fold.reg >= 0) {  // R15 = R10 + R11 - (reg + disp), the 64-bit sum the op adds back
-    r.lea(x86::r8, kGuest64[op.fold.reg], op.fold.disp).fixed([](x86::Assembler& a) {
-      a.not_(x86::r8);
-      a.lea(kHostBase, x86::ptr(x86::r10, x86::r11));
-      a.lea(kHostBase, x86::ptr(kHostBase, x86::r8, 0, 1));
-    });
-  } else {
-    r.fixed([](x86::Assembler& a) { a.mov(kHostBase, x86::r11); });
+  if (op.fold.on()) {
+    r.bytes(plain_ops_.data() + op.plain_begin, op.plain_end - op.plain_begin);
+    return;
   }
+  r.fixed([](x86::Assembler& a) { a.mov(kHostBase, x86::r11); });
   r.copy(op.begin, op.end);
   bool user = (key_.flags & block_flag::kCplMask) == 3;
   r.load(kHostBase, kState, int32_t(offsetof(CpuState, host_base) + (user ? 8 : 0)));
@@ -287,7 +307,6 @@ struct ProbeBytes {
   size_t rel32_at;  // the JMP's rel32
 };
 
-constexpr size_t kJmpRel32 = 5;
 
 const ProbeBytes& probeBytes(const ProbeShape& p) {
   thread_local std::unordered_map<uint64_t, ProbeBytes> cache;
@@ -308,7 +327,7 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
   const uint8_t* b = code.textSection()->data();
   int32_t rel;
   std::memcpy(&rel, b + at + 1, 4);
-  if (b[at] != 0xe9 || at + kJmpRel32 + size_t(rel) != end)
+  if (b[at] != 0xe9 || at + kJmpRel32Len + size_t(rel) != end)
     throw std::logic_error("emit_access: the probe template's JMP is not a rel32 to its end");
   ProbeBytes out;
   out.bytes.assign(b, b + end);
@@ -362,7 +381,7 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
   }
   RawBuf r(a_);  // one buffer for the whole path, but around the x87 reloads
-  if (s.fold.reg >= 0) emitFoldedAddress(r, s.fold);
+  if (s.fold.on()) emitFoldedAddress(r, s.fold);
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit
     r.load(x86::r8d, kState, s.seg_base).fixed([](x86::Assembler& a) {
       a.not_(x86::r8d);
@@ -414,13 +433,13 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   hi_swap_ = HiSwap{};
   uint32_t begin = uint32_t(a_.offset());
   OpBytes at = emitOp(&op, OpBytes{}, s.size, true, s.fold);
-  if (s.fold.reg >= 0 && hi_swap_.valid)
+  if (s.fold.on() && hi_swap_.valid)
     throw std::logic_error("emit_access: a high-byte swap inside a folded access (pass fold = false)");
   // The fault handler may patch a JMP rel32 over the site's first five bytes (host_fault.cpp):
   // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`. The
   // padding belongs to the site (a NOP never faults).
   static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
-  if (size_t len = a_.offset() - entry; len < kJmpRel32) a_.embed(kNops[kJmpRel32 - len - 1], kJmpRel32 - len);
+  if (size_t len = a_.offset() - entry; len < kJmpRel32Len) a_.embed(kNops[kJmpRel32Len - len - 1], kJmpRel32Len - len);
   uint32_t end = uint32_t(a_.offset());
   DeferredAccess d;
   d.site = s;
@@ -454,7 +473,7 @@ void BlockEmitter::emitDeferred() {
     // folded site's recomputes R10D first, to the value the variant computed).
     fault_sites_[d.fault_site].soft = uint32_t(a_.offset());
     AccessSite soft_site = d.site;
-    if (soft_site.fold.reg >= 0) {
+    if (soft_site.fold.on()) {
       RawBuf r(a_);
       emitFoldedAddress(r, soft_site.fold);
     }

@@ -1,8 +1,9 @@
-// Block entry, exits and near control flow. Every exit to a known EIP is a 5-byte JMP rel32 that
-// first falls through to the dispatcher path and is later patched to jump straight to the next
-// block (chaining). Indirect branches probe the jump cache inline and stay in translated code on
+// Block entry, exits and near control flow. Every exit to a known EIP is a JMP rel32 (or the
+// Jcc rel32 of a conditional branch) that first goes to the dispatcher path and is later patched
+// to jump straight to the next block (chaining). Indirect branches probe the jump cache inline and stay in translated code on
 // a hit. None of this touches the guest's flags: they are live across block boundaries.
 #include <cstring>
+#include <stdexcept>
 
 #include "dbt/dbt.h"
 #include "dbt/emitter.h"
@@ -41,9 +42,13 @@ void BlockEmitter::emitBudgetExit() {
 }
 
 // Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
-void BlockEmitter::emitDirectExit(uint32_t target_eip) {
+bool BlockEmitter::needsPageCheck(uint32_t target_eip) const {
   uint32_t target_page = (key_.cs_base + target_eip) >> 12;
-  bool page_check = (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
+  return (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
+}
+
+void BlockEmitter::emitDirectExit(uint32_t target_eip) {
+  bool page_check = needsPageCheck(target_eip);
   RawBuf r(a_);
   ExitSite site{uint32_t(r.offset()), target_eip};
   r.jmpNext();  // JMP rel32, rel32 = 0 until chained: falls into the dispatcher path below
@@ -188,15 +193,36 @@ static unsigned negatedJcc(unsigned id) {
   return 0;
 }
 
-// Both ways out are chainable direct exits. The one a loop takes over and over should cost one
-// host branch, not two: a backward branch (a loop's, usually taken) is laid out with the
-// inverted condition jumping to the fall-through exit and the target's exit straight after it;
-// a forward one (usually not taken) the other way round.
+// Both ways out are chainable direct exits. Where the target needs no page check (paging off,
+// or the same linear page: a loop's back edge), the Jcc itself is the taken way's chainable
+// jump, so that a chained loop iterates through one host branch and leaves through a not-taken
+// Jcc and the fall-through's JMP:
+//     jcc rel32 taken_path   ; chaining patches rel32 to the target block
+//     (the fall-through's exit)
+//     taken_path: (the target's exit path, as a JMP exit has after its JMP)
+// Else the inverted condition jumps over the target's exit, whose JMP exit goes through the
+// page check.
 void BlockEmitter::emitJcc(const cs_insn& insn) {
-  Label other = a_.newLabel();
   uint32_t target = branchTarget(insn);
+  if (!needsPageCheck(target)) {
+    Label taken_path = a_.newLabel();
+    uint32_t jcc_at = uint32_t(a_.offset());
+    a_.long_().emit(asmjitId(insn.id), taken_path);
+    const uint8_t* b = a_.bufferData() + jcc_at;
+    if (a_.offset() - jcc_at != kJccRel32Len || b[0] != 0x0f || (b[1] & 0xf0) != 0x80)
+      throw std::logic_error("emit_flow: a chainable Jcc is not 0F 8x rel32");
+    emitDirectExit(next_eip_);
+    a_.bind(taken_path);
+    ExitSite site{jcc_at, target};
+    RawBuf r(a_);
+    site.unchained = uint32_t(r.offset());
+    r.storeImm32(int32_t(offsetof(CpuState, eip)), target).leaR11(jcc_at).jmp(stubs_.epilogue);
+    exits_.push_back(site);
+    return;
+  }
+  Label other = a_.newLabel();
   unsigned negated = negatedJcc(insn.id);
-  bool backward = target <= insn_eip_ && negated != 0;
+  bool backward = target <= insn_eip_ && negated != 0;  // usually taken: its JMP first
   a_.emit(asmjitId(backward ? negated : insn.id), other);
   emitDirectExit(backward ? target : next_eip_);
   a_.bind(other);

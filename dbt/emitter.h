@@ -39,11 +39,15 @@ struct GuestMem {
 
 enum class MemKind { Read, Write, ReadWrite };
 
-// --mmu host, a folded address: the op addresses [r15 + reg + disp] (the guest register's host
-// register and the displacement of a single-register guest address), not R10.
+// --mmu host on a host with FSGSBASE, a folded address: the op addresses the guest's own address
+// expression off GS, gs:[base32 + index32 * scale + disp] with the address-size prefix (GS's base
+// is R15's: dbt/host_regs.h), not R10. The host's 32-bit address generation wraps the sum as the
+// guest's does.
 struct Fold {
-  int reg = -1;  // guest register number, or -1: the op addresses [r10 + ...]
+  int base = -1, index = -1;  // guest register numbers, or -1; neither: the op addresses [r10 + ...]
+  int shift = 0;
   int32_t disp = 0;
+  bool on() const { return base >= 0 || index >= 0; }
 };
 
 struct AccessStubs;
@@ -111,15 +115,16 @@ class BlockEmitter {
   // The access path (emit_access.cpp).
   GuestMem guestMem(const cs_x86_op& op, const cs_x86& x) const;
   void emitEffectiveAddress(const GuestMem& m);    // -> R10D (segment offset)
-  // `op` may be given the guest's own address register in its memory operand (--mmu host,
-  // [r15 + reg + disp]): an op that changes a guest register before its access, or swaps a
-  // high byte register (emitWithHighByteFix), passes fold = false.
+  // `op` may be given the guest's own address registers in its memory operand (a Fold): an op
+  // that changes a guest register before its access, or swaps a high byte register
+  // (emitWithHighByteFix), passes fold = false.
   void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold = true);
   void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
 
   struct ExitSite {
-    uint32_t jump;  // offset of the exit's JMP rel32 in the block's code
+    uint32_t jump;  // offset of the exit's JMP rel32 (E9) or Jcc rel32 (0F 8x) in the block's code
     uint32_t target_eip;
+    uint32_t unchained = 0;  // a Jcc's exit path (where it jumps until chained); a JMP's follows it
     // Exits to another linear page under paging: the page check that a chain enters through
     // (see emitPageCheck), offsets in the block's code; 0 otherwise.
     uint32_t check = 0, check_imm_end = 0, check_jump = 0;
@@ -127,7 +132,7 @@ class BlockEmitter {
   const std::vector<ExitSite>& exits() const { return exits_; }
 
   // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess).
-  void setHostMmu(bool on) { host_mmu_ = on; }
+  void setHostMmu(bool on);
   // Host code of each such access (its op, [begin, end)) and where a fault in it resumes, as
   // offsets in the block's code (AsmJit labels cost about as much as encoding an instruction).
   struct FaultSiteOffsets {
@@ -150,6 +155,7 @@ class BlockEmitter {
   uint32_t branchTarget(const cs_insn& insn) const;
   void emitJmp(const cs_insn& insn);
   void emitJcc(const cs_insn& insn);
+  bool needsPageCheck(uint32_t target_eip) const;  // a direct exit to it (emitPageCheck)
   void emitLoop(const cs_insn& insn);
   void emitCall(const cs_insn& insn);
   void emitRet(const cs_insn& insn);
@@ -194,6 +200,7 @@ class BlockEmitter {
     bool on_host_base = false;  // addresses [r10 + r15] or the fold (the host-MMU hit path),
                                 // else [r10 + r11]
     Fold fold;
+    uint32_t plain_begin = 0, plain_end = 0;  // a fold's op on [r10 + r11], in plain_ops_
   };
   // One access as its deferred paths need it (emit_access.cpp).
   struct AccessSite {
@@ -222,7 +229,7 @@ class BlockEmitter {
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
   asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
-  void emitFoldedAddress(RawBuf& r, Fold f);  // R10D = reg + disp, as the guest wraps it
+  void emitFoldedAddress(RawBuf& r, Fold f);  // R10D = the folded address, as the guest wraps it
   void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
@@ -247,7 +254,11 @@ class BlockEmitter {
   void emitBudgetExit();
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
+  bool gs_fold_ = false;  // host_mmu_ on a host with FSGSBASE: accesses fold (Fold)
   std::vector<FaultSiteOffsets> fault_sites_;
+  // The block's folded ops as they run on [r10 + r11] (OpBytes::plain_begin), for the copies in
+  // slow paths and soft-TLB variants: assembled beside each fold and taken out of the code.
+  std::vector<uint8_t> plain_ops_;
   // The high-byte swap emitWithHighByteFix put around the op being emitted, if any.
   struct HiSwap {
     bool valid = false;

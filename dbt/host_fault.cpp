@@ -44,8 +44,8 @@ void onSegv(int, siginfo_t* si, void* ucv) {
       if (g_last_table) g_last_table->noteUnresolved(g_last_index);  // it never reported
       g_last_table = t;
       g_last_index = t->indexOf(site);
-      // Outside the 4 GiB at R15 (the view's base): a folded address whose sum wraps, in the
-      // guards around the view. No mapping can resolve that: the site faults every time.
+      // Outside the 4 GiB at R15 (the view's base): an access whose last bytes wrap past
+      // 4 GiB, in the guard after the view. No mapping can resolve that.
       auto addr = reinterpret_cast<uint64_t>(si->si_addr), view = uint64_t(uc->uc_mcontext.gregs[REG_R15]);
       if (addr - view >= (uint64_t(1) << 32)) {
         t->noteUnresolved(g_last_index);

@@ -7,7 +7,10 @@
 // instruction, op [r10 + r15]). R8..R11 are scratch, clobbered by every access.
 // R15 is loaded wherever the base can have changed under translated code: at `enter` and after
 // every helper call (the runtime thunk), since only C++ code (a CR3 switch, a privilege change)
-// moves it, and a block runs only at the privilege of its key.
+// moves it, and a block runs only at the privilege of its key. Where the host lets user code
+// write the GS base (FSGSBASE), GS's base follows R15 at the same two places, so that an access
+// can be gs:[guest address] with the address-size prefix: the guest's own addressing, wrapped at
+// 32 bits by the host's address generation, one instruction (dbt/emit_access.cpp).
 #pragma once
 #include <asmjit/x86.h>
 
@@ -28,6 +31,10 @@ inline const x::Gp kBudget = x::r14;   // budget_base + instructions left (dbt/b
 inline const x::Gp kHostBase = x::r15;  // CpuState::host_base[cpl == 3]
 
 // A CpuState field as a memory operand: st(offsetof(CpuState, eip)).
+// The host lets user code read and write the GS base (HWCAP2_FSGSBASE), and BTVM_NO_FSGSBASE is
+// not set (it keeps the other access path tested on hosts that have it). Fixed for the process.
+bool hostGsBase();
+
 inline x::Mem st(size_t off, uint32_t size = 4) { return x::Mem(kState, int32_t(off), size); }
 
 inline int32_t offsetOfReg(int r) { return int32_t(offsetof(CpuState, regs) + 4 * r); }

@@ -278,6 +278,7 @@ struct Dbt::Impl {
     for (const auto& ex : e.exits()) {
       Block::Exit x;
       x.jump = dst + ex.jump;
+      x.unchained = ex.unchained ? dst + ex.unchained : x.jump + kJmpRel32Len;
       x.target_eip = ex.target_eip;
       if (ex.check) {
         x.check = dst + ex.check;
@@ -330,16 +331,18 @@ struct Dbt::Impl {
   }
 
   void patchJump(uint8_t* jump, const uint8_t* target) {
-    int32_t rel = int32_t(target - (jump + 5));
-    std::memcpy(jump + 1, &rel, 4);
+    size_t len = chainJumpLen(jump);
+    int32_t rel = int32_t(target - (jump + len));
+    std::memcpy(jump + len - 4, &rel, 4);
   }
 
   void removeBlock(Block* b) {
     b->valid = false;
     blocks.erase(b->key);
-    for (uint8_t* in : b->incoming) {
-      patchJump(in, in + 5);  // back to the dispatcher path
-      if (Block::Exit* ex = exitAt(in)) ex->chained = nullptr;
+    for (uint8_t* in : b->incoming) {  // back to the dispatcher path
+      Block::Exit* ex = exitAt(in);  // always found: a block leaves the lists it is in when it goes
+      patchJump(in, ex ? ex->unchained : in + kJmpRel32Len);
+      if (ex) ex->chained = nullptr;
     }
     b->incoming.clear();
     for (auto& ex : b->exits) {

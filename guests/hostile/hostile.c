@@ -385,8 +385,8 @@ static void t_top(void) {
     check_eq("[ecx*4 + 0x10] wraps to linear 0x10", v, peek(at0 + 0x10));
     __asm__ volatile("movl -6(%1), %0" : "=r"(v) : "r"(neg) : "memory");
     check_eq("[2 - 6] is linear 0xFFFFFFFC", v, 0x0BADF00D);
-    /* The same wrapping address from one instruction many times (btvm --mmu host sends such a
-       site to its soft TLB after a few host faults: tests/mmu counts them). */
+    /* The same wrapping address from one instruction many times (btvm --mmu host must not take
+       a host fault each time: tests/mmu counts them). */
     uint32_t sum = 0;
     for (int i = 0; i < 4096; i++) {
         __asm__ volatile("movl -6(%1), %0" : "=r"(v) : "r"(neg) : "memory");
@@ -395,8 +395,8 @@ static void t_top(void) {
     check_eq("[2 - 6] 4096 times from one instruction", sum, 4096u * 0x0BADF00Du);
     __asm__ volatile("movl $0xFFFFFFF0, %%eax; movl 0xC(%%eax,%1,1), %0" : "=r"(v) : "r"(0u) : "eax", "memory");
     check_eq("[0xFFFFFFF0 + 0xC] is linear 0xFFFFFFFC", v, 0x0BADF00D);
-    /* one register and a displacement (btvm --mmu host adds them without wrapping, into the
-       guards around its view, and must still come out at the wrapped linear address) */
+    /* one register and a displacement, whose sum passes 4 GiB and must come out at the wrapped
+       linear address */
     uint32_t top = 0xFFFFFFF0u;
     __asm__ volatile("movl 0x20(%1), %0" : "=r"(v) : "r"(top) : "memory");
     check_eq("[0xFFFFFFF0 + 0x20] is linear 0x10", v, peek(at0 + 0x10));
