@@ -42,6 +42,19 @@ void BlockEmitter::emitBudgetExit() {
 }
 
 // Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
+// The dispatcher path of a chainable branch other than a JMP exit's (a Jcc's or a CALL's rel32,
+// at `jump`, which jumps here until chained).
+void BlockEmitter::emitBranchExitPath(uint32_t jump, uint32_t target_eip) {
+  const uint8_t* b = a_.bufferData() + jump;
+  if (b[0] == 0x0f ? (b[1] & 0xf0) != 0x80 : b[0] != 0xe8)
+    throw std::logic_error("emit_flow: a chainable branch is not a Jcc or CALL rel32");
+  RawBuf r(a_);
+  ExitSite site{jump, target_eip};
+  site.unchained = uint32_t(r.offset());
+  r.storeImm32(int32_t(offsetof(CpuState, eip)), target_eip).leaR11(jump).jmp(stubs_.epilogue);
+  exits_.push_back(site);
+}
+
 bool BlockEmitter::needsPageCheck(uint32_t target_eip) const {
   uint32_t target_page = (key_.cs_base + target_eip) >> 12;
   return (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
@@ -208,16 +221,9 @@ void BlockEmitter::emitJcc(const cs_insn& insn) {
     Label taken_path = a_.newLabel();
     uint32_t jcc_at = uint32_t(a_.offset());
     a_.long_().emit(asmjitId(insn.id), taken_path);
-    const uint8_t* b = a_.bufferData() + jcc_at;
-    if (a_.offset() - jcc_at != kJccRel32Len || b[0] != 0x0f || (b[1] & 0xf0) != 0x80)
-      throw std::logic_error("emit_flow: a chainable Jcc is not 0F 8x rel32");
     emitDirectExit(next_eip_);
     a_.bind(taken_path);
-    ExitSite site{jcc_at, target};
-    RawBuf r(a_);
-    site.unchained = uint32_t(r.offset());
-    r.storeImm32(int32_t(offsetof(CpuState, eip)), target).leaR11(jcc_at).jmp(stubs_.epilogue);
-    exits_.push_back(site);
+    emitBranchExitPath(jcc_at, target);
     return;
   }
   Label other = a_.newLabel();
@@ -286,10 +292,12 @@ void BlockEmitter::emitCall(const cs_insn& insn) {
     a_.mov(st(offsetof(CpuState, tmp)), x86::r8d);
   }
   pushValue(size, pushReturn);
-  emitHostCall(callee);
+  uint32_t call_at = emitHostCall(callee);
   emitLanding(ret);
   a_.bind(callee);
-  if (direct) {
+  if (direct && !needsPageCheck(branchTarget(insn))) {
+    emitBranchExitPath(call_at, branchTarget(insn));  // the host CALL itself chains to the callee
+  } else if (direct) {
     emitDirectExit(branchTarget(insn));
   } else {
     a_.mov(x86::r10d, st(offsetof(CpuState, tmp)));

@@ -13,7 +13,8 @@
 // leaves everything as it was), is
 //     mov r11, [rsp - kCallStackHeadroom]   ; probe: resets the stack near its bottom (call_stack.h)
 //     push qword [r13 + flow_gen]
-//     call target                           ; a chainable direct exit, or the indirect lookup
+//     call target                           ; chained to the callee's block (a direct CALL), or
+//                                           ; the indirect lookup
 //   landing:                                ; the host return address, in the calling block
 //     pop r8 ; check R8 == flow_gen and R10D == the return EIP
 //     match: chainable direct exit to the return EIP (chained to its block like any other)
@@ -55,12 +56,15 @@ static void currentKey(x86::Assembler& a, const x86::Gp& dst) {
   a.lea(dst, x86::ptr(dst, x86::r10));
 }
 
-// CALL, after the guest's push of the return address: a host CALL to `target` (where the block
-// emits the way to the callee). Clobbers R11.
-void BlockEmitter::emitHostCall(Label target) {
+// CALL, after the guest's push of the return address: a host CALL rel32 to `target` (where the
+// block emits the way to the callee; a direct CALL's is chained into the CALL itself). Returns
+// the CALL's offset. Clobbers R11.
+uint32_t BlockEmitter::emitHostCall(Label target) {
   a_.mov(x86::r11, x86::qword_ptr(x86::rsp, -int32_t(kCallStackHeadroom)));
   a_.push(x86::qword_ptr(kState, kGen));
-  a_.call(target);
+  uint32_t call_at = uint32_t(a_.offset());
+  a_.long_().call(target);
+  return call_at;
 }
 
 // Where the host RET of the callee's guest RET arrives (emitted right after emitHostCall), the

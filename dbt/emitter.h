@@ -159,7 +159,8 @@ class BlockEmitter {
   void emitLoop(const cs_insn& insn);
   void emitCall(const cs_insn& insn);
   void emitRet(const cs_insn& insn);
-  void emitHostCall(asmjit::Label target);  // emit_predict.cpp
+  uint32_t emitHostCall(asmjit::Label target);  // emit_predict.cpp
+  void emitBranchExitPath(uint32_t jump, uint32_t target_eip);
   void emitLanding(uint32_t ret_eip);
   void emitReturnExit();
   void emitCachedIndirectExit();
