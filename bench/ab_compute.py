@@ -12,6 +12,14 @@ import subprocess
 import sys
 
 
+def cpu_ms(cmd):
+    """Runs cmd (output discarded); returns its CPU time (user + system) in ms and its exit status."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000, p.returncode
+
+
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
@@ -25,13 +33,10 @@ def main():
     for r in range(runs):
         for k in kernels:
             for n, b in (bins if r % 2 == 0 else list(reversed(bins))):  # alternate the order
-                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                p = subprocess.run([b, "-m", "64M", "-append", k] + extra + [elf],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                if p.returncode != 33:
-                    print(f"FAIL {n} {k}: exit status {p.returncode}", flush=True)
-                res[(k, n)].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+                ms, status = cpu_ms([b, "-m", "64M", "-append", k] + extra + [elf])
+                if status != 33:
+                    print(f"FAIL {n} {k}: exit status {status}", flush=True)
+                res[(k, n)].append(ms)
     names = [n for n, _ in bins]
     print("| kernel | " + " | ".join(f"{n} ms" for n in names) + " | " +
           " | ".join(f"{n}/{names[0]}" for n in names[1:]) + " |")
