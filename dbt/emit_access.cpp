@@ -105,13 +105,12 @@ void BlockEmitter::setHostMmu(bool on) {
   gs_fold_ = on && hostGsBase();
 }
 
-// --mmu host, flat segment, an address with a register in it, on a host with FSGSBASE: no LEA
-// into R10, the op addresses gs:[the guest's address] itself (Fold). The slow paths compute
-// R10D first.
+// --mmu host, flat segment, 32-bit addressing, on a host with FSGSBASE: no LEA or MOV into R10,
+// the op addresses gs:[the guest's address] itself (Fold). The slow paths compute R10D first.
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
-  if (fold && gs_fold_ && (m.base >= 0 || m.index >= 0) && !m.addr16 && segmentFlat(m.seg, kind)) {
+  if (fold && gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind)) {
     AccessSite s = accessSite(m.seg, size, kind);
-    s.fold = Fold{m.base, m.index, m.shift, m.disp};
+    s.fold = Fold{true, m.base, m.index, m.shift, m.disp};
     emitHostAccess(s, op);
     return;
   }
@@ -120,6 +119,11 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
 }
 
 void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) {
+  if (f.base < 0 && f.index < 0) {
+    r.flush();
+    a_.mov(x86::r10d, uint32_t(f.disp));
+    return;
+  }
   if (f.index < 0) {
     r.lea(x86::r10d, kGuest64[f.base], f.disp);
     return;
@@ -180,8 +184,11 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
     plain_ops_.insert(plain_ops_.end(), a_.bufferData() + at.begin, a_.bufferPtr());
     at.plain_end = uint32_t(plain_ops_.size());
     a_.setOffset(at.begin);
-    x86::Mem m = fold.base >= 0 ? x86::ptr(guest32(fold.base), fold.disp, size)
-                                : x86::ptr(uint64_t(uint32_t(fold.disp)), guest32(fold.index), fold.shift, size);
+    // No register: [disp32] as an absolute address, which AsmJit encodes with the address-size
+    // prefix from 2^31 up (below, sign and zero extension agree).
+    x86::Mem m = fold.base >= 0    ? x86::ptr(guest32(fold.base), fold.disp, size)
+                 : fold.index >= 0 ? x86::ptr(uint64_t(uint32_t(fold.disp)), guest32(fold.index), fold.shift, size)
+                                   : x86::ptr_abs(uint64_t(uint32_t(fold.disp)), size);
     if (fold.base >= 0 && fold.index >= 0) m.setIndex(guest32(fold.index), fold.shift);
     m.setSegment(x86::gs);
     (*op)(m);

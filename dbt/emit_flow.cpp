@@ -309,9 +309,9 @@ void BlockEmitter::emitCall(const cs_insn& insn) {
 void BlockEmitter::emitRet(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   unsigned size = opSize(x);
-  popValue(size);
+  popValue(size, stack16() ? x86::r8d : x86::r10d);  // the return EIP where emitReturnExit wants it
   if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM) addToSp(int32_t(uint16_t(x.operands[0].imm)));
-  a_.mov(x86::r10d, x86::r8d);
+  if (stack16()) a_.mov(x86::r10d, x86::r8d);
   emitReturnExit();
 }
 

@@ -41,10 +41,10 @@ void BlockEmitter::pushValue(unsigned size, const MemOp& store) {
   addToSp(-int32_t(size));
 }
 
-void BlockEmitter::popValue(unsigned size) {
-  emitAccess(stackMem(0), size, MemKind::Read, [this, size](const x86::Mem& m) {
-    if (size == 4) a_.mov(x86::r8d, m);
-    else a_.movzx(x86::r8d, m);
+void BlockEmitter::popValue(unsigned size, const x86::Gp& dst) {
+  emitAccess(stackMem(0), size, MemKind::Read, [this, size, dst](const x86::Mem& m) {
+    if (size == 4) a_.mov(dst, m);
+    else a_.movzx(dst, m);
   });
   addToSp(int32_t(size));
 }

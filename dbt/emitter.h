@@ -44,10 +44,11 @@ enum class MemKind { Read, Write, ReadWrite };
 // is R15's: dbt/host_regs.h), not R10. The host's 32-bit address generation wraps the sum as the
 // guest's does.
 struct Fold {
-  int base = -1, index = -1;  // guest register numbers, or -1; neither: the op addresses [r10 + ...]
+  bool folded = false;        // else the op addresses [r10 + ...]
+  int base = -1, index = -1;  // guest register numbers, or -1 (neither: an absolute address)
   int shift = 0;
   int32_t disp = 0;
-  bool on() const { return base >= 0 || index >= 0; }
+  bool on() const { return folded; }
 };
 
 struct AccessStubs;
@@ -180,7 +181,9 @@ class BlockEmitter {
   // moves only after the store succeeded, so a fault leaves every register as it was. With
   // SS.B = 0 the stack pointer is SP: offsets wrap at 64 KiB and ESP[31:16] stays.
   void pushValue(unsigned size, const MemOp& store);
-  void popValue(unsigned size);      // value -> R8 (zero-extended), ESP += size
+  // value -> dst (R8D, or R10D with a 32-bit stack: addToSp clobbers R10 with SS.B = 0),
+  // zero-extended; ESP += size
+  void popValue(unsigned size, const asmjit::x86::Gp& dst = asmjit::x86::r8d);
   GuestMem stackMem(int32_t delta) const;  // the same as an address: [ESP + delta] in SS
   void addToSp(int32_t delta);       // the stack pointer += delta (clobbers R10)
   void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size);  // value -> R8D

@@ -374,6 +374,11 @@ static void t_top(void) {
         low_save[i] = rd8(at0 + i);
     uint32_t low = peek(at0);
     check_eq("dword at 0xFFFFFFFE wraps to linear 0", peek(0xFFFFFFFEu), (low << 16) | 0x0BAD);
+    uint32_t abs_v;  /* the same through an absolute address: no register in it */
+    __asm__ volatile("movl 0xFFFFFFFE, %0" : "=r"(abs_v) : : "memory");
+    check_eq("absolute [0xFFFFFFFE] wraps to linear 0", abs_v, (low << 16) | 0x0BAD);
+    __asm__ volatile("movl 0xFFFFFFFC, %0" : "=r"(abs_v) : : "memory");
+    check_eq("absolute [0xFFFFFFFC]", abs_v, 0x0BADF00D);
     check_eq("word at 0xFFFFFFFF wraps to linear 0", rd16(0xFFFFFFFFu), ((low & 0xFF) << 8) | 0x0B);
     wr16(0xFFFFFFFFu, 0x5AA5);
     check_eq("word written at 0xFFFFFFFF: its low byte at the top", rd8(0xFFFFFFFFu), 0xA5);
