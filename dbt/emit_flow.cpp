@@ -1,7 +1,8 @@
 // Block entry, exits and near control flow. Every exit to a known EIP is a JMP rel32 (or the
-// Jcc rel32 of a conditional branch) that first goes to the dispatcher path and is later patched
-// to jump straight to the next block (chaining). Indirect branches probe the jump cache inline and stay in translated code on
-// a hit. None of this touches the guest's flags: they are live across block boundaries.
+// Jcc or CALL rel32 of a branch) that first goes to the dispatcher path and is later patched to
+// jump straight to the next block (chaining). Indirect branches probe the jump cache inline and
+// stay in translated code on a hit. None of this touches the guest's flags: they are live
+// across block boundaries.
 #include <cstring>
 #include <stdexcept>
 
@@ -41,7 +42,6 @@ void BlockEmitter::emitBudgetExit() {
   emitExitToDispatcher(key_.eip);
 }
 
-// Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
 // The dispatcher path of a chainable branch other than a JMP exit's (a Jcc's or a CALL's rel32,
 // at `jump`, which jumps here until chained).
 void BlockEmitter::emitBranchExitPath(uint32_t jump, uint32_t target_eip) {
@@ -60,6 +60,7 @@ bool BlockEmitter::needsPageCheck(uint32_t target_eip) const {
   return (key_.flags & block_flag::kPaging) && target_page != (key_.cs_base + key_.eip) >> 12;
 }
 
+// Copied from byte templates (dbt/raw_emit.h): every block has one or two of these.
 void BlockEmitter::emitDirectExit(uint32_t target_eip) {
   bool page_check = needsPageCheck(target_eip);
   RawBuf r(a_);
