@@ -186,8 +186,7 @@ void BlockEmitter::emitJmp(const cs_insn& insn) {
     return;
   }
   unsigned size = opSize(x);
-  loadOperand(o, x, size);
-  a_.mov(x86::r10d, x86::r8d);
+  loadOperand(o, x, size, x86::r10d);  // the target EIP where the exits want it
   // A switch's jump table (emit_predict.cpp: many targets, one per case number).
   int index = o.type == X86_OP_MEM && o.mem.scale == 4 && size == 4 ? gprIndex(o.mem.index) : -1;
   if (index >= 0) emitSwitchExit(index);

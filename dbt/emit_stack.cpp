@@ -49,17 +49,17 @@ void BlockEmitter::popValue(unsigned size, const x86::Gp& dst) {
   addToSp(int32_t(size));
 }
 
-void BlockEmitter::loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size) {
+void BlockEmitter::loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size, const x86::Gp& dst) {
   if (op.type == X86_OP_REG) {
     x86::Gp r = hostReg(op.reg);
-    if (r.size() == 4) a_.mov(x86::r8d, r);
-    else a_.movzx(x86::r8d, r);
+    if (r.size() == 4) a_.mov(dst, r);
+    else a_.movzx(dst, r);
   } else if (op.type == X86_OP_IMM) {
-    a_.mov(x86::r8d, uint32_t(op.imm));
+    a_.mov(dst, uint32_t(op.imm));
   } else {
-    emitAccess(guestMem(op, x), size, MemKind::Read, [this, size](const x86::Mem& m) {
-      if (size == 4) a_.mov(x86::r8d, m);
-      else a_.movzx(x86::r8d, m);
+    emitAccess(guestMem(op, x), size, MemKind::Read, [this, size, dst](const x86::Mem& m) {
+      if (size == 4) a_.mov(dst, m);
+      else a_.movzx(dst, m);
     });
   }
 }

@@ -186,7 +186,9 @@ class BlockEmitter {
   void popValue(unsigned size, const asmjit::x86::Gp& dst = asmjit::x86::r8d);
   GuestMem stackMem(int32_t delta) const;  // the same as an address: [ESP + delta] in SS
   void addToSp(int32_t delta);       // the stack pointer += delta (clobbers R10)
-  void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size);  // value -> R8D
+  // value -> dst, zero-extended (R8D, or R10D: an access computes its address there first)
+  void loadOperand(const cs_x86_op& op, const cs_x86& x, unsigned size,
+                   const asmjit::x86::Gp& dst = asmjit::x86::r8d);
   void callHelper(HelperFn fn);      // R10, R9 set by the caller
   void setEip(uint32_t eip);
   void emitWithHighByteFix(asmjit::InstId id, asmjit::Operand* ops, unsigned count);
