@@ -37,8 +37,10 @@ extern void (*volatile trap_hook)(struct trap_frame *f); /* runs after each trap
 /* One instruction under test, between local labels 1 (the instruction) and 2 (after it).
  * pushf/popl and mov to memory change no flags, so trap_flags is the state the CPU sees.
  * The bookkeeping goes through SS (flat in every test) so that a test may load DS first. */
-#define TRY(insn)                                                                                  \
-    "pushfl\n\tpopl %%ss:trap_flags\n\t"                                                           \
+#define TRY(insn) "pushfl\n\tpopl %%ss:trap_flags\n\t" TRY_NO_FLAGS(insn)
+/* TRY without recording EFLAGS: moves only, so that the instruction stays in the translator's
+ * run of the x87 instructions before it (PUSHF is a VMM call, which ends runs). */
+#define TRY_NO_FLAGS(insn)                                                                         \
     "movl $1f, %%ss:trap_insn\n\tmovl $2f, %%ss:trap_next\n\tmovl $2f, %%ss:trap_resume\n"        \
     "1:\t" insn "\n2:\n\t"
 

@@ -124,6 +124,30 @@ void t_faults(void) {
     x87_fault("fld1 after fldcw unmasked a flagged ZE: #MF", 16);
     qemu_gap(old);
     __asm__ volatile("fnclex");
+    /* The same with the waiting instruction right after the FLDCW, in one translator run: the
+     * run leaves its native path at the FLDCW and raises #MF at the FLD1. */
+    fninit();
+    trap_arm();
+    old = qemu_gap("QEMU raises #MF only at WAIT, not at the next waiting x87 instruction");
+    __asm__ volatile("fldz; fld1; fdiv %%st(1), %%st; fldcw %0\n\t" TRY_NO_FLAGS("fld1")
+                     : : "m"(unmask_ze) : "memory");
+    x87_fault("fldcw unmasks a flagged ZE, fld1 in the same run: #MF", 16);
+    qemu_gap(old);
+    __asm__ volatile("fnclex");
+    /* FLDCW unmasks ZE with nothing flagged, then a division by zero in the same run: ES is set
+     * without a trap (the destination stays), FNSTSW shows it, the next FLD1 raises #MF. Run
+     * natively after the FLDCW, the division would leave the host's own x87 with an unmasked
+     * exception pending. */
+    fninit();
+    uint16_t sw_after = 0;
+    trap_arm();
+    old = qemu_gap("QEMU raises #MF only at WAIT, not at the next waiting x87 instruction");
+    __asm__ volatile("fldcw %1; fldz; fld1; fdiv %%st(1), %%st; fnstsw %0\n\t" TRY_NO_FLAGS("fld1")
+                     : "=m"(sw_after) : "m"(unmask_ze) : "memory");
+    x87_fault("fldcw unmasks ZE, 1/0 and fld1 in the same run: #MF", 16);
+    qemu_gap(old);
+    check_sw("fldcw unmasks ZE, 1/0 in the same run: ES", sw_after, SW_ES | SW_ZE, SW_ES | SW_ZE);
+    __asm__ volatile("fnclex");
     fninit();
     write_cr0(cr0 & ~CR0_NE);
 

@@ -57,6 +57,7 @@ void kmain(uint32_t magic, uint32_t mbi) {
     t_stack();
     t_env();
     t_faults();
+    t_pointers();
     t_compiled();
     expect_finish("x87");
 }

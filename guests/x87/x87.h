@@ -60,4 +60,5 @@ void t_classes(void);
 void t_stack(void);
 void t_env(void);
 void t_faults(void);
+void t_pointers(void);
 void t_compiled(void);
