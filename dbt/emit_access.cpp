@@ -51,6 +51,7 @@ void BlockEmitter::beginBlock(const BlockKey& key) {
   fault_sites_.clear();
   hi_swap_ = HiSwap{};
   x87_live_ = false;
+  x87_ptrs_ = X87Pointers{};
   plain_ops_.clear();
 }
 
@@ -149,12 +150,14 @@ BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKin
   s.kind = kind;
   s.seg_base = int32_t(offsetof(CpuState, seg) + seg * sizeof(Segment) + offsetof(Segment, base));
   s.x87 = x87_live_;
+  if (x87_live_) s.x87_ptrs = x87_ptrs_;
   return s;
 }
 
 void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op) {
   AccessSite s = accessSite(seg, size, kind);
   if (!segmentFlat(seg, kind) && !s.based) {
+    emitX87Pointers(s.x87_ptrs);
     RawBuf(a_).movR9(packSlowArgs(s.eip, s.after, s.info)).call(access_.slow_seg);
     if (s.x87) emitX87Reload();
     op(x86::ptr(x86::r10, x86::r11, 0, 0, size));
@@ -387,6 +390,7 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
     int32_t rel = int32_t(int64_t(a_.offset()) - int64_t(d.slow_rel32 + 4));
     std::memcpy(a_.bufferData() + d.slow_rel32, &rel, 4);
   }
+  emitX87Pointers(s.x87_ptrs);
   RawBuf r(a_);  // one buffer for the whole path, but around the x87 reloads
   if (s.fold.on()) emitFoldedAddress(r, s.fold);
   if (s.based) {  // back to the offset (r10d - base, flag-free): the helper checks the limit

@@ -11,16 +11,19 @@
 // A run goes native only while nothing in it can trap on the host: every exception masked in
 // FCW, no exception pending (FSW.ES), CR0.EM and CR0.TS clear (#NM). A run that finds the state
 // not live tests that, flag-free, and otherwise takes the same instructions through the helper.
-// While live, only native instructions have run, and none of them changes FCW, FSW.ES or CR0.
-// Control instructions (FLDCW, FLDENV, FRSTOR, FNSTENV, FNSAVE, FNINIT, FNCLEX, FNSTSW/FNSTCW),
-// 80-bit and BCD memory forms, 16-bit addressing, operand-size prefixes and non-flat segments
-// stay helpers and end runs; integer instructions without helpers or branches may sit inside a
-// run (the translator's choice), and are emitted on both paths.
+// While live, only native instructions have run, and none of them changes FSW.ES or CR0; the
+// one that changes FCW, FLDCW, is followed by a check of the masks, which stores the state and
+// continues on the helper path at the next instruction when it unmasked one. FNSTCW and FNSTSW
+// run natively too. The other control instructions (FLDENV, FRSTOR, FNSTENV, FNSAVE, FNINIT,
+// FNCLEX), 80-bit and BCD memory forms, 16-bit addressing, operand-size prefixes and non-flat
+// segments stay helpers and end runs; integer instructions without helpers or branches may sit
+// inside a run (the translator's choice), and are emitted on both paths.
 //
 // The guest's FIP, FCS|FOP, FDP, FDS (image bytes 12..27) are kept in CpuState::fpu_ptrs while
 // live and put back after the FNSAVE, which stores host addresses there. A memory access's slow
 // path inside a run calls a helper, which stores the state: it loads it again (emitX87Reload).
 #include <cstring>
+#include <vector>
 
 #include "dbt/emitter.h"
 #include "dbt/host_regs.h"
@@ -114,28 +117,28 @@ bool BlockEmitter::x87Native(const cs_insn& insn, const InsnRow* row) const {
   return !m.addr16 && segmentFlat(m.seg, op.store ? MemKind::Write : MemKind::Read);
 }
 
-bool BlockEmitter::x87EndsRun(const cs_insn& insn) {
+bool BlockEmitter::x87SetsControl(const cs_insn& insn) {
   const cs_x86& x = insn.detail->x86;
   return x.opcode[0] == 0xd9 && x.modrm < 0xc0 && ((x.modrm >> 3) & 7) == 5;  // FLDCW
 }
 
 // After a native FLDCW, which may have unmasked an exception: the state stays live only while
 // the host's x87 cannot trap (every exception masked). Otherwise it is stored now, with the
-// exception pending in FSW.ES if FLDCW unmasked one already flagged, and the next run finds it
-// not live and takes the helper, which raises #MF or FERR# where the guest's next waiting
+// exception pending in FSW.ES if FLDCW unmasked one already flagged, and the run goes on at
+// `rest` on its helper path, which raises #MF or FERR# where the guest's next waiting
 // instruction stands. FNSTCW puts the new FCW in the image's slot, which the store overwrites.
-void BlockEmitter::emitX87MaskCheck() {
-  Label masked = a_.newLabel(), done = a_.newLabel();
+void BlockEmitter::emitX87MaskCheck(Label rest) {
+  Label masked = a_.newLabel();
   a_.fnstcw(x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
   a_.mov(x86::r9, x86::rcx);
   unmaskedToEcx(a_);
   a_.jecxz(x86::rcx, masked);
   a_.mov(x86::rcx, x86::r9);
+  emitX87Pointers(x87_ptrs_);
   emitSaveLiveFpu(a_);
-  a_.jmp(done);
+  a_.jmp(rest);
   a_.bind(masked);
   a_.mov(x86::rcx, x86::r9);
-  a_.bind(done);
 }
 
 // The state is not live (R9 holds guest RCX): makes it live when the host's x87 cannot trap on
@@ -169,9 +172,14 @@ void BlockEmitter::emitX87MakeLive(Label slow) {
 }
 
 void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
-  Label not_live = a_.newLabel(), body = a_.newLabel(), slow = a_.newLabel(), done = a_.newLabel();
+  Label not_live = a_.newLabel(), body = a_.newLabel(), done = a_.newLabel();
+  // The helper path, one label before each instruction: a native FLDCW that unmasks an
+  // exception goes on at the next one (slow_at[n] is the end).
+  std::vector<Label> slow_at(n + 1);
+  for (size_t k = 0; k < n; ++k) slow_at[k] = a_.newLabel();
+  slow_at[n] = done;
   // Live already (an earlier run, this block or another, and no helper since): the check held
-  // then and nothing native can have changed FCW, FSW.ES or CR0.
+  // then and nothing native can have changed FCW, FSW.ES or CR0 without checking it again.
   a_.mov(x86::r9, x86::rcx);
   a_.movzx(x86::ecx, x86::byte_ptr(kState, kLive));
   a_.jecxz(x86::rcx, not_live);
@@ -186,28 +194,22 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
     sets_fip |= run[k].row->helper == HelperId::Fpu && !fpu::decode(x.opcode[0], x.modrm).control;
   }
   if (sets_fip) {
-    emitX87MakeLive(slow);
+    emitX87MakeLive(slow_at[0]);
   } else {
     a_.mov(x86::rcx, x86::r9);
-    a_.jmp(slow);
+    a_.jmp(slow_at[0]);
   }
   a_.bind(body);
   x87_live_ = true;
-  // FIP and FCS|FOP of the last x87 instruction, stored only where they can be read: before
-  // anything that can fault (a memory access) and at the end. Register forms cannot fault here.
-  uint32_t fip = 0, fop = 0;
-  bool pending = false;
-  auto storePointers = [&] {
-    if (!pending) return;
-    a_.mov(x86::dword_ptr(kState, kPtrs), fip);
-    a_.mov(x86::word_ptr(kState, kPtrs + 6), fop);
-    pending = false;
-  };
+  // FIP and FCS|FOP of the last x87 instruction, stored only where they can be read: in the
+  // slow paths of accesses, which may raise a fault (x87_ptrs_), and at the end. FDS once per
+  // segment: no instruction of a run loads a segment register.
+  x87_ptrs_ = X87Pointers{};
+  int fds_seg = -1;
   for (size_t k = 0; k < n; ++k) {
     const cs_x86& x = run[k].insn->detail->x86;
     position(run[k]);
     if (run[k].row->helper != HelperId::Fpu) {  // integer work between x87 instructions
-      storePointers();
       emitInsn(*run[k].insn, *run[k].row);
       continue;
     }
@@ -217,32 +219,39 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
       const uint8_t b[2] = {opcode, modrm};
       a_.embed(b, 2);
     } else {
-      storePointers();
       GuestMem m = guestMem(*memOperand(x), x);
       unsigned reg = (modrm >> 3) & 7;
       emitAccess(m, op.load ? op.load : op.store, op.store ? MemKind::Write : MemKind::Read,
                  [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); }, false);
-      if (x87EndsRun(*run[k].insn)) emitX87MaskCheck();
+      if (x87SetsControl(*run[k].insn)) emitX87MaskCheck(slow_at[k + 1]);
       if (op.control) continue;  // FLDCW, FNSTCW, FNSTSW leave the pointers alone
       a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r10d);  // FDP: the offset (a flat segment)
-      a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + m.seg * sizeof(Segment))));
-      a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
+      if (m.seg != fds_seg) {
+        a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + m.seg * sizeof(Segment))));
+        a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
+        fds_seg = m.seg;
+      }
     }
     if (op.control) continue;
-    fip = insn_eip_;
-    fop = ((opcode & 7) << 8) | modrm;
-    pending = true;
+    x87_ptrs_ = X87Pointers{true, insn_eip_, uint16_t(((opcode & 7) << 8) | modrm)};
   }
-  storePointers();
+  emitX87Pointers(x87_ptrs_);
+  x87_ptrs_ = X87Pointers{};
   x87_live_ = false;
   a_.jmp(done);  // still live: the next helper call or exit stores the state
 
-  a_.bind(slow);
   for (size_t k = 0; k < n; ++k) {
+    a_.bind(slow_at[k]);
     position(run[k]);
     emitInsn(*run[k].insn, *run[k].row);  // the x87 helper never ends a block
   }
   a_.bind(done);
+}
+
+void BlockEmitter::emitX87Pointers(const X87Pointers& p) {
+  if (!p.pending) return;
+  a_.mov(x86::dword_ptr(kState, kPtrs), p.fip);
+  a_.mov(x86::word_ptr(kState, kPtrs + 6), p.fop);
 }
 
 // A slow path's helper call inside a live run stored the state (the thunk): load it again.

@@ -109,8 +109,8 @@ class BlockEmitter {
   void emitX87Run(const X87Insn* run, size_t n);
   // An instruction that may sit inside a run between x87 instructions (no helper, no branch).
   static bool x87RunFiller(const InsnRow* row);
-  // A native instruction after which the run must end (FLDCW: its mask check may store the state).
-  static bool x87EndsRun(const cs_insn& insn);
+  // FLDCW: natively, followed by a check that may store the state and leave the run.
+  static bool x87SetsControl(const cs_insn& insn);
   void emitRaise(HelperFn fn, uint32_t eip, uint64_t arg);  // #UD and friends
 
   // The access path (emit_access.cpp).
@@ -197,9 +197,18 @@ class BlockEmitter {
   void emitRdtscInline();
   void position(const X87Insn& i);  // insn_eip_, next_eip_, insns_after_ for it
   void emitX87Reload();
-  void emitX87MaskCheck();
+  void emitX87MaskCheck(asmjit::Label rest);
   void emitX87MakeLive(asmjit::Label slow);
-  bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state  // flat but for a nonzero base
+  bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state
+  // The FIP and FCS|FOP of a run's last x87 instruction, not stored yet: the slow path of each
+  // access in the run stores them before its helper, which may raise a fault (emit_x87.cpp).
+  struct X87Pointers {
+    bool pending = false;
+    uint32_t fip = 0;
+    uint16_t fop = 0;
+  };
+  X87Pointers x87_ptrs_;
+  void emitX87Pointers(const X87Pointers& p);
   // Where an access's op was emitted ([begin, end) in the code buffer): its slow paths copy it.
   struct OpBytes {
     uint32_t begin = 0, end = 0;
@@ -218,6 +227,7 @@ class BlockEmitter {
     int32_t seg_base;
     Fold fold;  // --mmu host: R10 is not set; the slow paths compute it first
     bool x87 = false;  // inside a native x87 run: helper calls store the live state, reload it
+    X87Pointers x87_ptrs;  // to store before its helper (inside a run)
   };
   struct DeferredAccess {
     AccessSite site;

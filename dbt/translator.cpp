@@ -235,7 +235,7 @@ struct Dbt::Impl {
       }
       if (e.x87Native(d.insn, d.row)) {  // a run: to the last x87 instruction before a helper or branch
         size_t end = k + 1;
-        for (size_t j = k + 1; j < insns.size() && !BlockEmitter::x87EndsRun(insns[end - 1].insn); ++j) {
+        for (size_t j = k + 1; j < insns.size(); ++j) {
           if (e.x87Native(insns[j].insn, insns[j].row)) end = j + 1;
           else if (!BlockEmitter::x87RunFiller(insns[j].row)) break;
         }

@@ -1,7 +1,8 @@
 /* The x87 pointers when a page fault stops an instruction: FIP, FOP, FDP and FDS keep the last
  * non-control x87 instruction that executed (SDM vol. 1, 8.1.8), since the faulting one did not.
- * The faulting access comes right after an FLD1 with only moves between them, so that all of it
- * is one run of the translator's native x87 code, whose pointer stores the fault must see. */
+ * The faulting access comes right after an FLD1 with only moves between them, and FNSTSW (which
+ * leaves the pointers alone) after it, so that all of it is one run of the translator's native
+ * x87 code, whose pointer stores the fault must see. */
 #include "x87.h"
 #include "../paging/pg.h"
 
@@ -37,6 +38,7 @@ void t_pointers(void) {
     struct env32 env;
     uint32_t fld1_at;
     uint32_t bad = BAD;
+    uint16_t sw;
     /* U: --mode trap runs this kernel deprivileged, where supervisor pages fault (as that mode
      * means to show); the faults checked here are not-present ones in every mode. */
     pg_identity_low(&pd, &pt, PG_W | PG_U);
@@ -46,22 +48,22 @@ void t_pointers(void) {
     fninit();
     trap_arm();
     __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("fldl (%[bad])")
-                     "fnstenv %[env]"
-                     : [env] "=m"(env), [ip] "=m"(fld1_at) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
+                     "fnstsw %[sw]\n\tfnstenv %[env]"
+                     : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
     check_env("x87 load faults", &env, fld1_at);
 
     fninit();
     trap_arm();
     __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("fstl (%[bad])")
-                     "fnstenv %[env]"
-                     : [env] "=m"(env), [ip] "=m"(fld1_at) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
+                     "fnstsw %[sw]\n\tfnstenv %[env]"
+                     : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
     check_env("x87 store faults", &env, fld1_at);
 
     fninit();
     trap_arm();
     __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("movl (%[bad]), %%eax")
-                     "fnstenv %[env]"
-                     : [env] "=m"(env), [ip] "=m"(fld1_at) : [x] "m"(g_x), [bad] "r"(bad) : "eax", "memory");
+                     "fnstsw %[sw]\n\tfnstenv %[env]"
+                     : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "eax", "memory");
     check_env("integer load faults", &env, fld1_at);
 
     fninit();
