@@ -108,8 +108,12 @@ void BlockEmitter::setHostMmu(bool on) {
 
 // --mmu host, flat segment, 32-bit addressing, on a host with FSGSBASE: no LEA or MOV into R10,
 // the op addresses gs:[the guest's address] itself (Fold). The slow paths compute R10D first.
+bool BlockEmitter::folds(const GuestMem& m, MemKind kind) const {
+  return gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind);
+}
+
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
-  if (fold && gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind)) {
+  if (fold && folds(m, kind)) {
     AccessSite s = accessSite(m.seg, size, kind);
     s.fold = Fold{true, m.base, m.index, m.shift, m.disp};
     emitHostAccess(s, op);

@@ -49,14 +49,25 @@ const cs_x86_op* memOperand(const cs_x86& x) {
   return nullptr;
 }
 
-// The x87 instruction `opcode /reg` on a host memory operand (base + index * scale + disp32).
+// The x87 instruction `opcode /reg` on a host memory operand: base + index * scale + disp32,
+// or the access path's fold, gs:[base32 + index32 * scale + disp32] or gs:[disp32] with the
+// address-size prefix (32-bit addressing zero-extends, as the guest's addresses are).
 void embedX87Mem(x86::Assembler& a, uint8_t opcode, unsigned reg, const x86::Mem& m) {
-  unsigned base = m.baseId(), index = m.hasIndex() ? m.indexId() : 4;
-  uint8_t b[8] = {uint8_t(0x40 | (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0)), opcode,
-                  uint8_t(0x80 | (reg << 3) | 4), uint8_t(m.shift() << 6 | (index & 7) << 3 | (base & 7))};
+  uint8_t b[12];
+  size_t n = 0;
+  if (m.segmentId() == x86::SReg::kIdGs) {
+    b[n++] = 0x65;
+    b[n++] = 0x67;
+  }
+  bool has_base = m.hasBase();
+  unsigned base = has_base ? m.baseId() : 5, index = m.hasIndex() ? m.indexId() : 4;
+  b[n++] = uint8_t(0x40 | (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0));
+  b[n++] = opcode;
+  b[n++] = uint8_t((has_base ? 0x80 : 0x00) | (reg << 3) | 4);  // no base: SIB base 101, disp32
+  b[n++] = uint8_t(m.shift() << 6 | (index & 7) << 3 | (base & 7));
   int32_t disp = m.offsetLo32();
-  std::memcpy(b + 4, &disp, 4);
-  a.embed(b, sizeof b);
+  std::memcpy(b + n, &disp, 4);
+  a.embed(b, n + 4);
 }
 
 // 16 bytes between the image's pointer fields and CpuState::fpu_ptrs, through R8.
@@ -201,11 +212,10 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
   }
   a_.bind(body);
   x87_live_ = true;
-  // FIP and FCS|FOP of the last x87 instruction, stored only where they can be read: in the
-  // slow paths of accesses, which may raise a fault (x87_ptrs_), and at the end. FDS once per
-  // segment: no instruction of a run loads a segment register.
+  // FIP, FCS|FOP, FDS and an absolute FDP of the last x87 instruction, stored only where they
+  // can be read: in the slow paths of accesses, which may raise a fault (x87_ptrs_), and at the
+  // end. FDS is the selector of a segment register, which no instruction of a run loads.
   x87_ptrs_ = X87Pointers{};
-  int fds_seg = -1;
   for (size_t k = 0; k < n; ++k) {
     const cs_x86& x = run[k].insn->detail->x86;
     position(run[k]);
@@ -221,19 +231,27 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
     } else {
       GuestMem m = guestMem(*memOperand(x), x);
       unsigned reg = (modrm >> 3) & 7;
-      emitAccess(m, op.load ? op.load : op.store, op.store ? MemKind::Write : MemKind::Read,
-                 [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); }, false);
+      MemKind kind = op.store ? MemKind::Write : MemKind::Read;
+      emitAccess(m, op.load ? op.load : op.store, kind,
+                 [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); });
       if (x87SetsControl(*run[k].insn)) emitX87MaskCheck(slow_at[k + 1]);
       if (op.control) continue;  // FLDCW, FNSTCW, FNSTSW leave the pointers alone
-      a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r10d);  // FDP: the offset (a flat segment)
-      if (m.seg != fds_seg) {
-        a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + m.seg * sizeof(Segment))));
-        a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
-        fds_seg = m.seg;
+      // FDP, the offset (a flat segment): an absolute one waits like FIP; a folded access left
+      // no address in R10D.
+      x87_ptrs_.fds_seg = m.seg;
+      x87_ptrs_.fdp_pending = m.base < 0 && m.index < 0;
+      x87_ptrs_.fdp = uint32_t(m.disp);
+      if (!x87_ptrs_.fdp_pending && folds(m, kind)) {
+        a_.lea(x86::r8d, effectiveAddress(m));
+        a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r8d);
+      } else if (!x87_ptrs_.fdp_pending) {
+        a_.mov(x86::dword_ptr(kState, kPtrs + 8), x86::r10d);
       }
     }
     if (op.control) continue;
-    x87_ptrs_ = X87Pointers{true, insn_eip_, uint16_t(((opcode & 7) << 8) | modrm)};
+    x87_ptrs_.pending = true;
+    x87_ptrs_.fip = insn_eip_;
+    x87_ptrs_.fop = uint16_t(((opcode & 7) << 8) | modrm);
   }
   emitX87Pointers(x87_ptrs_);
   x87_ptrs_ = X87Pointers{};
@@ -249,9 +267,15 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
 }
 
 void BlockEmitter::emitX87Pointers(const X87Pointers& p) {
-  if (!p.pending) return;
-  a_.mov(x86::dword_ptr(kState, kPtrs), p.fip);
-  a_.mov(x86::word_ptr(kState, kPtrs + 6), p.fop);
+  if (p.pending) {
+    a_.mov(x86::dword_ptr(kState, kPtrs), p.fip);
+    a_.mov(x86::word_ptr(kState, kPtrs + 6), p.fop);
+  }
+  if (p.fdp_pending) a_.mov(x86::dword_ptr(kState, kPtrs + 8), p.fdp);
+  if (p.fds_seg >= 0) {
+    a_.movzx(x86::r8d, x86::word_ptr(kState, int32_t(offsetof(CpuState, seg) + p.fds_seg * sizeof(Segment))));
+    a_.mov(x86::dword_ptr(kState, kPtrs + 12), x86::r8d);
+  }
 }
 
 // A slow path's helper call inside a live run stored the state (the thunk): load it again.

@@ -121,6 +121,7 @@ class BlockEmitter {
   // (emitWithHighByteFix), passes fold = false.
   void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold = true);
   void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
+  bool folds(const GuestMem& m, MemKind kind) const;  // emitAccess addresses gs:[m] (no R10D)
 
   struct ExitSite {
     uint32_t jump;  // offset of the exit's JMP rel32 (E9) or Jcc rel32 (0F 8x) in the block's code
@@ -200,12 +201,14 @@ class BlockEmitter {
   void emitX87MaskCheck(asmjit::Label rest);
   void emitX87MakeLive(asmjit::Label slow);
   bool x87_live_ = false;  // emitting a native x87 run: slow paths reload the state
-  // The FIP and FCS|FOP of a run's last x87 instruction, not stored yet: the slow path of each
-  // access in the run stores them before its helper, which may raise a fault (emit_x87.cpp).
+  // The pointers of a run's last x87 instructions not stored yet (FIP and FCS|FOP; FDS, as the
+  // segment register's selector; FDP when absolute): the slow path of each access in the run
+  // stores them before its helper, which may raise a fault (emit_x87.cpp).
   struct X87Pointers {
-    bool pending = false;
-    uint32_t fip = 0;
+    bool pending = false, fdp_pending = false;
+    uint32_t fip = 0, fdp = 0;
     uint16_t fop = 0;
+    int fds_seg = -1;
   };
   X87Pointers x87_ptrs_;
   void emitX87Pointers(const X87Pointers& p);

@@ -9,7 +9,7 @@
 #define BAD 0x00800000u /* PDE 2 not present */
 
 static ptable pd, pt;
-static double g_x = 1.5;
+static double g_x = 1.5, g_row[3] = {0.5, 2.5, 4.5};
 
 struct env32 {
     uint16_t fcw, r0, fsw, r1, ftw, r2;
@@ -21,7 +21,7 @@ struct env32 {
 
 
 
-static void check_env(const char *name, const struct env32 *e, uint32_t fld1_at) {
+static void check_env(const char *name, const struct env32 *e, uint32_t fld1_at, uint32_t fdp) {
     expect_eq(cat(name, "one trap"), trap_count, 1);
     expect_eq(cat(name, "#PF"), trap_log[0].vector, 14);
     expect_eq(cat(name, "saved eip"), trap_log[0].eip, trap_insn);
@@ -29,7 +29,7 @@ static void check_env(const char *name, const struct env32 *e, uint32_t fld1_at)
     const char *old = qemu_gap("QEMU stores no FOP");
     expect_eq(cat(name, "fop: the fld1's"), e->fop & 0x7FF, 0x1E8);
     qemu_gap(old);
-    expect_eq(cat(name, "fdp: the fldl before"), e->fdp, (uint32_t)&g_x);
+    expect_eq(cat(name, "fdp: the fldl before"), e->fdp, fdp);
     expect_eq(cat(name, "fds"), e->fds, read_ds());
     expect_eq(cat(name, "two loaded"), SW_TOP(e->fsw), 6);
 }
@@ -50,21 +50,23 @@ void t_pointers(void) {
     __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("fldl (%[bad])")
                      "fnstsw %[sw]\n\tfnstenv %[env]"
                      : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
-    check_env("x87 load faults", &env, fld1_at);
+    check_env("x87 load faults", &env, fld1_at, (uint32_t)&g_x);
 
+    /* The load before through base + index * 8 - 8: g_row[1]. */
     fninit();
     trap_arm();
-    __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("fstl (%[bad])")
+    __asm__ volatile("fldl -8(%[row],%[i],8)\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("fstl (%[bad])")
                      "fnstsw %[sw]\n\tfnstenv %[env]"
-                     : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "memory");
-    check_env("x87 store faults", &env, fld1_at);
+                     : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw)
+                     : [row] "r"(g_row), [i] "r"(2), [bad] "r"(bad) : "memory");
+    check_env("x87 store faults", &env, fld1_at, (uint32_t)&g_row[1]);
 
     fninit();
     trap_arm();
     __asm__ volatile("fldl %[x]\n\tmovl $3f, %[ip]\n3:\tfld1\n\t" TRY_NO_FLAGS("movl (%[bad]), %%eax")
                      "fnstsw %[sw]\n\tfnstenv %[env]"
                      : [env] "=m"(env), [ip] "=m"(fld1_at), [sw] "=m"(sw) : [x] "m"(g_x), [bad] "r"(bad) : "eax", "memory");
-    check_env("integer load faults", &env, fld1_at);
+    check_env("integer load faults", &env, fld1_at, (uint32_t)&g_x);
 
     fninit();
     paging_off();
