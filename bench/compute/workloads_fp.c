@@ -1,10 +1,12 @@
-/* The floating-point kernel: gcc's own x87 code in the guest (-m80387 -mfpmath=387), SSE2 in
-   the native build. Every value is a double whose +, -, * are rounded to 53 bits on both sides:
-   the guest sets the x87 precision control to double first (FLDCW), and nothing here overflows
-   or underflows, so the x87's wider exponent changes no result and the checksums agree. */
+/* The floating-point kernels: gcc's own x87 code in the guest (-m80387 -mfpmath=387), SSE2 in
+   the native build, and x87 again in the native-x87 build (-mfpmath=387 for x86-64), which
+   shows what the guest's x87 code costs on the host's own x87. Every value is a double whose +,
+   -, * are rounded to 53 bits everywhere: x87 code sets the precision control to double first
+   (FLDCW), and nothing here overflows or underflows, so the x87's wider exponent changes no
+   result and the checksums agree. */
 #include "workloads.h"
 
-#if defined(__i386__)
+#if !defined(__SSE_MATH__) /* x87 arithmetic */
 static void fpu_double_precision(void)
 {
     uint16_t cw;
