@@ -78,13 +78,12 @@ void copy16(x86::Assembler& a, int32_t to, int32_t from) {
   }
 }
 
-// ECX = (~FCW & 0x3f) << 26 from the image's FCW slot: zero when every exception is masked.
-// Flag-free; clobbers R8.
+// ECX = (~R8D & 0x3f) << 26: zero when the FCW in R8D masks every exception. Flag-free;
+// clobbers R8D and R11D.
 void unmaskedToEcx(x86::Assembler& a) {
-  a.movzx(x86::ecx, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
-  a.not_(x86::ecx);
-  a.mov(x86::r8d, 26);
-  a.shlx(x86::ecx, x86::ecx, x86::r8d);
+  a.not_(x86::r8d);
+  a.mov(x86::r11d, 26);
+  a.shlx(x86::ecx, x86::r8d, x86::r11d);
 }
 
 }  // namespace
@@ -137,10 +136,10 @@ bool BlockEmitter::x87SetsControl(const cs_insn& insn) {
 // the host's x87 cannot trap (every exception masked). Otherwise it is stored now, with the
 // exception pending in FSW.ES if FLDCW unmasked one already flagged, and the run goes on at
 // `rest` on its helper path, which raises #MF or FERR# where the guest's next waiting
-// instruction stands. FNSTCW puts the new FCW in the image's slot, which the store overwrites.
+// instruction stands. R8D holds the new FCW: the FLDCW's access loaded it too (an FNSTCW costs
+// more than the whole check).
 void BlockEmitter::emitX87MaskCheck(Label rest) {
   Label masked = a_.newLabel();
-  a_.fnstcw(x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
   a_.mov(x86::r9, x86::rcx);
   unmaskedToEcx(a_);
   a_.jecxz(x86::rcx, masked);
@@ -158,6 +157,7 @@ void BlockEmitter::emitX87MakeLive(Label slow) {
   Label native = a_.newLabel();
   // RCX = (~FCW & 0x3f) << 26 + FSW.ES + (CR0.EM, CR0.TS) << 30, summed in 64 bits: zero when
   // the host's x87 cannot trap on this run.
+  a_.movzx(x86::r8d, x86::word_ptr(kState, kFpu + int32_t(fpu::kFcw)));
   unmaskedToEcx(a_);
   a_.movzx(x86::r8d, x86::byte_ptr(kState, kFpu + int32_t(fpu::kFsw)));
   a_.mov(x86::r11d, 7);
@@ -232,9 +232,12 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
       GuestMem m = guestMem(*memOperand(x), x);
       unsigned reg = (modrm >> 3) & 7;
       MemKind kind = op.store ? MemKind::Write : MemKind::Read;
-      emitAccess(m, op.load ? op.load : op.store, kind,
-                 [this, opcode, reg](const x86::Mem& hm) { embedX87Mem(a_, opcode, reg, hm); });
-      if (x87SetsControl(*run[k].insn)) emitX87MaskCheck(slow_at[k + 1]);
+      bool fldcw = x87SetsControl(*run[k].insn);
+      emitAccess(m, op.load ? op.load : op.store, kind, [this, opcode, reg, fldcw](const x86::Mem& hm) {
+        if (fldcw) a_.movzx(x86::r8d, hm);  // the new FCW, for the check (same bytes, same faults)
+        embedX87Mem(a_, opcode, reg, hm);
+      });
+      if (fldcw) emitX87MaskCheck(slow_at[k + 1]);
       if (op.control) continue;  // FLDCW, FNSTCW, FNSTSW leave the pointers alone
       // FDP, the offset (a flat segment): an absolute one waits like FIP; a folded access left
       // no address in R10D.
