@@ -16,7 +16,7 @@ import sys
 
 from ab_compute import cpu_ms
 
-KERNELS = "sieve,crc32,matmul,quicksort,sha256,calls,recursion,interp,mandel,fpconv"
+KERNELS = "sieve,crc32,matmul,quicksort,sha256,calls,recursion,interp,divide,mandel,fpconv"
 FP_KERNELS = {"mandel", "fpconv"}
 
 

@@ -36,7 +36,8 @@ import time
 import svg_chart
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KERNELS = ["sieve", "crc32", "matmul", "quicksort", "sha256", "calls", "recursion", "interp", "mandel", "fpconv"]
+KERNELS = ["sieve", "crc32", "matmul", "quicksort", "sha256", "calls", "recursion", "interp", "divide",
+           "mandel", "fpconv"]
 SYSTEMS = ["native", "btvm", "btvm-host", "qemu"]
 GUEST_PASS_STATUS = 33  # finish(): debug-exit 0x10 -> (0x10 << 1) | 1
 CHECKSUM_RE = re.compile(r"^(\w+) checksum=0x([0-9a-f]{8}) (PASS|FAIL|UNCHECKED)\s*$", re.M)

@@ -50,12 +50,17 @@ void BlockEmitter::emitRdtscInline() {
 }
 
 bool BlockEmitter::emitHelper(const cs_insn& insn, const InsnRow& row) {
-  const cs_x86& x = insn.detail->x86;
   if (row.helper == HelperId::String && emitStringInline(insn, row)) return true;
   if (row.helper == HelperId::Rdtsc && mode_ == VirtMode::Translate && (key_.flags & block_flag::kInlineTsc)) {
     emitRdtscInline();
     return true;
   }
+  if ((row.helper == HelperId::Div || row.helper == HelperId::Idiv) && emitDivideInline(insn, row)) return true;
+  return emitHelperCall(insn, row);
+}
+
+bool BlockEmitter::emitHelperCall(const cs_insn& insn, const InsnRow& row) {
+  const cs_x86& x = insn.detail->x86;
   hinfo::Info info{};
   info.length = uint8_t(insn.size);
   info.size = x.op_count ? x.operands[0].size : uint8_t(opSize(x));

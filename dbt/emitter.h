@@ -146,6 +146,8 @@ class BlockEmitter {
 
  private:
   bool emitGeneric(const cs_insn& insn);
+  bool emitHelperCall(const cs_insn& insn, const InsnRow& row);  // the VMM helper itself
+  bool emitDivideInline(const cs_insn& insn, const InsnRow& row);  // emit_divide.cpp
   void emitBitMem(const cs_insn& insn);
   void emitLea(const cs_insn& insn);
   void emitXlat(const cs_insn& insn);

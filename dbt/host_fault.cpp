@@ -23,7 +23,23 @@ std::atomic<uint64_t> g_handled{0}, g_patched{0};
 FaultSites* g_last_table = nullptr;
 size_t g_last_index = 0;
 
+struct sigaction g_previous_fpe;
 void restorePrevious() { sigaction(SIGSEGV, &g_previous, nullptr); }
+
+// An inline DIV/IDIV's #DE (dbt/emit_divide.cpp): on to the helper's path after it. Any other
+// SIGFPE (an x87 exception, a division elsewhere) is a host bug and repeats under the previous
+// handler.
+void onFpe(int, siginfo_t* si, void* ucv) {
+  auto* uc = static_cast<ucontext_t*>(ucv);
+  auto* pc = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]);
+  if (si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF)
+    for (FaultSites* t : g_tables)
+      if (FaultSite* site = t ? t->siteAt(pc) : nullptr) {
+        uc->uc_mcontext.gregs[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(t->base() + site->resume));
+        return;
+      }
+  sigaction(SIGFPE, &g_previous_fpe, nullptr);
+}
 
 void onSegv(int, siginfo_t* si, void* ucv) {
   auto* uc = static_cast<ucontext_t*>(ucv);
@@ -96,16 +112,25 @@ FaultSite* FaultSites::siteAt(const uint8_t* pc) {
   return off < it->end ? &*it : nullptr;
 }
 
-void installHostFaultHandler() {
+namespace {
+
+void install(int sig, void (*handler)(int, siginfo_t*, void*), struct sigaction* previous) {
   struct sigaction now;
-  sigaction(SIGSEGV, nullptr, &now);
-  if ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == onSegv) return;
+  sigaction(sig, nullptr, &now);
+  if ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == handler) return;
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = onSegv;
+  sa.sa_sigaction = handler;
   sa.sa_flags = SA_SIGINFO;  // not SA_NODEFER: a fault inside the handler is fatal at once
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGSEGV, &sa, &g_previous);
+  sigaction(sig, &sa, previous);
+}
+
+}  // namespace
+
+void installHostFaultHandler() {
+  install(SIGSEGV, onSegv, &g_previous);
+  install(SIGFPE, onFpe, &g_previous_fpe);
 }
 
 void hostFaultResolved() { g_last_table = nullptr; }

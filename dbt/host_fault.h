@@ -9,7 +9,9 @@
 // precisely, through the helpers' longjmp), watched and MMIO writes, page crossings.
 // The same handler resets translated code's stack when a CALL's probe hits its guard
 // (dbt/call_stack.h). A SIGSEGV anywhere else is a host bug: the previous handler is put back
-// and the fault repeats under it (a crash report, never swallowed).
+// and the fault repeats under it (a crash report, never swallowed). An inline 32-bit DIV/IDIV
+// (dbt/emit_divide.cpp) is a site too, for SIGFPE: its host #DE resumes at the helper's path,
+// which raises the guest's #DE; under either --mmu.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -419,6 +419,28 @@ uint32_t wl_interp(uint32_t reps)
     return mix32(h);
 }
 
+/* Division: Euclid's GCD of LCG pairs (an unsigned DIV per step, about ten a pair) and a signed
+   quotient by a changing divisor (IDIV). The divisors change every time, so the compiler cannot
+   turn them into multiplications: the i386 code runs DIV and IDIV themselves, which a translator
+   that takes them to a helper (for their #DE) pays for on every one. */
+uint32_t wl_divide(uint32_t reps)
+{
+    uint32_t h = 0x811c9dc5u, x = 12345u;
+    for (uint32_t r = 0; r < reps; r++)
+        for (uint32_t i = 0; i < 4096; i++) {
+            x = x * 1664525u + 1013904223u;
+            uint32_t a = x, b = (x >> 16) | 1u;
+            while (b) {
+                uint32_t t = a % b;
+                a = b;
+                b = t;
+            }
+            int32_t q = (int32_t)x / (int32_t)((i - 2048u) | 1u);
+            h = (h ^ a ^ (uint32_t)q) * 0x01000193u;
+        }
+    return mix32(h);
+}
+
 /* ---------------------------------------------------------------------------------------------
    The table. default_reps put each kernel at roughly 0.3-1 s natively on the project's machine
    (2-core AMD EPYC VM, gcc 12 -O2). The checksums were computed natively and confirmed under
@@ -435,6 +457,7 @@ const struct workload workloads[] = {
     {"calls", wl_calls, 1000, 0x9f9edcbeu},
     {"recursion", wl_recursion, 300, 0xa8275a23u},
     {"interp", wl_interp, 8000, 0x89688c2au},
+    {"divide", wl_divide, 1600, 0xad67f13fu},
     {"mandel", wl_mandel, 100, 0xf9533193u},
     {"fpconv", wl_fpconv, 1000, 0x1637033cu},
     {"empty", wl_empty, 0, 0x00000000u},

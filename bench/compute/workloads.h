@@ -31,6 +31,7 @@ uint32_t wl_sha256(uint32_t reps);    /* SHA-256 of 64 KiB                      
 uint32_t wl_calls(uint32_t reps);     /* small functions, direct and through pointers     */
 uint32_t wl_recursion(uint32_t reps); /* recursive Fibonacci and Ackermann                */
 uint32_t wl_interp(uint32_t reps);    /* bytecode interpreter with switch dispatch         */
+uint32_t wl_divide(uint32_t reps);    /* GCDs and signed quotients: DIV and IDIV            */
 uint32_t wl_mandel(uint32_t reps);    /* Mandelbrot in doubles: x87 in the guest (workloads_fp.c) */
 uint32_t wl_fpconv(uint32_t reps);    /* double to int16 samples: FLDCW/FISTP in the guest  */
 uint32_t wl_empty(uint32_t reps);     /* no work: boot-and-exit baseline for the emulators */
