@@ -115,7 +115,7 @@ bool BlockEmitter::folds(const GuestMem& m, MemKind kind) const {
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
   if (fold && folds(m, kind)) {
     AccessSite s = accessSite(m.seg, size, kind);
-    s.fold = Fold{true, m.base, m.index, m.shift, m.disp};
+    s.fold = Fold{true, m};
     emitHostAccess(s, op);
     return;
   }
@@ -123,23 +123,30 @@ void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, co
   emitAccessAtR10(m.seg, size, kind, op);
 }
 
-void BlockEmitter::emitFoldedAddress(RawBuf& r, Fold f) {
-  if (f.base < 0 && f.index < 0) {
+void BlockEmitter::emitFoldedAddress(RawBuf& r, const Fold& f) {
+  if (f.m.base < 0 && f.m.index < 0) {
     r.flush();
-    a_.mov(x86::r10d, uint32_t(f.disp));
+    a_.mov(x86::r10d, uint32_t(f.m.disp));
     return;
   }
-  if (f.index < 0) {
-    r.lea(x86::r10d, kGuest64[f.base], f.disp);
+  if (f.m.index < 0) {
+    r.lea(x86::r10d, kGuest64[f.m.base], f.m.disp);
     return;
   }
-  GuestMem m;
-  m.base = f.base;
-  m.index = f.index;
-  m.shift = f.shift;
-  m.disp = f.disp;
   r.flush();
-  a_.lea(x86::r10d, effectiveAddress(m));
+  a_.lea(x86::r10d, effectiveAddress(f.m));
+}
+
+// gs:[the guest's address] with 32-bit registers (the address-size prefix): the fold's operand.
+// No register: [disp32] as an absolute address, which AsmJit encodes with the address-size
+// prefix from 2^31 up (below, sign and zero extension agree).
+x86::Mem BlockEmitter::gsOperand(const GuestMem& m, unsigned size) const {
+  x86::Mem g = m.base >= 0    ? x86::ptr(guest32(m.base), m.disp, size)
+               : m.index >= 0 ? x86::ptr(uint64_t(uint32_t(m.disp)), guest32(m.index), m.shift, size)
+                              : x86::ptr_abs(uint64_t(uint32_t(m.disp)), size);
+  if (m.base >= 0 && m.index >= 0) g.setIndex(guest32(m.index), m.shift);
+  g.setSegment(x86::gs);
+  return g;
 }
 
 BlockEmitter::AccessSite BlockEmitter::accessSite(int seg, unsigned size, MemKind kind) const {
@@ -191,14 +198,7 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
     plain_ops_.insert(plain_ops_.end(), a_.bufferData() + at.begin, a_.bufferPtr());
     at.plain_end = uint32_t(plain_ops_.size());
     a_.setOffset(at.begin);
-    // No register: [disp32] as an absolute address, which AsmJit encodes with the address-size
-    // prefix from 2^31 up (below, sign and zero extension agree).
-    x86::Mem m = fold.base >= 0    ? x86::ptr(guest32(fold.base), fold.disp, size)
-                 : fold.index >= 0 ? x86::ptr(uint64_t(uint32_t(fold.disp)), guest32(fold.index), fold.shift, size)
-                                   : x86::ptr_abs(uint64_t(uint32_t(fold.disp)), size);
-    if (fold.base >= 0 && fold.index >= 0) m.setIndex(guest32(fold.index), fold.shift);
-    m.setSegment(x86::gs);
-    (*op)(m);
+    (*op)(gsOperand(fold.m, size));
     at.on_host_base = true;
     at.fold = fold;
   } else if (op) {

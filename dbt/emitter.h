@@ -44,10 +44,8 @@ enum class MemKind { Read, Write, ReadWrite };
 // is R15's: dbt/host_regs.h), not R10. The host's 32-bit address generation wraps the sum as the
 // guest's does.
 struct Fold {
-  bool folded = false;        // else the op addresses [r10 + ...]
-  int base = -1, index = -1;  // guest register numbers, or -1 (neither: an absolute address)
-  int shift = 0;
-  int32_t disp = 0;
+  bool folded = false;  // else the op addresses [r10 + ...]
+  GuestMem m{};         // the guest's address (32-bit, flat segment); neither register: absolute
   bool on() const { return folded; }
 };
 
@@ -250,7 +248,8 @@ class BlockEmitter {
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
   asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
-  void emitFoldedAddress(RawBuf& r, Fold f);  // R10D = the folded address, as the guest wraps it
+  asmjit::x86::Mem gsOperand(const GuestMem& m, unsigned size) const;  // the fold's operand
+  void emitFoldedAddress(RawBuf& r, const Fold& f);  // R10D = the folded address, as the guest wraps it
   void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
   static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
