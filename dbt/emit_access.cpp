@@ -180,12 +180,12 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     emitHostAccess(s, op);
     return;
   }
-  emitSoftAccess(s, &op, OpBytes{}, kBackAfterOp);
+  emitSoftAccess(s, op);
 }
 
 // The op on the memory operand [r10 + r11]: emitted by `op`, or (null) copied from where it was
 // emitted before; either way the bytes are position-independent (registers, CpuState fields,
-// no labels), so the same bytes serve the hit path, the slow path and the soft-TLB variant.
+// no labels), so the same bytes serve the hit path and the slow path.
 BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base,
                                           Fold fold) {
   OpBytes at;
@@ -352,38 +352,19 @@ const ProbeBytes& probeBytes(const ProbeShape& p) {
 
 }  // namespace
 
-// The inline soft-TLB probe and the access; its slow path (deferred) and the hit path both
-// continue at `back`, which the caller binds (or jumps to). Returns where the op was emitted.
-BlockEmitter::OpBytes BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy,
-                                                   int64_t back, int64_t shared_slow) {
+// The inline soft-TLB probe and the access; its slow path (deferred) continues after the op.
+void BlockEmitter::emitSoftAccess(const AccessSite& s, const MemOp& op) {
   ProbeShape shape{s.size, s.user, s.kind != MemKind::Read, s.based, bool(key_.flags & block_flag::kCountTlb),
                    s.based ? s.seg_base : 0};
   const ProbeBytes& bytes = probeBytes(shape);
   size_t start = a_.offset();
-  OpBytes op_at;
-  if (op) {
-    a_.embed(bytes.bytes.data(), bytes.bytes.size());
-    op_at = emitOp(op, copy, s.size);
-  } else {  // the probe and the copied op in one buffer
-    RawBuf r(a_);
-    r.bytes(bytes.bytes.data(), bytes.bytes.size());
-    op_at.begin = uint32_t(r.offset());
-    copyOp(r, copy);
-    op_at.end = uint32_t(r.offset());
-  }
-  if (shared_slow >= 0) {  // the probe's JMP back to it
-    size_t rel32_at = start + bytes.rel32_at;
-    int32_t rel = int32_t(shared_slow - int64_t(rel32_at + 4));
-    std::memcpy(a_.bufferData() + rel32_at, &rel, 4);
-    return op_at;
-  }
+  a_.embed(bytes.bytes.data(), bytes.bytes.size());
   DeferredAccess d;
+  d.op = emitOp(&op, OpBytes{}, s.size);
   d.site = s;
   d.slow_rel32 = uint32_t(start + bytes.rel32_at);
-  d.back = back == kBackAfterOp ? op_at.end : uint32_t(back);
-  d.op = op_at;
+  d.back = d.op.end;
   deferred_.push_back(d);
-  return op_at;
 }
 
 // The slow path of one access, after the block: `slow` is entered with R10D = the linear address
@@ -428,33 +409,26 @@ void BlockEmitter::emitSlowPath(const DeferredAccess& d) {
 // and maps the page for next time. An op that swapped a high byte register before its access
 // (emitWithHighByteFix) is resumed at a stub that swaps it back first.
 // A site that faults again and again without getting mapped (a page table, MMIO, a page with
-// code, true #PFs) is patched at `entry` into a JMP to the same access through the soft-TLB
-// probe, emitted after the block (dbt/host_fault.h), so no access costs much more than
-// under --mmu soft.
+// code, true #PFs) gets its block translated again with the soft-TLB probe for every access
+// (Dbt::sendToSoftTlb, dbt/host_fault.h), so no access costs much more than under --mmu soft.
 // A "based" segment adds its base first (R10D = base + offset, flag-free); an access whose last
 // byte passes offset 2^32 - 1 goes to the segment helper's slow path (limit: #GP/#SS), as in
 // the soft probe:
 //     r9 = rcx ; ecx = carry of (offset + size - 1) ; r10d += base ; jrcxz ok ; rcx = r9 ; jmp slow
 //     ok: rcx = r9 ; ... as above
 void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
-  uint32_t entry = uint32_t(a_.offset());
   uint32_t slow_rel32 = 0;
   if (s.based) {
     ProbeShape shape{s.size, false, false, true, false, s.seg_base, true};
     const ProbeBytes& head = probeBytes(shape);
+    slow_rel32 = uint32_t(a_.offset() + head.rel32_at);
     a_.embed(head.bytes.data(), head.bytes.size());
-    slow_rel32 = uint32_t(entry + head.rel32_at);
   }
   hi_swap_ = HiSwap{};
   uint32_t begin = uint32_t(a_.offset());
   OpBytes at = emitOp(&op, OpBytes{}, s.size, true, s.fold);
   if (s.fold.on() && hi_swap_.valid)
     throw std::logic_error("emit_access: a high-byte swap inside a folded access (pass fold = false)");
-  // The fault handler may patch a JMP rel32 over the site's first five bytes (host_fault.cpp):
-  // a shorter site (a bare 4-byte op) is padded so that the patch never reaches `back`. The
-  // padding belongs to the site (a NOP never faults).
-  static const uint8_t kNops[4][4] = {{0x90}, {0x66, 0x90}, {0x0f, 0x1f, 0x00}, {0x0f, 0x1f, 0x40, 0x00}};
-  if (size_t len = a_.offset() - entry; len < kJmpRel32Len) a_.embed(kNops[kJmpRel32Len - len - 1], kJmpRel32Len - len);
   uint32_t end = uint32_t(a_.offset());
   DeferredAccess d;
   d.site = s;
@@ -466,35 +440,17 @@ void BlockEmitter::emitHostAccess(const AccessSite& s, const MemOp& op) {
   d.swap.a = hi_swap_.a;
   d.swap.b = hi_swap_.b;
   d.fault_site = uint32_t(fault_sites_.size());
-  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, entry, 0});  // resume, soft: emitDeferred
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, true});  // resume: emitDeferred
   deferred_.push_back(d);
 }
 
 void BlockEmitter::emitDeferred() {
-  // Index-based, and each entry copied out before it is emitted: a host-MMU site's soft-TLB
-  // variant defers its own slow path, which may move the vector.
-  for (size_t i = 0; i < deferred_.size(); ++i) {
-    DeferredAccess d = deferred_[i];
+  for (const DeferredAccess& d : deferred_) {
     if (d.host) {
       fault_sites_[d.fault_site].resume = uint32_t(a_.offset());
       if (d.swap.valid) a_.xchg(d.swap.a, d.swap.b);
     }
-    int64_t slow_at = int64_t(a_.offset());
     emitSlowPath(d);
-    if (!d.host) continue;
-    // The same access through the soft TLB, for a site that keeps faulting (page-table
-    // writes, MMIO, SMC neighbours): the fault handler patches a JMP here over `entry`. Its
-    // probe's miss goes to the site's own slow path just emitted, which does the same (a
-    // folded site's recomputes R10D first, to the value the variant computed).
-    fault_sites_[d.fault_site].soft = uint32_t(a_.offset());
-    AccessSite soft_site = d.site;
-    if (soft_site.fold.on()) {
-      RawBuf r(a_);
-      emitFoldedAddress(r, soft_site.fold);
-    }
-    soft_site.fold = Fold{};
-    emitSoftAccess(soft_site, nullptr, d.op, d.back, slow_at);
-    RawBuf(a_).jmpBack(d.back);
   }
   deferred_.clear();
   emitBudgetExit();

@@ -44,7 +44,7 @@ bool BlockEmitter::emitDivideInline(const cs_insn& insn, const InsnRow& row) {
   else a_.div(x86::edx, x86::eax, divisor);
   uint32_t end = uint32_t(a_.offset());
   a_.jmp(done);
-  fault_sites_.push_back(FaultSiteOffsets{begin, end, uint32_t(a_.offset()), begin, 0});
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, uint32_t(a_.offset()), false});
   emitHelperCall(insn, row);
   a_.bind(done);
   return true;

@@ -28,7 +28,7 @@ void BlockEmitter::emitEntry(uint32_t guest_insns) {
   r.fixed([](x86::Assembler& a) { a.movzx(x86::r11d, x86::byte_ptr(kBudget)); });
   uint32_t end = uint32_t(r.offset());
   budget_site_ = fault_sites_.size();
-  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, begin, 0});  // resume: emitBudgetExit
+  fault_sites_.push_back(FaultSiteOffsets{begin, end, 0, false});  // resume: emitBudgetExit
   budget_insns_ = guest_insns;
 }
 

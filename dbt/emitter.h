@@ -137,7 +137,7 @@ class BlockEmitter {
   // offsets in the block's code (AsmJit labels cost about as much as encoding an instruction).
   struct FaultSiteOffsets {
     uint32_t begin, end, resume;
-    uint32_t entry, soft;  // the site's first instruction; its soft-TLB variant (0: none)
+    bool access;  // a guest access, which a host MMU fault may send to the soft TLB
   };
   const std::vector<FaultSiteOffsets>& faultSites() const { return fault_sites_; }
   void emitPageCheck(ExitSite& site, size_t exit_path);
@@ -237,7 +237,7 @@ class BlockEmitter {
     uint32_t slow_rel32 = 0;  // the offset of a JMP rel32 to the slow path to patch, or 0
     uint32_t back = 0;      // where both paths continue (an offset: always emitted already)
     OpBytes op;
-    bool host = false;  // --mmu host: also the soft-TLB variant of the site (and its resume)
+    bool host = false;  // --mmu host: a fault site, resumed at the slow path
     uint32_t fault_site = 0;  // host: its entry in fault_sites_, whose resume and soft it fills
     struct {
       bool valid;
@@ -252,11 +252,7 @@ class BlockEmitter {
   void emitFoldedAddress(RawBuf& r, const Fold& f);  // R10D = the folded address, as the guest wraps it
   void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
-  static constexpr int64_t kBackAfterOp = -1;  // emitSoftAccess continues right after its op
-  // `shared_slow`: a slow path already emitted for this very access (a host-MMU site's), which
-  // the probe's miss jumps to instead of one of its own; -1: defer one.
-  OpBytes emitSoftAccess(const AccessSite& s, const MemOp* op, OpBytes copy, int64_t back,
-                         int64_t shared_slow = -1);
+  void emitSoftAccess(const AccessSite& s, const MemOp& op);
   void emitHostAccess(const AccessSite& s, const MemOp& op);
 
   asmjit::x86::Assembler& a_;
@@ -277,7 +273,7 @@ class BlockEmitter {
   bool gs_fold_ = false;  // host_mmu_ on a host with FSGSBASE: accesses fold (Fold)
   std::vector<FaultSiteOffsets> fault_sites_;
   // The block's folded ops as they run on [r10 + r11] (OpBytes::plain_begin), for the copies in
-  // slow paths and soft-TLB variants: assembled beside each fold and taken out of the code.
+  // slow paths: assembled beside each fold and taken out of the code.
   std::vector<uint8_t> plain_ops_;
   // The high-byte swap emitWithHighByteFix put around the op being emitted, if any.
   struct HiSwap {

@@ -18,7 +18,8 @@ namespace {
 constexpr int kMaxTables = 64;
 FaultSites* g_tables[kMaxTables];
 struct sigaction g_previous;
-std::atomic<uint64_t> g_handled{0}, g_patched{0};
+std::atomic<uint64_t> g_handled{0}, g_sent{0};
+const uint8_t* g_soft_request = nullptr;  // takeSoftRequest
 // The site of the last fault, until its slow path reports (an index: the table may grow).
 FaultSites* g_last_table = nullptr;
 size_t g_last_index = 0;
@@ -67,16 +68,11 @@ void onSegv(int, siginfo_t* si, void* ucv) {
         t->noteUnresolved(g_last_index);
         g_last_table = nullptr;
       }
-      if (site->soft && site->unresolved >= kPatchAfter) {
-        // JMP rel32 over the site's first instructions: the thread is in the handler, past
-        // them, and nothing else enters a site in the middle.
-        uint8_t* at = base + site->entry;
-        int32_t rel = int32_t(int64_t(site->soft) - int64_t(site->entry + 5));
-        at[0] = 0xe9;
-        std::memcpy(at + 1, &rel, 4);
-        site->soft = 0;
+      if (site->access && !site->sent && site->unresolved >= kSoftAfter) {
+        site->sent = true;
+        g_soft_request = base + site->begin;
         g_last_table = nullptr;
-        g_patched.fetch_add(1, std::memory_order_relaxed);
+        g_sent.fetch_add(1, std::memory_order_relaxed);
       }
       return;
     }
@@ -141,6 +137,12 @@ void FaultSites::clear() {
 }
 
 uint64_t hostFaultsHandled() { return g_handled.load(std::memory_order_relaxed); }
-uint64_t hostSitesPatched() { return g_patched.load(std::memory_order_relaxed); }
+uint64_t hostSitesSentToSoft() { return g_sent.load(std::memory_order_relaxed); }
+
+const uint8_t* takeSoftRequest() {
+  const uint8_t* at = g_soft_request;
+  g_soft_request = nullptr;
+  return at;
+}
 
 }  // namespace btvm

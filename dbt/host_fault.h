@@ -21,17 +21,18 @@ namespace btvm {
 
 // Offsets from the start of the code cache.
 struct FaultSite {
-  uint32_t begin, end;  // the op's host instructions (and the NOP that pads a short site)
+  uint32_t begin, end;  // the op's host instructions
   uint32_t resume;      // its slow path (or a stub that undoes a register swap, then it)
-  uint32_t entry;       // the site's first instruction (at least 5 bytes before `end`)
-  uint32_t soft;        // the same access through the soft-TLB probe (0: none)
+  bool access = false;  // a guest access (not a block entry's budget load or a division)
   // Faults that did not end with the page mapped for that access (true #PF, watched writes,
-  // MMIO, page crossings). At kPatchAfter the site is patched: a JMP at `entry` to `soft`.
+  // MMIO, page crossings). At kSoftAfter the site is sent to the soft TLB (takeSoftRequest).
   uint32_t unresolved = 0;
+  bool sent = false;
 };
-// A site that faults this often without a mapping to show for it is sent to the soft TLB:
-// from then on it costs what --mmu soft costs instead of a host signal each time.
-constexpr uint32_t kPatchAfter = 16;
+// A site that faults this often without a mapping to show for it is sent to the soft TLB: its
+// block is translated again with that instruction's accesses through the soft-TLB probe, so
+// that it costs what --mmu soft costs instead of a host signal each time.
+constexpr uint32_t kSoftAfter = 16;
 
 // One code cache's sites, kept sorted by `begin` (the cache is bump-allocated, so sites are
 // appended in address order; a flush truncates). Registered for the handler while it lives.
@@ -50,7 +51,7 @@ class FaultSites {
   bool holds(const uint8_t* pc) const { return pc >= base_ && pc < base_ + size_; }
   size_t indexOf(const FaultSite* s) const { return size_t(s - sites_.data()); }
   void noteUnresolved(size_t i) {
-    if (i < sites_.size() && sites_[i].unresolved < kPatchAfter) ++sites_[i].unresolved;
+    if (i < sites_.size() && sites_[i].unresolved < kSoftAfter) ++sites_[i].unresolved;
   }
   size_t size() const { return sites_.size(); }
 
@@ -64,10 +65,14 @@ class FaultSites {
 // console's, may have been installed since); the one it replaces is kept for foreign faults.
 void installHostFaultHandler();
 // The slow path of the last fault mapped the page for its access (a hidden fault): it does
-// not count towards the site's patching.
+// not count towards sending the site to the soft TLB.
 void hostFaultResolved();
-// Faults sent to a slow path since start, and sites patched to the soft TLB (--stats).
+// The host code address of a site that has just reached kSoftAfter, once (then null): the
+// slow path it faulted into asks the translator to send it to the soft TLB
+// (Dbt::sendToSoftTlb), outside the signal handler.
+const uint8_t* takeSoftRequest();
+// Faults sent to a slow path since start, and sites sent to the soft TLB (--stats).
 uint64_t hostFaultsHandled();
-uint64_t hostSitesPatched();
+uint64_t hostSitesSentToSoft();
 
 }  // namespace btvm

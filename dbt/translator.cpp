@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dbt/access_stubs.h"
@@ -105,6 +106,10 @@ struct Dbt::Impl {
   std::vector<DecodedInsn> insns;
   std::vector<BlockEmitter::X87Insn> x87_run;  // reused: one run of native x87 instructions
   FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
+  // --mmu host: blocks (by the physical address of their first byte) with an access that kept
+  // faulting, translated with the soft-TLB probe instead (sendToSoftTlb). Kept across flushes:
+  // the same code would fault the same way.
+  std::unordered_set<uint64_t> soft_blocks;
   InlineCachePool ic_pool{kInlineCacheSlots};
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
@@ -218,7 +223,7 @@ struct Dbt::Impl {
     initAssembler(code, a, eh, reinterpret_cast<uint64_t>(cache.next()));
     BlockEmitter& e = emitter;
     e.beginBlock(key);
-    e.setHostMmu(config.host_mmu);
+    e.setHostMmu(config.host_mmu && !soft_blocks.count(key.phys));
     e.setInlineCaches(cached ? &ic_pool : nullptr);  // a one-off block would waste its slots
     e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
@@ -267,10 +272,7 @@ struct Dbt::Impl {
     arena.placed(&b);
     const uint32_t block_at = uint32_t(dst - cache.base());
     for (const auto& f : e.faultSites()) {
-      FaultSite site{block_at + f.begin, block_at + f.end, block_at + f.resume, block_at + f.entry,
-                     f.soft ? block_at + f.soft : 0};
-      if (site.end - site.entry < 5) site.soft = 0;  // no room for the JMP: never patched
-      fault_sites.add(site);
+      fault_sites.add(FaultSite{block_at + f.begin, block_at + f.end, block_at + f.resume, f.access});
     }
     b.guest_insns = uint32_t(insns.size());
     b.guest_bytes = bytes;
@@ -337,14 +339,16 @@ struct Dbt::Impl {
   }
 
   void removeBlock(Block* b) {
-    b->valid = false;
     blocks.erase(b->key);
-    for (uint8_t* in : b->incoming) {  // back to the dispatcher path
+    // Back to the dispatcher path, its own loop's back edge too (b still valid for exitAt): a
+    // block sent to the soft TLB goes on running (Dbt::sendToSoftTlb).
+    for (uint8_t* in : b->incoming) {
       Block::Exit* ex = exitAt(in);  // always found: a block leaves the lists it is in when it goes
-      patchJump(in, ex ? ex->unchained : in + kJmpRel32Len);
+      patchJump(in, ex ? ex->unchained : in + chainJumpLen(in));
       if (ex) ex->chained = nullptr;
     }
     b->incoming.clear();
+    b->valid = false;
     for (auto& ex : b->exits) {
       if (ex.chained) {
         auto& inc = ex.chained->incoming;
@@ -550,6 +554,16 @@ const void* Dbt::jumpCacheCode(uint32_t eip) const {
 void Dbt::flushJumpCache() { impl_->flushJumpCache(); }
 void Dbt::enterMode(uint32_t flags, uint32_t cs_base) { impl_->enterMode(flags, cs_base); }
 bool Dbt::invalidate(uint64_t paddr, uint32_t len) { return impl_->invalidate(paddr, len); }
+
+void Dbt::sendToSoftTlb(const uint8_t* site) {
+  Block* b = impl_->arena.blockAt(site);
+  if (!b || !b->valid || !b->cached) return;
+  impl_->soft_blocks.insert(b->key.phys);
+  // Its code stays where it is (the helper that asked returns into it); the next entry
+  // translates it again, and no prediction may lead into the old code any more.
+  impl_->removeBlock(b);
+  impl_->flushJumpCache();
+}
 void Dbt::flushAll() { impl_->flushAll(); }
 bool Dbt::codeCacheFull() const { return impl_->cache.used() * 8 > impl_->cache.capacity() * 7; }
 const DbtStats& Dbt::stats() const { return impl_->stats; }

@@ -62,7 +62,7 @@ void Machine::printStats() const {
     const HostMmuStats& h = vm.host_mmu->stats;
     fmt::print(o, "host MMU (--mmu host)\n");
     fmt::print(o, "  host faults to the slow path  {}\n", hostFaultsHandled());
-    fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesPatched());
+    fmt::print(o, "  sites sent to the soft TLB    {}\n", hostSitesSentToSoft());
     fmt::print(o, "  pages mapped / unmapped       {} / {}\n", h.pages_mapped, h.pages_unmapped);
     fmt::print(o, "  pages remapped in place       {}\n", h.pages_remapped);
     fmt::print(o, "  pages left to the soft TLB    {}\n", h.pages_churning);

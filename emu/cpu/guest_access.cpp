@@ -307,9 +307,10 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
 
 // --mmu host: a slow path entered from a host fault tells the fault handler whether the access
 // will now run without one (the page got mapped for it); sites that keep faulting regardless
-// are sent to the soft TLB (dbt/host_fault.h).
+// are sent to the soft TLB (dbt/host_fault.h): their blocks are translated again.
 uint64_t reportHostFault(Machine::Impl& vm, uint64_t host, unsigned kind) {
   if (vm.host_mmu && vm.host_mmu->takeLastMapped(kind != 0)) hostFaultResolved();
+  if (const uint8_t* site = takeSoftRequest()) vm.dbt->sendToSoftTlb(site);
   return host;
 }
 
