@@ -83,8 +83,9 @@ class Dbt {
   // Forgets every block with guest bytes in [paddr, paddr+len). Returns true if any.
   bool invalidate(uint64_t paddr, uint32_t len);
   // --mmu host: the block holding fault site `site` (host code) is forgotten and translated
-  // again with every access through the soft-TLB probe (dbt/host_fault.h, kSoftAfter).
-  void sendToSoftTlb(const uint8_t* site);
+  // again with the accesses of the instruction at `eip` (the site's) through the soft-TLB
+  // probe (dbt/host_fault.h, kSoftAfter).
+  void sendToSoftTlb(const uint8_t* site, uint32_t eip);
   void flushAll();
 
   bool codeCacheFull() const;

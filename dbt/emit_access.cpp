@@ -101,16 +101,20 @@ void BlockEmitter::callHelper(HelperFn fn) {
   RawBuf(a_).movR11(reinterpret_cast<uint64_t>(fn)).call(stubs_.thunk);
 }
 
-void BlockEmitter::setHostMmu(bool on) {
+void BlockEmitter::setHostMmu(bool on, const std::unordered_set<uint32_t>* soft) {
   host_mmu_ = on;
+  soft_sites_ = soft;
   gs_fold_ = on && hostGsBase();
 }
 
 // --mmu host, flat segment, 32-bit addressing, on a host with FSGSBASE: no LEA or MOV into R10,
 // the op addresses gs:[the guest's address] itself (Fold). The slow paths compute R10D first.
 bool BlockEmitter::folds(const GuestMem& m, MemKind kind) const {
-  return gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind);
+  return gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind) && !softSite();
 }
+
+// --mmu host, an instruction whose access kept faulting (Dbt::sendToSoftTlb): the soft-TLB probe.
+bool BlockEmitter::softSite() const { return soft_sites_ && !soft_sites_->empty() && soft_sites_->count(insn_eip_); }
 
 void BlockEmitter::emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold) {
   if (fold && folds(m, kind)) {
@@ -176,7 +180,7 @@ void BlockEmitter::emitAccessAtR10(int seg, unsigned size, MemKind kind, const M
     if (kind != MemKind::Read && s.x87) emitX87Reload();
     return;
   }
-  if (host_mmu_) {
+  if (host_mmu_ && !softSite()) {
     emitHostAccess(s, op);
     return;
   }

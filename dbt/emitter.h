@@ -12,6 +12,7 @@
 #include <capstone/capstone.h>
 
 #include <type_traits>
+#include <unordered_set>
 #include <vector>
 
 #include "dbt/block.h"
@@ -131,8 +132,9 @@ class BlockEmitter {
   };
   const std::vector<ExitSite>& exits() const { return exits_; }
 
-  // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess).
-  void setHostMmu(bool on);
+  // --mmu host: flat-segment accesses go straight to [host_base + linear] (emitHostAccess),
+  // but those of the instructions (guest EIPs) in `soft`, which take the soft-TLB probe.
+  void setHostMmu(bool on, const std::unordered_set<uint32_t>* soft = nullptr);
   // Host code of each such access (its op, [begin, end)) and where a fault in it resumes, as
   // offsets in the block's code (AsmJit labels cost about as much as encoding an instruction).
   struct FaultSiteOffsets {
@@ -270,6 +272,8 @@ class BlockEmitter {
   void emitBudgetExit();
   std::vector<ExitSite> exits_;
   bool host_mmu_ = false;
+  const std::unordered_set<uint32_t>* soft_sites_ = nullptr;
+  bool softSite() const;
   bool gs_fold_ = false;  // host_mmu_ on a host with FSGSBASE: accesses fold (Fold)
   std::vector<FaultSiteOffsets> fault_sites_;
   // The block's folded ops as they run on [r10 + r11] (OpBytes::plain_begin), for the copies in

@@ -106,10 +106,10 @@ struct Dbt::Impl {
   std::vector<DecodedInsn> insns;
   std::vector<BlockEmitter::X87Insn> x87_run;  // reused: one run of native x87 instructions
   FaultSites fault_sites;  // --mmu host: the accesses that may fault (dbt/host_fault.h)
-  // --mmu host: blocks (by the physical address of their first byte) with an access that kept
-  // faulting, translated with the soft-TLB probe instead (sendToSoftTlb). Kept across flushes:
-  // the same code would fault the same way.
-  std::unordered_set<uint64_t> soft_blocks;
+  // --mmu host: instructions (guest EIPs) with an access that kept faulting, translated with
+  // the soft-TLB probe instead (sendToSoftTlb). Kept across flushes: the same code would fault
+  // the same way; another address space's instruction at the same EIP only takes the probe.
+  std::unordered_set<uint32_t> soft_sites;
   InlineCachePool ic_pool{kInlineCacheSlots};
   CodeHolder code;  // reused by translate() (declared before `a`, which attaches to it)
   x86::Assembler a;
@@ -223,7 +223,7 @@ struct Dbt::Impl {
     initAssembler(code, a, eh, reinterpret_cast<uint64_t>(cache.next()));
     BlockEmitter& e = emitter;
     e.beginBlock(key);
-    e.setHostMmu(config.host_mmu && !soft_blocks.count(key.phys));
+    e.setHostMmu(config.host_mmu, &soft_sites);
     e.setInlineCaches(cached ? &ic_pool : nullptr);  // a one-off block would waste its slots
     e.setOneOff(!cached);
     e.emitEntry(uint32_t(insns.size()));
@@ -555,10 +555,10 @@ void Dbt::flushJumpCache() { impl_->flushJumpCache(); }
 void Dbt::enterMode(uint32_t flags, uint32_t cs_base) { impl_->enterMode(flags, cs_base); }
 bool Dbt::invalidate(uint64_t paddr, uint32_t len) { return impl_->invalidate(paddr, len); }
 
-void Dbt::sendToSoftTlb(const uint8_t* site) {
+void Dbt::sendToSoftTlb(const uint8_t* site, uint32_t eip) {
   Block* b = impl_->arena.blockAt(site);
   if (!b || !b->valid || !b->cached) return;
-  impl_->soft_blocks.insert(b->key.phys);
+  impl_->soft_sites.insert(eip);
   // Its code stays where it is (the helper that asked returns into it); the next entry
   // translates it again, and no prediction may lead into the old code any more.
   impl_->removeBlock(b);

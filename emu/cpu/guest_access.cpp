@@ -307,16 +307,22 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
 
 // --mmu host: a slow path entered from a host fault tells the fault handler whether the access
 // will now run without one (the page got mapped for it); sites that keep faulting regardless
-// are sent to the soft TLB (dbt/host_fault.h): their blocks are translated again.
+// are sent to the soft TLB (dbt/host_fault.h): their blocks are translated again. The request
+// is the fault that entered this slow path (CpuState::eip is its instruction's), taken first,
+// before the access can raise its #PF.
+void sendRequestedSite(Machine::Impl& vm) {
+  if (const uint8_t* site = takeSoftRequest()) vm.dbt->sendToSoftTlb(site, vm.cpu.eip);
+  if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);  // forget an earlier fill
+}
+
 uint64_t reportHostFault(Machine::Impl& vm, uint64_t host, unsigned kind) {
   if (vm.host_mmu && vm.host_mmu->takeLastMapped(kind != 0)) hostFaultResolved();
-  if (const uint8_t* site = takeSoftRequest()) vm.dbt->sendToSoftTlb(site);
   return host;
 }
 
 uint64_t memSlow(CpuState* cpu, uint64_t linear, uint64_t info) {
   Machine::Impl& vm = vmOf(cpu);
-  if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);  // forget an earlier fill
+  sendRequestedSite(vm);
   unsigned kind = unsigned((info >> 8) & 0xf);
   return reportHostFault(vm, hostPointer(vm, uint32_t(linear), unsigned(info & 0xff), kind), kind);
 }
@@ -326,8 +332,8 @@ uint64_t memSlowSeg(CpuState* cpu, uint64_t offset, uint64_t info) {
   unsigned size = unsigned(info & 0xff);
   unsigned kind = unsigned((info >> 8) & 0xf);
   int seg = int((info >> 12) & 7);
+  sendRequestedSite(vm);
   checkSeg(vm, seg, uint32_t(offset), size, kind != 0);
-  if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);
   return reportHostFault(vm, hostPointer(vm, vm.cpu.seg[seg].base + uint32_t(offset), size, kind), kind);
 }
 
