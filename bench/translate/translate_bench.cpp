@@ -71,7 +71,7 @@ void usage() {
       "  --one-off       translate one-off blocks (cached=false): no lookup/chaining bookkeeping\n"
       "  --only dbt      only the Dbt::translate sweep; --only split: only the decode/classify passes\n"
       "  --mmu MODE      host (default, as btvm): flat accesses through the host MMU, each with its\n"
-      "                  fault site and soft-TLB variant; soft: the inline soft-TLB probe\n"
+      "                  fault site and slow path; soft: the inline soft-TLB probe\n"
       "  --top N         how many unimplemented mnemonics to list (default 15)\n");
 }
 
