@@ -47,6 +47,7 @@ using namespace host;
 
 namespace {
 constexpr int32_t kGen = int32_t(offsetof(CpuState, flow_gen));
+constexpr int32_t kGenNeg = int32_t(offsetof(CpuState, flow_gen_neg));
 }  // namespace
 
 // R9 = flow_gen | R10D: the key of guest EIP R10D in this generation. R10 must be
@@ -75,9 +76,8 @@ void BlockEmitter::emitLanding(uint32_t ret_eip) {
   Label hit = a_.newLabel(), miss = a_.newLabel();
   a_.pop(x86::r8);
   a_.lea(x86::r10d, x86::ptr(x86::r10, -int32_t(ret_eip)));
-  a_.mov(x86::r11, x86::qword_ptr(kState, kGen));
-  a_.not_(x86::r11);
-  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r8, 0, 1));  // pushed generation - current one
+  a_.mov(x86::r11, x86::qword_ptr(kState, kGenNeg));
+  a_.lea(x86::r11, x86::ptr(x86::r11, x86::r8));  // pushed generation - current one
   a_.mov(x86::r9, x86::rcx);
   a_.lea(x86::rcx, x86::ptr(x86::r11, x86::r10));
   a_.jecxz(x86::rcx, hit);

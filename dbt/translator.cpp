@@ -409,26 +409,30 @@ struct Dbt::Impl {
     cpu.flow_gen_next += uint64_t(1) << 32;
     return g;
   }
+  void setGeneration(uint64_t g) {
+    cpu.flow_gen = g;
+    cpu.flow_gen_neg = uint64_t(0) - g;
+  }
   void enterMode(uint32_t flags, uint32_t cs_base) {
     uint64_t mode = (uint64_t(cs_base) << 32) | flags;
     if (mode == cur_mode) return;
     cur_mode = mode;
     for (const ModeGen& m : mode_gens)
       if (m.mode == mode) {
-        cpu.flow_gen = m.gen;
+        setGeneration(m.gen);
         return;
       }
     if (mode_gens.size() >= kMaxModes) mode_gens.clear();  // they get new generations
     uint64_t g = newGeneration();
     mode_gens.push_back(ModeGen{mode, g});
-    cpu.flow_gen = g;
+    setGeneration(g);
   }
   // A new epoch: every mode's entries die (nothing needs clearing: their generations are gone).
   void flushJumpCache() {
     mode_gens.clear();
     uint64_t g = newGeneration();
     if (cur_mode != ~0ull) mode_gens.push_back(ModeGen{cur_mode, g});
-    cpu.flow_gen = g;
+    setGeneration(g);
   }
 
   void flushAll() {

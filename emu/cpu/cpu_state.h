@@ -103,8 +103,9 @@ struct CpuState {
   // the mode translated code runs in: each mode the dispatcher enters gets one, and every mode
   // a new one at each jump-cache flush (CR3 change, INVLPG, blocks freed or invalidated), so
   // jump-cache and inline-cache entries and pending host CALLs of another mode or epoch never
-  // match. flow_gen_next: the next generation to hand out (Dbt).
-  uint64_t flow_gen, flow_gen_next;
+  // match. flow_gen_next: the next generation to hand out (Dbt). flow_gen_neg = -flow_gen,
+  // written with it (Dbt::Impl::setGeneration): a CALL's landing subtracts it without flags.
+  uint64_t flow_gen, flow_gen_next, flow_gen_neg;
   // Translated code runs on a stack of its own (dbt/call_stack.h). host_rsp: the thread's RSP,
   // saved by `enter`, restored by the epilogue. call_rsp: translated code's RSP between runs
   // (the epilogue saves it, `enter` resumes there), so CALLs made before an exit to the

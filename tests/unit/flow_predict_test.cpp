@@ -34,6 +34,9 @@ TEST_CASE("flow generation: starts at 1, moves at every jump-cache flush") {
   CHECK(cpu->flow_gen == uint64_t(2) << 32);
   dbt.flushAll();
   CHECK(cpu->flow_gen == uint64_t(3) << 32);
+  CHECK(cpu->flow_gen_neg == uint64_t(0) - (uint64_t(3) << 32));  // the landings' subtrahend
+  dbt.enterMode(0x1234, 0);
+  CHECK(cpu->flow_gen_neg + cpu->flow_gen == 0);
 }
 
 TEST_CASE("flow generation: one per mode, kept across mode switches, renewed by a flush") {
