@@ -20,7 +20,9 @@
 // inside a run (the translator's choice), and are emitted on both paths.
 //
 // The guest's FIP, FCS|FOP, FDP, FDS (image bytes 12..27) are kept in CpuState::fpu_ptrs while
-// live and put back after the FNSAVE, which stores host addresses there. A memory access's slow
+// live and put back after the FNSAVE, which stores host addresses there. They are stored late:
+// a run's pending pointers (x87_ptrs_) go into fpu_ptrs in each access's slow path, before its
+// helper (which may raise a fault and read them), and at the run's end. A memory access's slow
 // path inside a run calls a helper, which stores the state: it loads it again (emitX87Reload).
 #include <cstring>
 #include <vector>
