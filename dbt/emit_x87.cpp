@@ -259,8 +259,7 @@ void BlockEmitter::emitX87Run(const X87Insn* run, size_t n) {
     x87_ptrs_.fop = uint16_t(((opcode & 7) << 8) | modrm);
   }
   emitX87Pointers(x87_ptrs_);
-  x87_ptrs_ = X87Pointers{};
-  x87_live_ = false;
+  x87_live_ = false;  // accessSite takes x87_ptrs_ only while live
   a_.jmp(done);  // still live: the next helper call or exit stores the state
 
   for (size_t k = 0; k < n; ++k) {

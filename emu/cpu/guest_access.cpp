@@ -309,8 +309,8 @@ uint64_t hostPointer(Machine::Impl& vm, uint32_t linear, unsigned size, unsigned
 // will now run without one (the page got mapped for it); sites that keep faulting regardless
 // are sent to the soft TLB (dbt/host_fault.h): their blocks are translated again. The request
 // is the fault that entered this slow path (CpuState::eip is its instruction's), taken first,
-// before the access can raise its #PF.
-void sendRequestedSite(Machine::Impl& vm) {
+// before the access can raise its #PF; and an earlier fill is forgotten.
+void beginHostSlowPath(Machine::Impl& vm) {
   if (const uint8_t* site = takeSoftRequest()) vm.dbt->sendToSoftTlb(site, vm.cpu.eip);
   if (vm.host_mmu) vm.host_mmu->takeLastMapped(false);  // forget an earlier fill
 }
@@ -322,7 +322,7 @@ uint64_t reportHostFault(Machine::Impl& vm, uint64_t host, unsigned kind) {
 
 uint64_t memSlow(CpuState* cpu, uint64_t linear, uint64_t info) {
   Machine::Impl& vm = vmOf(cpu);
-  sendRequestedSite(vm);
+  beginHostSlowPath(vm);
   unsigned kind = unsigned((info >> 8) & 0xf);
   return reportHostFault(vm, hostPointer(vm, uint32_t(linear), unsigned(info & 0xff), kind), kind);
 }
@@ -332,7 +332,7 @@ uint64_t memSlowSeg(CpuState* cpu, uint64_t offset, uint64_t info) {
   unsigned size = unsigned(info & 0xff);
   unsigned kind = unsigned((info >> 8) & 0xf);
   int seg = int((info >> 12) & 7);
-  sendRequestedSite(vm);
+  beginHostSlowPath(vm);
   checkSeg(vm, seg, uint32_t(offset), size, kind != 0);
   return reportHostFault(vm, hostPointer(vm, vm.cpu.seg[seg].base + uint32_t(offset), size, kind), kind);
 }
