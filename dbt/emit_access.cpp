@@ -15,7 +15,8 @@
 // base + offset, with an access past offset 2^32 - 1 forced to miss; their slow path is the
 // segment helper. Other segments: always the helper, which checks limit and rights and adds the base.
 // --mmu host replaces the probe of flat and based segments by one access off the address space's
-// base (emitHostAccess, below); the slow path stays the same.
+// base (emitHostAccess, below), for flat ones often addressing the guest's registers themselves
+// (folds); the slow path stays the same.
 #include <cstddef>
 
 #include <cstring>
@@ -31,6 +32,7 @@
 #include "dbt/host_regs.h"
 #include "dbt/operands.h"
 #include "dbt/raw_emit.h"
+#include "mmu/host_mmu.h"
 
 namespace btvm {
 
@@ -107,10 +109,24 @@ void BlockEmitter::setHostMmu(bool on, const std::unordered_set<uint32_t>* soft)
   gs_fold_ = on && hostGsBase();
 }
 
-// --mmu host, flat segment, 32-bit addressing, on a host with FSGSBASE: no LEA or MOV into R10,
-// the op addresses gs:[the guest's address] itself (Fold). The slow paths compute R10D first.
+// --mmu host, flat segment, 32-bit addressing: no LEA or MOV into R10, the op addresses the
+// guest's address itself (Fold): gs:[the guest's address] where GS's base follows R15
+// (dbt/host_regs.h), else [R15 + one register * scale + disp] or [R15 + disp] (foldOperand).
+// The slow paths compute R10D first.
 bool BlockEmitter::folds(const GuestMem& m, MemKind kind) const {
-  return gs_fold_ && !m.addr16 && segmentFlat(m.seg, kind) && !softSite();
+  if (!host_mmu_ || m.addr16 || !segmentFlat(m.seg, kind) || softSite()) return false;
+  if (gs_fold_) return true;
+  // The sum is not wrapped to 32 bits: it stays within the guards around the view
+  // (HostMmu::kHighGuardBytes), where an access the guest wraps takes the slow path. Only small
+  // displacements: a large one is an address of its own more often than an offset (Linux's
+  // [reg + 0xc0xxxxxx]) and would land in a guard each time.
+  constexpr int32_t kDispLimit = 1 << 28;
+  static_assert(HostMmu::kReserveBytes + HostMmu::kHighGuardBytes >= 8 * 0xFFFFFFFFull + kDispLimit + 16 &&
+                    HostMmu::kLowGuardBytes >= kDispLimit,
+                "the largest unwrapped sum of a fold must stay inside the view's guards");
+  if (m.base < 0 && m.index < 0) return m.disp >= 0;
+  bool one_reg = m.base < 0 || m.index < 0;  // R15 takes the other place of the address
+  return one_reg && m.disp > -kDispLimit && m.disp < kDispLimit;
 }
 
 // --mmu host, an instruction whose access kept faulting (Dbt::sendToSoftTlb): the soft-TLB probe.
@@ -141,10 +157,16 @@ void BlockEmitter::emitFoldedAddress(RawBuf& r, const Fold& f) {
   a_.lea(x86::r10d, effectiveAddress(f.m));
 }
 
-// gs:[the guest's address] with 32-bit registers (the address-size prefix): the fold's operand.
-// No register: [disp32] as an absolute address, which AsmJit encodes with the address-size
-// prefix from 2^31 up (below, sign and zero extension agree).
-x86::Mem BlockEmitter::gsOperand(const GuestMem& m, unsigned size) const {
+// The fold's operand. GS: gs:[the guest's address] with 32-bit registers (the address-size
+// prefix); no register: [disp32] as an absolute address, which AsmJit encodes with the
+// address-size prefix from 2^31 up (below, sign and zero extension agree). Else off R15: the
+// register's upper half is zero, as every 32-bit write leaves it.
+x86::Mem BlockEmitter::foldOperand(const GuestMem& m, unsigned size) const {
+  if (!gs_fold_) {
+    if (m.base >= 0) return x86::ptr(kHostBase, kGuest64[m.base], 0, m.disp, size);
+    if (m.index >= 0) return x86::ptr(kHostBase, kGuest64[m.index], m.shift, m.disp, size);
+    return x86::ptr(kHostBase, m.disp, size);
+  }
   x86::Mem g = m.base >= 0    ? x86::ptr(guest32(m.base), m.disp, size)
                : m.index >= 0 ? x86::ptr(uint64_t(uint32_t(m.disp)), guest32(m.index), m.shift, size)
                               : x86::ptr_abs(uint64_t(uint32_t(m.disp)), size);
@@ -202,7 +224,7 @@ BlockEmitter::OpBytes BlockEmitter::emitOp(const MemOp* op, OpBytes copy, unsign
     plain_ops_.insert(plain_ops_.end(), a_.bufferData() + at.begin, a_.bufferPtr());
     at.plain_end = uint32_t(plain_ops_.size());
     a_.setOffset(at.begin);
-    (*op)(gsOperand(fold.m, size));
+    (*op)(foldOperand(fold.m, size));
     at.on_host_base = true;
     at.fold = fold;
   } else if (op) {

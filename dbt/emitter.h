@@ -40,10 +40,10 @@ struct GuestMem {
 
 enum class MemKind { Read, Write, ReadWrite };
 
-// --mmu host on a host with FSGSBASE, a folded address: the op addresses the guest's own address
-// expression off GS, gs:[base32 + index32 * scale + disp] with the address-size prefix (GS's base
-// is R15's: dbt/host_regs.h), not R10. The host's 32-bit address generation wraps the sum as the
-// guest's does.
+// --mmu host, a folded address: the op addresses the guest's own address expression, not R10:
+// off GS, gs:[base32 + index32 * scale + disp] with the address-size prefix where GS's base is
+// R15's (dbt/host_regs.h; the host's 32-bit address generation wraps the sum as the guest's
+// does), else [R15 + one register + small disp] (a sum past 4 GiB lands in the view's guards).
 struct Fold {
   bool folded = false;  // else the op addresses [r10 + ...]
   GuestMem m{};         // the guest's address (32-bit, flat segment); neither register: absolute
@@ -120,7 +120,7 @@ class BlockEmitter {
   // (emitWithHighByteFix), passes fold = false.
   void emitAccess(const GuestMem& m, unsigned size, MemKind kind, const MemOp& op, bool fold = true);
   void emitAccessAtR10(int seg, unsigned size, MemKind kind, const MemOp& op);
-  bool folds(const GuestMem& m, MemKind kind) const;  // emitAccess addresses gs:[m] (no R10D)
+  bool folds(const GuestMem& m, MemKind kind) const;  // emitAccess addresses the fold (no R10D)
 
   struct ExitSite {
     uint32_t jump;  // offset of the exit's JMP rel32 (E9) or Jcc rel32 (0F 8x) in the block's code
@@ -250,7 +250,7 @@ class BlockEmitter {
   OpBytes emitOp(const MemOp* op, OpBytes copy, unsigned size, bool on_host_base = false, Fold fold = {});
   AccessSite accessSite(int seg, unsigned size, MemKind kind) const;
   asmjit::x86::Mem effectiveAddress(const GuestMem& m) const;  // needs a register in it
-  asmjit::x86::Mem gsOperand(const GuestMem& m, unsigned size) const;  // the fold's operand
+  asmjit::x86::Mem foldOperand(const GuestMem& m, unsigned size) const;  // the fold's operand
   void emitFoldedAddress(RawBuf& r, const Fold& f);  // R10D = the folded address, as the guest wraps it
   void copyOp(RawBuf& r, OpBytes op);
   void emitSlowPath(const DeferredAccess& d);
@@ -274,7 +274,7 @@ class BlockEmitter {
   bool host_mmu_ = false;
   const std::unordered_set<uint32_t>* soft_sites_ = nullptr;
   bool softSite() const;
-  bool gs_fold_ = false;  // host_mmu_ on a host with FSGSBASE: accesses fold (Fold)
+  bool gs_fold_ = false;  // host_mmu_, GS's base follows this block's view: accesses fold (Fold)
   std::vector<FaultSiteOffsets> fault_sites_;
   // The block's folded ops as they run on [r10 + r11] (OpBytes::plain_begin), for the copies in
   // slow paths: assembled beside each fold and taken out of the code.

@@ -1,5 +1,6 @@
 #include "mmu/host_mmu.h"
 
+#include <fmt/core.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -56,8 +57,9 @@ HostMmu::Space* HostMmu::takeSpace() {
     void* p = reserve(nullptr, kViewBytes);
     if (p == MAP_FAILED) {
       // Out of address space: share the "paging off" space's reservations is not safe (other
-      // mappings), so fail loudly; 2 x 8 GiB per context fits some 8000 times in 128 TiB.
-      throw std::runtime_error(std::string("--mmu host: cannot reserve 8 GiB of address space: ") + std::strerror(errno));
+      // mappings), so fail loudly; 2 x 36 GiB per context fits some 1800 times in 128 TiB.
+      throw std::runtime_error(fmt::format("--mmu host: cannot reserve {} GiB of address space: {}",
+                                           kViewBytes >> 30, std::strerror(errno)));
     }
     b = static_cast<uint8_t*>(p) + kLowGuardBytes;
   }

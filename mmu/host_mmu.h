@@ -1,15 +1,16 @@
 // The host MMU as the shadow page table (--mmu host; DESIGN.md "One access path", mechanism 2).
 //
 // Every address space the MMU knows (a shadow context, mmu/shadow.h, or "paging off") owns a
-// *space*: two reservations of exactly 4 GiB of host address space plus a guard page (PROT_NONE,
-// MAP_NORESERVE), one per view: [0] what supervisor code may touch, [1] what user code may.
+// *space*: two reservations of 4 GiB of host address space plus a guard page (PROT_NONE,
+// MAP_NORESERVE), each between larger guards (kLowGuardBytes, kHighGuardBytes), one per view: [0] what supervisor code may touch, [1] what user code may.
 // Guest linear page L of a view is host page base + L. Pages are mapped there, one at a time, onto
 // the memory file that backs guest RAM (PhysMemory shareable) when the soft TLB takes the same
 // translation (Mmu::fill), with the rights that fill gave the soft TLB: writable only where its
 // write tag opened (the guest allows the write at that privilege, D is already set, the page is
 // not watched: no page table, translated code, ROM window). MMIO and addresses outside RAM are
 // never mapped. Translated code addresses a flat segment's byte at L as [base + L] (a 32-bit
-// zero-extended L, so nothing outside the reservation is reachable); whatever is not mapped
+// zero-extended L, or an unwrapped sum of one register and a small displacement that stays in
+// the guards, so nothing outside the reservation is reachable); whatever is not mapped
 // faults, and dbt/host_fault.h sends the access to its soft slow path, which walks, raises #PF,
 // emulates watched writes and MMIO, and maps the page for next time.
 //
@@ -61,11 +62,12 @@ class HostMmu {
   // 0xffffffff ends in the guard, never past the reservation. That much is mapped and cleared.
   static constexpr uint64_t kGuardBytes = 4096;
   static constexpr uint64_t kReserveBytes = (1ull << 32) + kGuardBytes;
-  // Around it, never mapped: translated code addresses [base + reg + disp32] without wrapping
-  // reg + disp to 32 bits (dbt/emit_access.cpp), so a sum below 0 or past 2^32 - 1 lands up to
-  // 2 GiB below the view or 2 GiB past it, in PROT_NONE, and takes the slow path, which wraps.
+  // Around it, never mapped: without GS (dbt/emit_access.cpp, folds) translated code addresses
+  // [base + reg * scale + disp] without wrapping the guest's sum to 32 bits, |disp| < 2^28, so a
+  // sum below 0 or past 2^32 - 1 lands up to 2 GiB below the view or 32 GiB + 2^28 past its
+  // start, in PROT_NONE, and takes the slow path, which wraps.
   static constexpr uint64_t kLowGuardBytes = 1ull << 31;
-  static constexpr uint64_t kHighGuardBytes = (1ull << 31) + kGuardBytes;
+  static constexpr uint64_t kHighGuardBytes = (7ull << 32) + (1ull << 31) + kGuardBytes;
   static constexpr uint64_t kViewBytes = kLowGuardBytes + (1ull << 32) + kHighGuardBytes;
 
   // Makes the space of `id` current (a shadow context's address, or nullptr for paging off),

@@ -388,6 +388,10 @@ static void t_top(void) {
     uint32_t v, idx = 0x40000000u, neg = 2;
     __asm__ volatile("movl 0x10(,%1,4), %0" : "=r"(v) : "r"(idx) : "memory");
     check_eq("[ecx*4 + 0x10] wraps to linear 0x10", v, peek(at0 + 0x10));
+    /* the largest sum of one register: 0xFFFFFFFF * 8 + 0x18 is linear 0x10 (32 GiB past the
+       view's base without the wrap, still inside btvm's guard there) */
+    __asm__ volatile("movl 0x18(,%1,8), %0" : "=r"(v) : "r"(0xFFFFFFFFu) : "memory");
+    check_eq("[0xFFFFFFFF*8 + 0x18] wraps to linear 0x10", v, peek(at0 + 0x10));
     __asm__ volatile("movl -6(%1), %0" : "=r"(v) : "r"(neg) : "memory");
     check_eq("[2 - 6] is linear 0xFFFFFFFC", v, 0x0BADF00D);
     /* The same wrapping address from one instruction many times (btvm --mmu host must not take
