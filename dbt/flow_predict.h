@@ -9,7 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 
 namespace btvm {
 
@@ -25,7 +27,12 @@ struct InlineCacheSlot {
 
 class InlineCachePool {
  public:
-  explicit InlineCachePool(size_t slots) : slots_(new InlineCacheSlot[slots]()), size_(slots) {}
+  // calloc: a pool this large comes zeroed from the host as its pages are first touched; a
+  // value-initialized new[] would write all 4 MiB at start-up (a page fault per page).
+  explicit InlineCachePool(size_t slots)
+      : slots_(static_cast<InlineCacheSlot*>(std::calloc(slots, sizeof(InlineCacheSlot)))), size_(slots) {
+    if (!slots_) throw std::bad_alloc();
+  }
   // A free slot, or nullptr when all are taken (the site then uses the jump cache alone).
   InlineCacheSlot* allocate() { return used_ < size_ ? &slots_[used_++] : nullptr; }
   // kSwitchSlots slots in a row for a switch's JMP or an indirect CALL, while they take at most
@@ -52,7 +59,10 @@ class InlineCachePool {
   }
 
  private:
-  std::unique_ptr<InlineCacheSlot[]> slots_;
+  struct Free {
+    void operator()(InlineCacheSlot* p) const { std::free(p); }
+  };
+  std::unique_ptr<InlineCacheSlot[], Free> slots_;
   size_t size_;
   size_t used_ = 0;
   size_t switch_slots_ = 0;

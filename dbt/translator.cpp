@@ -100,7 +100,7 @@ struct Dbt::Impl {
   RuntimeStubs stubs{};
   AccessStubs access{};
   DbtStats stats;
-  BlockTable blocks{kMapsReserve};  // cached blocks by key
+  BlockTable blocks{kBlocksExpected};  // cached blocks by key
   std::unordered_map<uint64_t, std::vector<Block*>> by_page;  // physical page -> blocks on it
   BlockArena arena;  // every block (cached or one-off) since the last flush, in code order
   std::vector<DecodedInsn> insns;
@@ -122,7 +122,9 @@ struct Dbt::Impl {
         fault_sites(cache.base(), cache.capacity()) {
     insns.reserve(cfg.max_block_insns + 1);
   }
-  static constexpr size_t kMapsReserve = 1u << 15;
+  // The table's start (it doubles as blocks come): small, since every page of it is a page fault
+  // at start-up (1 MiB of slots cost a short guest some 2 ms on this project's VM).
+  static constexpr size_t kBlocksExpected = 1u << 12;
 
   size_t fetch(uint64_t phys, uint64_t phys2, uint32_t page_off, uint8_t* buf, size_t len) {
     // Within one page of RAM: one copy from host memory (read8 per byte was a hot spot).

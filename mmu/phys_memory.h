@@ -139,6 +139,7 @@ class PhysMemory {
   void evictOne();
 
   void writeHidden(uint64_t paddr, uint8_t v);
+  void fillBytes(uint64_t paddr, uint8_t v, uint64_t len);  // fill's stores
   void watchStarted(uint64_t paddr) { if (on_watch_) on_watch_(paddr & ~uint64_t(kPageMask)); }
   static constexpr uint8_t kReadRam = 1, kWriteRam = 2;  // shadow_ bits: PAM's RE and WE
 

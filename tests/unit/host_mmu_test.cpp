@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -47,7 +48,8 @@ TEST_CASE("host MMU: a reservation is exactly 4 GiB + one guard page, PROT_NONE,
     CHECK(r.end >= reinterpret_cast<uint64_t>(b) + HostMmu::kReserveBytes);
   }
   CHECK(HostMmu::kReserveBytes == (1ull << 32) + 4096);
-  // 2 GiB below each view and 2 GiB past its guard page are reserved too (folded addresses).
+  // 2 GiB below each view and 30 GiB past its guard page are reserved too (folded addresses:
+  // an unwrapped [index*8 + disp] reaches 32 GiB + 2^28).
   for (bool user : {false, true}) {
     uint8_t* b = f.host.base(user);
     Region lo = regionOf(b - HostMmu::kLowGuardBytes);
@@ -90,6 +92,32 @@ TEST_CASE("host MMU: pages map onto guest RAM with the rights given, and unmap a
   f.host.clearAll();
   CHECK_FALSE(f.host.mapped(0xfffff, false));
   CHECK(regionOf(top).perms.substr(0, 3) == "---");
+}
+
+TEST_CASE("guest RAM: zero-filling whole pages drops them, a mapped view reads the zeros too") {
+  for (bool shareable : {true, false}) {
+    PhysMemory mem{1 << 20, 0, shareable};
+    for (uint32_t a = 0x5000; a < 0x9000; a += 4) mem.write32(a, 0xa5a5a5a5);
+    CpuState cpu{};
+    std::optional<HostMmu> host;  // only over a memory file
+    if (shareable) host.emplace(mem, cpu).map(0x40, 6, false, true);  // linear 0x40000 -> RAM 0x6000
+    mem.fill(0x5ffe, 0, 0x2004);  // the end of page 5, pages 6 and 7, the start of page 8
+    CHECK(mem.read8(0x5ffd) == 0xa5);
+    CHECK(mem.read8(0x5ffe) == 0);
+    CHECK(mem.read32(0x6000) == 0);
+    CHECK(mem.read32(0x7ffc) == 0);
+    CHECK(mem.read8(0x8001) == 0);
+    CHECK(mem.read8(0x8002) == 0xa5);
+    if (shareable) {
+      uint32_t v = 1;
+      std::memcpy(&v, host->base(false) + 0x40010, 4);
+      CHECK(v == 0);
+    }
+    mem.write32(0x6010, 0x600dcafe);  // the dropped page is RAM as before
+    CHECK(mem.read32(0x6010) == 0x600dcafe);
+    mem.fill(0x9000, 0x11, 0x1000);  // other values are stored
+    CHECK(mem.read8(0x9fff) == 0x11);
+  }
 }
 
 TEST_CASE("host MMU: spaces follow shadow contexts; dropped entries and contexts unmap") {
