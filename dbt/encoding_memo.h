@@ -8,14 +8,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
+
+#include "dbt/zeroed_array.h"
 
 namespace btvm {
 
 class EncodingMemo {
  public:
   static constexpr size_t kMaxGuest = 15, kMaxHost = 32;
-  EncodingMemo() : slots_(std::make_unique<Slot[]>(kSlots)) {}
+  EncodingMemo() : slots_(makeZeroedArray<Slot>(kSlots)) {}
 
   // The host bytes remembered for these guest bytes in this code size, or null (*len set).
   const uint8_t* find(const uint8_t* guest, size_t n, bool code16, size_t* len) const {
@@ -38,9 +39,9 @@ class EncodingMemo {
   static constexpr size_t kSlots = 1u << 13;
   struct Slot {
     uint8_t guest[kMaxGuest];
-    uint8_t guest_len = 0;  // 0: empty (no instruction is 0 bytes)
-    bool code16 = false;
-    uint8_t host_len = 0;
+    uint8_t guest_len;  // 0 (as allocated): empty (no instruction is 0 bytes)
+    bool code16;
+    uint8_t host_len;
     uint8_t host[kMaxHost];
   };
   static size_t index(const uint8_t* g, size_t n, bool code16) {
@@ -48,7 +49,7 @@ class EncodingMemo {
     for (size_t i = 0; i < n; ++i) h = (h ^ g[i]) * 0x100000001b3ull;
     return size_t(h ^ (h >> 29)) & (kSlots - 1);
   }
-  std::unique_ptr<Slot[]> slots_;
+  ZeroedArray<Slot> slots_;  // 400 KiB: pages untouched until used
 };
 
 }  // namespace btvm

@@ -9,9 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
-#include <new>
+
+#include "dbt/zeroed_array.h"
 
 namespace btvm {
 
@@ -27,12 +26,7 @@ struct InlineCacheSlot {
 
 class InlineCachePool {
  public:
-  // calloc: a pool this large comes zeroed from the host as its pages are first touched; a
-  // value-initialized new[] would write all 4 MiB at start-up (a page fault per page).
-  explicit InlineCachePool(size_t slots)
-      : slots_(static_cast<InlineCacheSlot*>(std::calloc(slots, sizeof(InlineCacheSlot)))), size_(slots) {
-    if (!slots_) throw std::bad_alloc();
-  }
+  explicit InlineCachePool(size_t slots) : slots_(makeZeroedArray<InlineCacheSlot>(slots)), size_(slots) {}
   // A free slot, or nullptr when all are taken (the site then uses the jump cache alone).
   InlineCacheSlot* allocate() { return used_ < size_ ? &slots_[used_++] : nullptr; }
   // kSwitchSlots slots in a row for a switch's JMP or an indirect CALL, while they take at most
@@ -59,10 +53,7 @@ class InlineCachePool {
   }
 
  private:
-  struct Free {
-    void operator()(InlineCacheSlot* p) const { std::free(p); }
-  };
-  std::unique_ptr<InlineCacheSlot[], Free> slots_;
+  ZeroedArray<InlineCacheSlot> slots_;  // 4 MiB: pages untouched until handed out
   size_t size_;
   size_t used_ = 0;
   size_t switch_slots_ = 0;
