@@ -16,9 +16,11 @@ uint64_t mapRegion() {
     std::exit(1);
   }
   auto base = reinterpret_cast<uint8_t*>(p) + kBudgetGuard;
-  // Pages fault in lazily, as the shared zero page: a budget touches one per 4096 instructions
-  // the first time only.
-  if (mprotect(base, size_t(kMaxBudget), PROT_READ) != 0) {
+  // All of it at once, as the shared zero page (MAP_POPULATE of a read-only private mapping
+  // allocates nothing): faulting in a page per 4096 instructions cost a guest's first 67 million
+  // instructions 4096 page faults, some 30 ms on this project's VM.
+  void* r = mmap(base, size_t(kMaxBudget), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+  if (r == MAP_FAILED) {
     std::perror("btvm: cannot map the instruction budget's region");
     std::exit(1);
   }
