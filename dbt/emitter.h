@@ -43,7 +43,8 @@ enum class MemKind { Read, Write, ReadWrite };
 // --mmu host, a folded address: the op addresses the guest's own address expression, not R10:
 // off GS, gs:[base32 + index32 * scale + disp] with the address-size prefix where GS's base is
 // R15's (dbt/host_regs.h; the host's 32-bit address generation wraps the sum as the guest's
-// does), else [R15 + one register + small disp] (a sum past 4 GiB lands in the view's guards).
+// does), else [R15 + one register * scale + small disp] (a sum past 4 GiB lands in the view's
+// guards).
 struct Fold {
   bool folded = false;  // else the op addresses [r10 + ...]
   GuestMem m{};         // the guest's address (32-bit, flat segment); neither register: absolute
@@ -274,7 +275,7 @@ class BlockEmitter {
   bool host_mmu_ = false;
   const std::unordered_set<uint32_t>* soft_sites_ = nullptr;
   bool softSite() const;
-  bool gs_fold_ = false;  // host_mmu_, GS's base follows this block's view: accesses fold (Fold)
+  bool gs_fold_ = false;  // host_mmu_ on a host with FSGSBASE: folds address gs:[...] (Fold)
   std::vector<FaultSiteOffsets> fault_sites_;
   // The block's folded ops as they run on [r10 + r11] (OpBytes::plain_begin), for the copies in
   // slow paths: assembled beside each fold and taken out of the code.
