@@ -129,13 +129,19 @@ void PhysMemory::fill(uint64_t paddr, uint8_t v, uint64_t len) {
   // VM about 8 us). Not with --host-mem, whose residency bookkeeping sees every page.
   if (v == 0 && cap_pages_ == 0 && paddr < size_ && len <= size_ - paddr) {
     uint64_t first = (paddr + kPageMask) & ~uint64_t(kPageMask), last = (paddr + len) & ~uint64_t(kPageMask);
-    if (last > first && madvise(ram_ + first, last - first, fd_ >= 0 ? MADV_REMOVE : MADV_DONTNEED) == 0) {
+    if (last > first && dropPages(ram_ + first, last - first)) {
       fillBytes(paddr, 0, first - paddr);
       fillBytes(last, 0, paddr + len - last);
       return;
     }
   }
   fillBytes(paddr, v, len);
+}
+
+// A shared memory file keeps its pages under DONTNEED: REMOVE gives them back to the host. Either
+// way they read as zero after.
+bool PhysMemory::dropPages(uint8_t* at, uint64_t len) {
+  return madvise(at, len, fd_ >= 0 ? MADV_REMOVE : MADV_DONTNEED) == 0;
 }
 
 void PhysMemory::fillBytes(uint64_t paddr, uint8_t v, uint64_t len) {
@@ -178,8 +184,7 @@ void PhysMemory::evictOne() {
     uint8_t* src = ram_ + (uint64_t(p) << 12);
     if (std::fseek(swap_, long(uint64_t(p) << 12), SEEK_SET) != 0 || std::fwrite(src, 1, kPageSize, swap_) != kPageSize)
       throw std::runtime_error("swap file write failed");
-    // A shared memory file keeps its pages under DONTNEED: REMOVE gives them back to the host.
-    madvise(src, kPageSize, fd_ >= 0 ? MADV_REMOVE : MADV_DONTNEED);
+    dropPages(src, kPageSize);
     swapped_[p] = 1;
     resident_[p] = 0;
     --resident_count_;

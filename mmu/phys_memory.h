@@ -140,6 +140,7 @@ class PhysMemory {
 
   void writeHidden(uint64_t paddr, uint8_t v);
   void fillBytes(uint64_t paddr, uint8_t v, uint64_t len);  // fill's stores
+  bool dropPages(uint8_t* at, uint64_t len);  // gives whole RAM pages back, zero from then on
   void watchStarted(uint64_t paddr) { if (on_watch_) on_watch_(paddr & ~uint64_t(kPageMask)); }
   static constexpr uint8_t kReadRam = 1, kWriteRam = 2;  // shadow_ bits: PAM's RE and WE
 
