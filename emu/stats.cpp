@@ -58,6 +58,7 @@ void Machine::printStats() const {
   fmt::print(o, "  shadow entries invalidated    {}\n", sh.invalidated);
   fmt::print(o, "  PT writes kept / updated in place  {} / {}\n", sh.writes_kept, sh.updated);
   fmt::print(o, "  INVLPG kept / #PF retries prefilled  {} / {}\n", sh.invlpg_kept, sh.prefilled);
+  fmt::print(o, "  table pages unwatched (flooded) {}\n", sh.unshadowed);
   if (vm.host_mmu) {
     const HostMmuStats& h = vm.host_mmu->stats;
     fmt::print(o, "host MMU (--mmu host)\n");

@@ -53,7 +53,9 @@ const ShadowEntry* ShadowTables::find(uint32_t vpn) const {
 }
 
 void ShadowTables::addDep(uint64_t page, const Dep& d) {
-  auto& v = deps_[page];
+  TablePage& t = deps_[page];
+  t.idle_writes = 0;  // a walk read it: still a page table
+  auto& v = t.users;
   for (const Dep& x : v)
     if (x == d) return;
   v.push_back(d);
@@ -82,11 +84,22 @@ bool ShadowTables::invalidatePage(uint32_t vpn) {
 uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count, std::vector<uint32_t>* out) {
   uint32_t n = 0;
   if (c->entries.empty()) return 0;
-  for (uint32_t v = first_vpn; v < first_vpn + count; ++v) {
-    if (c->entries.erase(v)) {
-      ++n;
-      if (out) out->push_back(v);
+  auto gone = [&](uint32_t v) {
+    ++n;
+    if (out) out->push_back(v);
+  };
+  if (count > c->entries.size()) {  // a whole directory's span: look at what is there
+    for (auto it = c->entries.begin(); it != c->entries.end();) {
+      if (it->first - first_vpn < count) {
+        gone(it->first);
+        it = c->entries.erase(it);
+      } else {
+        ++it;
+      }
     }
+  } else {
+    for (uint32_t v = first_vpn; v < first_vpn + count; ++v)
+      if (c->entries.erase(v)) gone(v);
   }
   // The host pages go in runs: one system call per view for a whole directory entry.
   if (host_ && n) host_->unmapRange(c, first_vpn, count);
@@ -96,7 +109,7 @@ uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count,
 void ShadowTables::forgetContext(Context* c) {
   if (host_) host_->forget(c);
   for (auto it = deps_.begin(); it != deps_.end();) {
-    auto& v = it->second;
+    auto& v = it->second.users;
     v.erase(std::remove_if(v.begin(), v.end(), [c](const Dep& d) { return d.ctx == c; }), v.end());
     if (v.empty()) {
       mem_.setTablePage(it->first, false);

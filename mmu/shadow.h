@@ -44,6 +44,7 @@ struct ShadowStats {
   uint64_t writes_kept = 0;     // trapped writes that changed no translation (nothing dropped)
   uint64_t invlpg_kept = 0;     // INVLPGs of an entry that still matched the guest's tables
   uint64_t prefilled = 0;       // demand-paging retries mapped at the PTE write (mmu/table_update.cpp)
+  uint64_t unshadowed = 0;      // table pages no longer watched after write flooding
 };
 
 class ShadowTables {
@@ -75,6 +76,15 @@ class ShadowTables {
   template <typename Leaf, typename Dropped>
   void tableUpdated(uint64_t page, uint32_t start, uint32_t n, const uint8_t* before, const uint8_t* after,
                     Leaf leaf, Dropped dropped);
+  // Write flooding, as KVM detects it: a table page written kFloodWrites times in a row with no
+  // write changing an entry derived from it and no walk reading it in between is most likely
+  // no page table any more (a freed table reused as data, still held by a cached context of a
+  // process that exited), and each of its writes would go on trapping. Every entry derived from
+  // it then goes, in every context, and the page is no longer watched; a later walk through it
+  // watches it again. `changed`: the write dropped or re-derived an entry. The current
+  // context's pages that went are appended to `gone` (their TLB entries must go too).
+  static constexpr uint32_t kFloodWrites = 16;
+  void noteTableWrite(uint64_t page, bool changed, std::vector<uint32_t>* gone);
   // The key of a context (by its id, as attachHost and currentId give it), or nullptr.
   const ShadowKey* keyOf(const void* id) const;
   // Replaces the entry of `vpn` in context `id` (the walk that gave it read these table pages).
@@ -110,6 +120,12 @@ class ShadowTables {
     uint8_t entry_shift;
     bool operator==(const Dep&) const = default;
   };
+  // A guest table page: the contexts whose entries came from it, and its idle writes
+  // (noteTableWrite).
+  struct TablePage {
+    std::vector<Dep> users;
+    uint32_t idle_writes = 0;
+  };
   void addDep(uint64_t page, const Dep& d);
   void addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t pt_page);
   Context* contextOf(const void* id);
@@ -121,7 +137,7 @@ class ShadowTables {
   PhysMemory& mem_;
   unsigned capacity_;
   std::list<Context> lru_;  // front = current
-  std::unordered_map<uint64_t, std::vector<Dep>> deps_;  // guest table page -> users
+  std::unordered_map<uint64_t, TablePage> deps_;
   std::vector<uint64_t> newly_watched_;
   HostMmu* host_ = nullptr;
 };
@@ -133,7 +149,7 @@ void ShadowTables::tableWritten(uint64_t paddr, uint32_t len, F dropped) {
   if (it == deps_.end()) return;
   Context* current = lru_.empty() ? nullptr : &lru_.front();
   std::vector<uint32_t> gone;
-  std::vector<Dep> users = it->second;  // dropping may not touch deps_, but be safe
+  std::vector<Dep> users = it->second.users;  // dropping may not touch deps_, but be safe
   for (const Dep& d : users) {
     std::vector<uint32_t>* out = d.ctx == current ? &gone : nullptr;
     uint32_t off = uint32_t(paddr & kPageMask);
@@ -151,7 +167,7 @@ void ShadowTables::tableUpdated(uint64_t page, uint32_t start, uint32_t n, const
   auto it = deps_.find(page);
   if (it == deps_.end()) return;
   Context* current = lru_.empty() ? nullptr : &lru_.front();
-  std::vector<Dep> users = it->second;  // leaf() may add deps (never to this page's list twice)
+  std::vector<Dep> users = it->second.users;  // leaf() may add deps (never to this page's list twice)
   std::vector<uint32_t> gone;
   for (const Dep& d : users) {
     uint32_t size = 1u << d.entry_shift;

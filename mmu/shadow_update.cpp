@@ -53,4 +53,22 @@ void ShadowTables::eraseIn(const void* id, uint32_t vpn) {
   if (host_) host_->unmap(c, vpn);
 }
 
+void ShadowTables::noteTableWrite(uint64_t page, bool changed, std::vector<uint32_t>* gone) {
+  auto it = deps_.find(page);
+  if (it == deps_.end()) return;
+  if (changed) {
+    it->second.idle_writes = 0;
+    return;
+  }
+  if (++it->second.idle_writes < kFloodWrites) return;
+  Context* current = lru_.empty() ? nullptr : &lru_.front();
+  for (const Dep& d : it->second.users) {
+    uint32_t span = (kPageSize >> d.entry_shift) << d.vpn_shift;
+    stats.invalidated += dropRange(d.ctx, d.base_vpn, span, d.ctx == current ? gone : nullptr);
+  }
+  deps_.erase(it);
+  mem_.setTablePage(page, false);
+  ++stats.unshadowed;
+}
+
 }  // namespace btvm

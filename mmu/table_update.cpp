@@ -74,20 +74,28 @@ void Mmu::tableWriteBegin(uint64_t paddr, uint32_t len) {
 }
 
 void Mmu::tableWriteEnd() {
+  uint64_t before = shadow_.stats.invalidated + shadow_.stats.updated;
+  auto flood_check = [&] {
+    bool changed = shadow_.stats.invalidated + shadow_.stats.updated != before;
+    std::vector<uint32_t> gone;
+    shadow_.noteTableWrite(tw_.page, changed, &gone);
+    for (uint32_t vpn : gone) flushPage(vpn << 12);
+    return changed;
+  };
   if (tw_.fallback_len) {
     tableWritten(tw_.page + tw_.start, std::exchange(tw_.fallback_len, 0));
+    flood_check();
     return;
   }
   if (tw_.n == 0) return;
   uint8_t* after = tw_.after;
   for (uint32_t i = 0; i < tw_.n; ++i) after[i] = mem_.read8(tw_.page + tw_.start + i);
-  uint64_t changed = shadow_.stats.invalidated + shadow_.stats.updated;
   if (host_) host_->beginBatch();  // pages that go, go in runs
   shadow_.tableUpdated(
       tw_.page, tw_.start, tw_.n, tw_.before, after, [this](const void* id, uint32_t vpn) { updateInPlace(id, vpn); },
       [this](uint32_t vpn) { flushPage(vpn << 12); });
+  if (!flood_check()) ++shadow_.stats.writes_kept;
   if (host_) host_->endBatch();
-  if (shadow_.stats.invalidated + shadow_.stats.updated == changed) ++shadow_.stats.writes_kept;
   tw_.n = 0;
   // Demand paging: did this write give the faulting page a translation?
   if (pf_.valid && !pf_.ready && host_ && (cpu_.cr0 & kCr0PG) && pf_.ctx == shadow_.currentId()) {

@@ -2,6 +2,7 @@
 // the entries that depended on a written guest page-table entry, in every context.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "mmu/shadow.h"
@@ -108,4 +109,40 @@ TEST_CASE("shadow: INVLPG drops one page of the current context; dropAll forgets
   CHECK_FALSE(mem.isTablePage(kPd1));
   CHECK_FALSE(mem.isTablePage(kPt));
   CHECK(s.find(4) == nullptr);
+}
+
+TEST_CASE("shadow: a table page written again and again with no effect and no walk stops being watched") {
+  PhysMemory mem(1 << 20);
+  ShadowTables s(mem, 4);
+  s.switchTo(uint32_t(kPd1));
+  s.insert(5, entry(0x50), kPd1, kPt);          // kPt's entry 5, in a context that goes on living
+  s.switchTo(uint32_t(kPd2));
+  s.insert(0x400 + 9, entry(0x59), kPd2, kPt + 0x1000);  // the current context uses another table
+  std::vector<uint32_t> gone;
+  // A write that changed an entry resets the count; so does a walk that reads the page.
+  for (uint32_t i = 0; i + 1 < ShadowTables::kFloodWrites; ++i) s.noteTableWrite(kPt, false, &gone);
+  s.noteTableWrite(kPt, true, &gone);
+  for (uint32_t i = 0; i + 1 < ShadowTables::kFloodWrites; ++i) s.noteTableWrite(kPt, false, &gone);
+  s.switchTo(uint32_t(kPd1));
+  s.insert(6, entry(0x60), kPd1, kPt);
+  for (uint32_t i = 0; i + 1 < ShadowTables::kFloodWrites; ++i) s.noteTableWrite(kPt, false, &gone);
+  CHECK(mem.isTablePage(kPt));
+  CHECK(s.find(5) != nullptr);
+  CHECK(s.stats.unshadowed == 0);
+  // The flood: every entry the page gave goes (current context's reported), the page is unwatched,
+  // and entries from other tables stay.
+  s.noteTableWrite(kPt, false, &gone);
+  CHECK(s.stats.unshadowed == 1);
+  CHECK_FALSE(mem.isTablePage(kPt));
+  CHECK(mem.isTablePage(kPd1));
+  CHECK(s.find(5) == nullptr);
+  CHECK(s.find(6) == nullptr);
+  std::sort(gone.begin(), gone.end());
+  CHECK(gone == std::vector<uint32_t>{5, 6});
+  s.switchTo(uint32_t(kPd2));
+  CHECK(s.find(0x400 + 9) != nullptr);
+  // A later walk through it watches it again.
+  s.switchTo(uint32_t(kPd1));
+  s.insert(5, entry(0x50), kPd1, kPt);
+  CHECK(mem.isTablePage(kPt));
 }
