@@ -191,11 +191,16 @@ void Uart16550::receiveByte(uint8_t b, uint64_t now) {
 
 void Uart16550::takeHostInput(uint64_t now) {
   if (!backend_ || now < next_input_) return;
-  next_input_ = now + kInputPollNs;
+  if (input_every_ == 0) input_every_ = kInputPollNs;
   unsigned room = receiverRoom();
-  if (room == 0) return;
+  if (room == 0) {
+    next_input_ = now + input_every_;
+    return;
+  }
   uint8_t buf[kFifoSize];
   size_t n = backend_->receive(buf, room);
+  input_every_ = n ? kInputPollNs : std::min(input_every_ * 2, kInputPollMaxNs);
+  next_input_ = now + input_every_;
   for (size_t i = 0; i < n; ++i) receiveByte(buf[i], now);
   if (n) updateIrq();
 }

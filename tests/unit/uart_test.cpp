@@ -4,6 +4,8 @@
 // deltas, and host input taken only as far as the receiver has room.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <deque>
 #include <string>
 
@@ -292,14 +294,35 @@ TEST_CASE("uart: the receiver looks for host input on its poll schedule only") {
   Board b;
   b.out(MCR, 0x0b);
   b.out(IER, 0x01);
-  b.uart.update(0);  // looked: nothing there
-  CHECK(b.uart.nextEventNs() == Uart16550::kInputPollNs);
+  b.uart.update(0);  // looked: nothing there, so the next look is twice the shortest interval away
+  uint64_t next = 2 * Uart16550::kInputPollNs;
+  CHECK(b.uart.nextEventNs() == next);
   b.host.type("k");
-  b.uart.update(Uart16550::kInputPollNs - 1);
+  b.uart.update(next - 1);
   CHECK_FALSE(b.line);
-  b.uart.update(Uart16550::kInputPollNs);
+  b.uart.update(next);
   CHECK(b.line);
+  // Input came: the next look is the shortest interval away again.
+  CHECK(b.uart.state().next_input_ == next + Uart16550::kInputPollNs);
   CHECK(b.in(RBR) == 'k');
+}
+
+TEST_CASE("uart: looks that find no input back off, up to the longest interval") {
+  Board b;
+  b.out(MCR, 0x0b);
+  b.out(IER, 0x01);
+  uint64_t t = 0, every = Uart16550::kInputPollNs;
+  for (int i = 0; i < 10; ++i) {
+    b.uart.update(t);
+    every = std::min(every * 2, Uart16550::kInputPollMaxNs);
+    CHECK(b.uart.nextEventNs() == t + every);
+    t += every;
+  }
+  CHECK(every == Uart16550::kInputPollMaxNs);
+  b.host.type("ab");
+  b.uart.update(t);
+  CHECK(b.uart.state().next_input_ == t + Uart16550::kInputPollNs);
+  CHECK(b.in(RBR) == 'a');
 }
 
 TEST_CASE("uart: input piped before Linux opens ttyS0 survives its boot and open sequence") {
