@@ -76,15 +76,16 @@ class ShadowTables {
   template <typename Leaf, typename Dropped>
   void tableUpdated(uint64_t page, uint32_t start, uint32_t n, const uint8_t* before, const uint8_t* after,
                     Leaf leaf, Dropped dropped);
-  // Write flooding, as KVM detects it: a table page written kFloodWrites times in a row with no
-  // write changing an entry derived from it and no walk reading it in between is most likely
-  // no page table any more (a freed table reused as data, still held by a cached context of a
-  // process that exited), and each of its writes would go on trapping. Every entry derived from
-  // it then goes, in every context, and the page is no longer watched; a later walk through it
-  // watches it again. `changed`: the write dropped or re-derived an entry. The current
-  // context's pages that went are appended to `gone` (their TLB entries must go too).
-  static constexpr uint32_t kFloodWrites = 16;
-  void noteTableWrite(uint64_t page, bool changed, std::vector<uint32_t>* gone);
+  // Write flooding (after KVM's rule): a table page written kFloodWrites times in a row with
+  // no write changing an entry derived from it and no walk reading it in between may be no page
+  // table any more: a table the guest freed (its entries dropped as it cleared them) and reused
+  // as data, still watched because a cached context once walked through it, so that each of
+  // its writes traps. If no context has an entry derived from it, it is no longer watched (a
+  // later walk through it watches it again); if one has, it is still a live table and the
+  // next look waits twice as many idle writes, up to kFloodMaxWrites. `changed`: the write
+  // dropped or re-derived an entry.
+  static constexpr uint32_t kFloodWrites = 16, kFloodMaxWrites = 4096;
+  void noteTableWrite(uint64_t page, bool changed);
   // The key of a context (by its id, as attachHost and currentId give it), or nullptr.
   const ShadowKey* keyOf(const void* id) const;
   // Replaces the entry of `vpn` in context `id` (the walk that gave it read these table pages).
@@ -125,7 +126,9 @@ class ShadowTables {
   struct TablePage {
     std::vector<Dep> users;
     uint32_t idle_writes = 0;
+    uint32_t flood_limit = kFloodWrites;
   };
+  static bool anyEntryIn(const Context* c, uint32_t first_vpn, uint32_t count);
   void addDep(uint64_t page, const Dep& d);
   void addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t pt_page);
   Context* contextOf(const void* id);

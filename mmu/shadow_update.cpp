@@ -4,6 +4,8 @@
 // entry and its host mappings with one system call each (mmu/table_update.cpp).
 #include "mmu/shadow.h"
 
+#include <algorithm>
+
 namespace btvm {
 
 // Present bit, the bits that select nothing in the emulator (PWT, PCD: caching; G: global pages
@@ -53,19 +55,32 @@ void ShadowTables::eraseIn(const void* id, uint32_t vpn) {
   if (host_) host_->unmap(c, vpn);
 }
 
-void ShadowTables::noteTableWrite(uint64_t page, bool changed, std::vector<uint32_t>* gone) {
+bool ShadowTables::anyEntryIn(const Context* c, uint32_t first, uint32_t count) {
+  if (count > c->entries.size()) {
+    for (const auto& kv : c->entries)
+      if (kv.first - first < count) return true;
+    return false;
+  }
+  for (uint32_t v = first; v < first + count; ++v)
+    if (c->entries.count(v)) return true;
+  return false;
+}
+
+void ShadowTables::noteTableWrite(uint64_t page, bool changed) {
   auto it = deps_.find(page);
   if (it == deps_.end()) return;
+  TablePage& t = it->second;
   if (changed) {
-    it->second.idle_writes = 0;
+    t.idle_writes = 0;
     return;
   }
-  if (++it->second.idle_writes < kFloodWrites) return;
-  Context* current = lru_.empty() ? nullptr : &lru_.front();
-  for (const Dep& d : it->second.users) {
-    uint32_t span = (kPageSize >> d.entry_shift) << d.vpn_shift;
-    stats.invalidated += dropRange(d.ctx, d.base_vpn, span, d.ctx == current ? gone : nullptr);
-  }
+  if (++t.idle_writes < t.flood_limit) return;
+  t.idle_writes = 0;
+  for (const Dep& d : t.users)
+    if (anyEntryIn(d.ctx, d.base_vpn, (kPageSize >> d.entry_shift) << d.vpn_shift)) {
+      t.flood_limit = std::min(t.flood_limit * 2, kFloodMaxWrites);  // a live table: look less often
+      return;
+    }
   deps_.erase(it);
   mem_.setTablePage(page, false);
   ++stats.unshadowed;

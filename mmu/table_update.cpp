@@ -77,9 +77,7 @@ void Mmu::tableWriteEnd() {
   uint64_t before = shadow_.stats.invalidated + shadow_.stats.updated;
   auto flood_check = [&] {
     bool changed = shadow_.stats.invalidated + shadow_.stats.updated != before;
-    std::vector<uint32_t> gone;
-    shadow_.noteTableWrite(tw_.page, changed, &gone);
-    for (uint32_t vpn : gone) flushPage(vpn << 12);
+    shadow_.noteTableWrite(tw_.page, changed);
     return changed;
   };
   if (tw_.fallback_len) {
