@@ -93,6 +93,7 @@ Machine::Impl::Impl(const MachineConfig& c)
   if (c.host_mmu) {
     host_mmu = std::make_unique<HostMmu>(mem, cpu);
     mmu.attachHost(host_mmu.get());
+    mmu.setLinearWatch([this](uint32_t linear) { return linearPageWatched(*this, linear); });
   }
   platform.attach(io, mmio);
   // The local APIC owns its MSR.

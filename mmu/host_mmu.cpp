@@ -148,6 +148,34 @@ void HostMmu::map(uint32_t vpn, uint64_t ppn, bool user, bool writable) {
   last_map_ = want | kValidBit;
 }
 
+bool HostMmu::mapRun(uint32_t vpn, uint64_t ppn, uint32_t count, bool user, bool writable) {
+  if (disabled_ || current_ == limbo_ || count == 0 || mapped_total_ + count > map_budget_ ||
+      !mem_.contains(ppn << 12, uint64_t(count) << 12))
+    return false;
+  int view = user ? 1 : 0;
+  Space* s = current_;
+  uint8_t* at = s->base[view] + (uint64_t(vpn) << 12);
+  flushGone();
+  int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  ++stats.mmap_calls;
+  if (mmap(at, size_t(count) << 12, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, mem_.memFd(), off_t(ppn << 12)) ==
+      MAP_FAILED) {
+    ++stats.map_failures;
+    if (reserve(at, size_t(count) << 12) == MAP_FAILED) {  // whatever the failed call left there goes
+      std::fprintf(stderr, "btvm: --mmu host: cannot unmap guest pages (%s)\n", std::strerror(errno));
+      std::abort();
+    }
+    return false;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    s->mapped[view][vpn + i] = uint32_t(ppn + i) | (writable ? kWritableBit : 0);
+    where_[uint32_t(ppn + i)].push_back(Where{s, vpn + i, uint8_t(view)});
+  }
+  mapped_total_ += count;
+  stats.pages_mapped += count;
+  return true;
+}
+
 void HostMmu::forgetWhere(uint32_t ppn, const Where& w) {
   auto it = where_.find(ppn);
   if (it == where_.end()) return;

@@ -79,6 +79,10 @@ class HostMmu {
   // The soft TLB just took linear page `vpn` -> RAM page `ppn` for this privilege class; map it
   // in the current space's view, writable or read-only.
   void map(uint32_t vpn, uint64_t ppn, bool user, bool writable);
+  // Maps `count` linear pages from `vpn` onto the RAM pages from `ppn` in one system call, in
+  // the current space's view (none of them mapped there yet; the caller has checked that each
+  // may be mapped so). False, and nothing mapped, if it cannot (the map budget, a failure).
+  bool mapRun(uint32_t vpn, uint64_t ppn, uint32_t count, bool user, bool writable);
   // A shadow entry of space `id` was dropped: unmap that linear page in both views.
   void unmap(const void* id, uint32_t vpn);
   // A page-table write changed the translation of linear page `vpn` of space `id`: make its

@@ -206,10 +206,38 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
     bool writable = !paging || (kind == Access::Read && last_writable_ && writable_vpn_ == vpn && writable_user_ == user);
     if (writable && !mem_.isWatched(page)) e.tag_write = vpn;
   }
-  if (host_) host_->map(vpn, page >> 12, user, e.tag_write == vpn);
+  if (host_) {
+    host_->map(vpn, page >> 12, user, e.tag_write == vpn);
+    if (!paging) mapAroundIdentity(vpn, user);
+  }
   bool global = paging && last_global_ && writable_vpn_ == vpn && writable_user_ == user;
   (global ? filled_global_ : filled_).add(uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
   ++stats.tlb_misses;
+}
+
+// Paging off, the view maps guest-physical pages onto themselves, and code that touches one
+// page (a kernel decompressing itself, a loader copying) nearly always goes on to the next:
+// each page a first touch maps on its own costs a host fault and a mapping call (some 20 us on
+// a paravirtualized host). So a fill maps every RAM page of its aligned group that may be
+// mapped writable (not watched, not watched by linear address, not mapped yet) in one call
+// per run of them. Not with the A20 gate closed (linear and physical pages differ) nor under
+// --host-mem (each mapped page is made resident).
+void Mmu::mapAroundIdentity(uint32_t vpn, bool user) {
+  if (a20_mask_ != ~0ull || mem_.capped()) return;
+  uint32_t first = vpn & ~(kAroundPages - 1), run = 0;
+  auto eligible = [&](uint32_t v) {
+    uint64_t page = uint64_t(v) << 12;
+    return v != vpn && mem_.contains(page, kPageSize) && !mem_.isWatched(page) && !host_->mapped(v, user) &&
+           !(linear_watched_ && linear_watched_(v << 12));
+  };
+  for (uint32_t v = first; v <= first + kAroundPages; ++v) {
+    if (v < first + kAroundPages && eligible(v)) {
+      ++run;
+      continue;
+    }
+    if (run) host_->mapRun(v - run, v - run, run, user, true);
+    run = 0;
+  }
 }
 
 // Only fill() makes entries valid, so a flush clears just the entries filled since the last one

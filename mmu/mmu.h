@@ -2,6 +2,7 @@
 // "these guest pages changed". Owns the soft TLB's contents (its layout is in tlb.h because the
 // translator probes it inline) and the guest page walk.
 #pragma once
+#include <functional>
 #include <cstdint>
 #include <utility>
 
@@ -45,6 +46,10 @@ class Mmu {
   // follow the address space (CpuState::host_base). Call once, before the guest runs.
   void attachHost(HostMmu* host);
   HostMmu* host() const { return host_; }
+  // Linear pages that must never be mapped (gdb watchpoints, the guest's data breakpoints: every
+  // access there takes the slow path). fill() is told for its own page; mapping around it asks
+  // this. Setting one later flushes every mapping (the caller's duty, as for fill's page).
+  void setLinearWatch(std::function<bool(uint32_t linear)> watched) { linear_watched_ = std::move(watched); }
 
   // PAE paging (mmu/pae.cpp). MOV to CR3 with PAE paging on, and MOV to CR0/CR4 that leaves it on
   // and changes CR0.PG/CD/NW or CR4.PAE/PGE/PSE, load the PDPTE registers from the PDPT at `cr3`
@@ -137,6 +142,11 @@ class Mmu {
   FilledList filled_, filled_global_;
   uint64_t a20_mask_ = ~0ull;  // ~(1 << 20) while the A20 gate is closed
   HostMmu* host_ = nullptr;
+  std::function<bool(uint32_t)> linear_watched_;
+  // Paging off under --mmu host: a fill maps the eligible RAM pages around its own in the same
+  // aligned group of kAroundPages too, in runs (mmu/mmu.cpp).
+  static constexpr uint32_t kAroundPages = 32;
+  void mapAroundIdentity(uint32_t vpn, bool user);
   // The entries a table write touches (tableWriteBegin), 8-byte aligned, as they were.
   struct TableWrite {
     uint64_t page = 0;

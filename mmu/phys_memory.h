@@ -127,6 +127,7 @@ class PhysMemory {
   void setWatchHook(std::function<void(uint64_t paddr)> hook) { on_watch_ = std::move(hook); }
   const RealMemoryStats& stats() const { return stats_; }
   uint64_t residentPages() const { return resident_count_; }
+  bool capped() const { return cap_pages_ != 0; }  // --host-mem: pages are made resident one by one
 
  private:
   void touch(uint64_t paddr) {

@@ -186,6 +186,48 @@ TEST_CASE("host MMU: the MMU maps on fill and keeps a space per address space ac
   CHECK(regionOf(space1 + 0x400000).perms.substr(0, 3) == "---");
 }
 
+TEST_CASE("host MMU: paging off, a fill maps the RAM pages of its group that may be mapped, in runs") {
+  PhysMemory mem(4 << 20, 0, true);
+  CpuState cpu{};
+  Mmu mmu(cpu, mem, 4);
+  HostMmu host(mem, cpu);
+  mmu.attachHost(&host);
+  uint32_t watched_linear = 0x45000;
+  mmu.setLinearWatch([&](uint32_t linear) { return (linear >> 12) == (watched_linear >> 12); });
+  mem.addCodePage(0x47000);  // translated code: never mapped writable behind the VMM's back
+  host.map(0x52, 0x52, false, false);  // already mapped read-only: left as it is
+  uint64_t phys;
+  uint32_t err;
+  REQUIRE(mmu.translate(0x4a123, Access::Read, false, &phys, &err));
+  mmu.fill(0x4a123, phys, Access::Read, false);
+  uint64_t calls = host.stats.mmap_calls;
+  const uint32_t group = 0x40, n = 32;  // 0x4a's aligned group of Mmu's 32 pages
+  for (uint32_t v = group; v < group + n; ++v) {
+    bool want = v != 0x45 && v != 0x47;
+    CHECK_MESSAGE(host.mapped(v, false) == want, "page ", v);
+  }
+  CHECK_FALSE(host.mapped(group - 1, false));
+  CHECK_FALSE(host.mapped(group + n, false));
+  CHECK_FALSE(host.mapped(0x4a, true));  // the other view is not touched
+  // Runs around the holes: [0x40,0x45) [0x46] [0x48,0x4a) [0x4b,0x52) [0x53,0x60), one call each,
+  // besides page 0x52's and the fill's own.
+  CHECK(calls == 1 + 1 + 5);
+  // Mapped writable onto the same bytes as guest RAM, and a later watch unmaps them one by one.
+  uint8_t* view = host.base(false);
+  view[0x5f000 + 7] = 0xab;
+  CHECK(mem.read8(0x5f007) == 0xab);
+  CHECK(regionOf(view + 0x52000).perms.substr(0, 3) == "r--");
+  mem.addCodePage(0x5f000);
+  CHECK_FALSE(host.mapped(0x5f, false));
+  CHECK(host.mapped(0x5e, false));
+  // Not with the A20 gate closed (linear and physical pages differ there).
+  mmu.setA20(false);
+  REQUIRE(mmu.translate(0x8a000, Access::Read, false, &phys, &err));
+  mmu.fill(0x8a000, phys, Access::Read, false);
+  CHECK(host.mapped(0x8a, false));
+  CHECK_FALSE(host.mapped(0x8b, false));
+}
+
 TEST_CASE("host fault handler: a fault outside translated code's accesses is not swallowed") {
   // In a child: the handler is installed, then the child touches an address nothing maps, from
   // C++ code (no fault site). It must die of SIGSEGV, as without the handler.
