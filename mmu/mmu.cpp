@@ -209,6 +209,7 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
   if (host_) {
     host_->map(vpn, page >> 12, user, e.tag_write == vpn);
     if (!paging) mapAroundIdentity(vpn, user);
+    else mapAroundLarge(vpn, user);
   }
   bool global = paging && last_global_ && writable_vpn_ == vpn && writable_user_ == user;
   (global ? filled_global_ : filled_).add(uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
@@ -238,6 +239,43 @@ void Mmu::mapAroundIdentity(uint32_t vpn, bool user) {
     if (run) host_->mapRun(v - run, v - run, run, user, true);
     run = 0;
   }
+}
+
+// With paging on, Linux maps its low memory with large pages, and each process's address space
+// (a host space of its own) faults the kernel's pages in again. Pages around a large page's
+// are mapped as above, each with the shadow entry a walk that writes nothing gives it (`peek`:
+// A set; D and the rights are the large page's), so that every invalidation finds them.
+void Mmu::mapAroundLarge(uint32_t vpn, bool user) {
+  const ShadowEntry* cur = shadow_.find(vpn);
+  if (!cur || !cur->large || mem_.capped()) return;
+  const int view = user ? 1 : 0;
+  const ShadowKey key = currentKey();
+  const uint32_t first = vpn & ~(kAroundPages - 1);
+  uint32_t run = 0, run_ppn = 0;
+  HostProt run_prot = HostProt::None;
+  auto flush = [&](uint32_t end) {
+    if (run) host_->mapRun(end - run, run_ppn, run, user, run_prot == HostProt::ReadWrite);
+    run = 0;
+  };
+  for (uint32_t v = first; v < first + kAroundPages; ++v) {
+    ShadowEntry e;
+    uint64_t pd, pt;
+    HostProt prot = HostProt::None;
+    if (v != vpn && !shadow_.find(v) && !host_->mapped(v, user) && !(linear_watched_ && linear_watched_(v << 12)) &&
+        peek(key, v, &e, &pd, &pt) && pt == ~0ull)
+      prot = hostProt(e, view);
+    if (prot == HostProt::None || (run && (prot != run_prot || e.phys_page != run_ppn + run))) flush(v);
+    if (prot == HostProt::None) continue;
+    shadow_.insert(v, e, pd, pt);
+    if (!run) {
+      run_ppn = e.phys_page;
+      run_prot = prot;
+    }
+    ++run;
+  }
+  flush(first + kAroundPages);
+  for (uint64_t page : shadow_.takeNewlyWatched())
+    if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
 }
 
 // Only fill() makes entries valid, so a flush clears just the entries filled since the last one

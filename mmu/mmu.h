@@ -147,6 +147,9 @@ class Mmu {
   // aligned group of kAroundPages too, in runs (mmu/mmu.cpp).
   static constexpr uint32_t kAroundPages = 32;
   void mapAroundIdentity(uint32_t vpn, bool user);
+  // Paging on: the same for a translation from a large page (physically contiguous, one PDE
+  // for all): each page mapped around gets its shadow entry, as a walk would give it.
+  void mapAroundLarge(uint32_t vpn, bool user);
   // The entries a table write touches (tableWriteBegin), 8-byte aligned, as they were.
   struct TableWrite {
     uint64_t page = 0;

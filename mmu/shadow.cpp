@@ -68,7 +68,8 @@ void ShadowTables::addDep(uint64_t page, const Dep& d) {
 void ShadowTables::insert(uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page) {
   if (lru_.empty()) return;
   Context* c = &lru_.front();
-  c->entries[vpn] = e;
+  ShadowEntry& x = c->entries[vpn] = e;
+  x.large = pt_page == ~0ull;
   ++stats.fills;
   addDeps(c, vpn, pd_page, pt_page);
 }

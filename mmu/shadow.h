@@ -23,6 +23,7 @@ struct ShadowEntry {
   bool user;           // U/S of both levels
   bool dirty;          // the guest's D bit is already set (writes need no walk)
   bool global = false; // G with CR4.PGE: a real TLB keeps it across CR3 loads
+  bool large = false;  // from a 4 MiB or 2 MiB page (set by ShadowTables from the walk's pages)
 };
 
 // What selects an address space. 32-bit paging: CR3 bits 31:12. PAE paging: CR3 bits 31:5 and

@@ -43,7 +43,8 @@ void ShadowTables::addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t 
 void ShadowTables::replaceIn(const void* id, uint32_t vpn, const ShadowEntry& e, uint64_t pd_page, uint64_t pt_page) {
   Context* c = contextOf(id);
   if (!c) return;
-  c->entries[vpn] = e;
+  ShadowEntry& x = c->entries[vpn] = e;
+  x.large = pt_page == ~0ull;
   ++stats.updated;
   addDeps(c, vpn, pd_page, pt_page);
 }

@@ -228,6 +228,49 @@ TEST_CASE("host MMU: paging off, a fill maps the RAM pages of its group that may
   CHECK_FALSE(host.mapped(0x8b, false));
 }
 
+TEST_CASE("host MMU: paging on, a fill from a large page maps its group with shadow entries a PDE write drops") {
+  PhysMemory mem(16 << 20, 0, true);
+  CpuState cpu{};
+  Mmu mmu(cpu, mem, 4);
+  HostMmu host(mem, cpu);
+  mmu.attachHost(&host);
+  // Linear 0xC0400000 -> physical 0x400000 by one 4 MiB page (P RW A D PS, supervisor only),
+  // and linear 0x800000 -> 0x800000 by a page table (4 KiB pages) for contrast.
+  mem.write32(0x100000 + (0xC0400000u >> 22) * 4, 0x400000 | 0x1 | 0x2 | 0x20 | 0x40 | 0x80);
+  mem.write32(0x100000 + 2 * 4, 0x101000 | 7);
+  for (uint32_t i = 0; i < 1024; ++i) mem.write32(0x101000 + i * 4, (0x800000 + i * 0x1000) | 7 | 0x20 | 0x40);
+  mem.addCodePage(0x405000);  // translated code inside the large page: mapped read-only
+  cpu.cr3 = 0x100000;
+  cpu.cr4 = 0x10;  // PSE
+  cpu.cr0 = 0x80000011;
+  mmu.cr3Written();
+  uint64_t phys;
+  uint32_t err;
+  REQUIRE(mmu.translate(0xC040A000, Access::Write, false, &phys, &err));
+  CHECK(phys == 0x40A000);
+  mmu.fill(0xC040A000, phys, Access::Write, false);
+  uint8_t* view = host.base(false);
+  for (uint32_t v = 0xC0400; v < 0xC0420; ++v) CHECK_MESSAGE(host.mapped(v, false), "page ", v);
+  CHECK_FALSE(host.mapped(0xC0420, false));
+  CHECK_FALSE(host.mapped(0xC040A, true));  // supervisor only: never in the user view
+  CHECK(regionOf(view + 0xC0405000ull).perms.substr(0, 3) == "r--");
+  CHECK(regionOf(view + 0xC0406000ull).perms.substr(0, 3) == "rw-");
+  view[0xC041F000ull + 3] = 0x5a;  // the same bytes as guest RAM
+  CHECK(mem.read8(0x41F003) == 0x5a);
+  // A 4 KiB page's fill maps only itself.
+  REQUIRE(mmu.translate(0x80A000, Access::Read, false, &phys, &err));
+  mmu.fill(0x80A000, phys, Access::Read, false);
+  CHECK(host.mapped(0x80A, false));
+  CHECK_FALSE(host.mapped(0x80B, false));
+  // The guest changes the PDE (the large page now maps 0x800000): every page mapped around goes.
+  mem.write32(0x100000 + (0xC0400000u >> 22) * 4, 0x800000 | 0x1 | 0x2 | 0x20 | 0x40 | 0x80);
+  mmu.tableWritten(0x100000 + (0xC0400000u >> 22) * 4, 4);
+  for (uint32_t v = 0xC0400; v < 0xC0420; ++v) CHECK_MESSAGE(!host.mapped(v, false), "page ", v);
+  CHECK(regionOf(view + 0xC041F000ull).perms.substr(0, 3) == "---");
+  REQUIRE(mmu.translate(0xC041F000, Access::Read, false, &phys, &err));
+  CHECK(phys == 0x81F000);
+}
+
 TEST_CASE("host fault handler: a fault outside translated code's accesses is not swallowed") {
   // In a child: the handler is installed, then the child touches an address nothing maps, from
   // C++ code (no fault site). It must die of SIGSEGV, as without the handler.
