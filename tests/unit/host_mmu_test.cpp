@@ -33,6 +33,15 @@ struct Fixture {
   HostMmu host{mem, cpu};
 };
 
+// The MMU with the host MMU attached, as the machine sets them up.
+struct HostedMmu {
+  PhysMemory mem{16 << 20, 0, true};
+  CpuState cpu{};
+  Mmu mmu{cpu, mem, 4};
+  HostMmu host{mem, cpu};
+  HostedMmu() { mmu.attachHost(&host); }
+};
+
 }  // namespace
 
 TEST_CASE("host MMU: a reservation is exactly 4 GiB + one guard page, PROT_NONE, per view") {
@@ -144,12 +153,7 @@ TEST_CASE("host MMU: spaces follow shadow contexts; dropped entries and contexts
   CHECK(host.stats.spaces_cleared >= 1);
 }
 
-TEST_CASE("host MMU: the MMU maps on fill and keeps a space per address space across CR3 switches") {
-  PhysMemory mem(4 << 20, 0, true);
-  CpuState cpu{};
-  Mmu mmu(cpu, mem, 4);
-  HostMmu host(mem, cpu);
-  mmu.attachHost(&host);
+TEST_CASE_FIXTURE(HostedMmu, "host MMU: the MMU maps on fill and keeps a space per address space across CR3 switches") {
   // Paging off: linear = physical, writable unless watched.
   uint64_t phys;
   uint32_t err;
@@ -186,12 +190,7 @@ TEST_CASE("host MMU: the MMU maps on fill and keeps a space per address space ac
   CHECK(regionOf(space1 + 0x400000).perms.substr(0, 3) == "---");
 }
 
-TEST_CASE("host MMU: paging off, a fill maps the RAM pages of its group that may be mapped, in runs") {
-  PhysMemory mem(4 << 20, 0, true);
-  CpuState cpu{};
-  Mmu mmu(cpu, mem, 4);
-  HostMmu host(mem, cpu);
-  mmu.attachHost(&host);
+TEST_CASE_FIXTURE(HostedMmu, "host MMU: paging off, a fill maps the RAM pages of its group that may be mapped, in runs") {
   uint32_t watched_linear = 0x45000;
   mmu.setLinearWatch([&](uint32_t linear) { return (linear >> 12) == (watched_linear >> 12); });
   mem.addCodePage(0x47000);  // translated code: never mapped writable behind the VMM's back
@@ -228,12 +227,7 @@ TEST_CASE("host MMU: paging off, a fill maps the RAM pages of its group that may
   CHECK_FALSE(host.mapped(0x8b, false));
 }
 
-TEST_CASE("host MMU: paging on, a fill from a large page maps its group with shadow entries a PDE write drops") {
-  PhysMemory mem(16 << 20, 0, true);
-  CpuState cpu{};
-  Mmu mmu(cpu, mem, 4);
-  HostMmu host(mem, cpu);
-  mmu.attachHost(&host);
+TEST_CASE_FIXTURE(HostedMmu, "host MMU: paging on, a fill from a large page maps its group with shadow entries a PDE write drops") {
   // Linear 0xC0400000 -> physical 0x400000 by one 4 MiB page (P RW A D PS, supervisor only),
   // and linear 0x800000 -> 0x800000 by a page table (4 KiB pages) for contrast.
   mem.write32(0x100000 + (0xC0400000u >> 22) * 4, 0x400000 | 0x1 | 0x2 | 0x20 | 0x40 | 0x80);
