@@ -104,6 +104,7 @@ class Mmu {
   bool peek(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
   bool peekPae(const ShadowKey& k, uint32_t vpn, ShadowEntry* e, uint64_t* pd_page, uint64_t* pt_page) const;
   void updateInPlace(const void* id, uint32_t vpn);  // a PTE changed: re-derive entry and mappings
+  void readEntries(uint8_t* out);  // the current table write's entries (tw_), as they are now
   HostProt hostProt(const ShadowEntry& e, int view) const;
   bool invlpgKeeps(uint32_t vpn);  // the entry still matches the guest's tables
   void notePageFault(uint32_t linear, bool user);

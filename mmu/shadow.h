@@ -7,6 +7,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <unordered_map>
 #include <utility>
@@ -176,11 +177,9 @@ void ShadowTables::tableUpdated(uint64_t page, uint32_t start, uint32_t n, const
   for (const Dep& d : users) {
     uint32_t size = 1u << d.entry_shift;
     for (uint32_t off = start; off < start + n; off += size) {
-      uint64_t o = 0, w = 0;
-      for (uint32_t b = 0; b < size; ++b) {
-        o |= uint64_t(before[off - start + b]) << (8 * b);
-        w |= uint64_t(after[off - start + b]) << (8 * b);
-      }
+      uint64_t o = 0, w = 0;  // the entry's bytes, little-endian as the guest's
+      std::memcpy(&o, before + (off - start), size);
+      std::memcpy(&w, after + (off - start), size);
       if (sameTranslation(o, w)) continue;
       uint32_t first = d.base_vpn + ((off >> d.entry_shift) << d.vpn_shift);
       if (d.vpn_shift == 0) {

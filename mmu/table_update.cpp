@@ -12,6 +12,7 @@
 // A cleared A or D is a change (sameTranslation): the next access must set it again, so a
 // translation is never kept or made where a walk would have to write the tables.
 #include <algorithm>
+#include <cstring>
 
 #include "mmu/mmu.h"
 
@@ -57,6 +58,16 @@ HostProt Mmu::hostProt(const ShadowEntry& e, int view) const {
   return may_write && e.dirty && !mem_.isWatched(page) ? HostProt::ReadWrite : HostProt::Read;
 }
 
+// The bytes of the entries a table write touches, [tw_.start, tw_.start + tw_.n) of its page.
+void Mmu::readEntries(uint8_t* out) {
+  uint64_t at = tw_.page + tw_.start;
+  if (mem_.contains(at, tw_.n)) {
+    std::memcpy(out, mem_.host(at), tw_.n);
+    return;
+  }
+  for (uint32_t i = 0; i < tw_.n; ++i) out[i] = mem_.read8(at + i);
+}
+
 void Mmu::tableWriteBegin(uint64_t paddr, uint32_t len) {
   uint32_t off = uint32_t(paddr & kPageMask);
   tw_.page = paddr & ~uint64_t(kPageMask);
@@ -70,7 +81,7 @@ void Mmu::tableWriteBegin(uint64_t paddr, uint32_t len) {
     return;
   }
   tw_.fallback_len = 0;
-  for (uint32_t i = 0; i < tw_.n; ++i) tw_.before[i] = mem_.read8(tw_.page + tw_.start + i);
+  readEntries(tw_.before);
 }
 
 void Mmu::tableWriteEnd() {
@@ -87,7 +98,7 @@ void Mmu::tableWriteEnd() {
   }
   if (tw_.n == 0) return;
   uint8_t* after = tw_.after;
-  for (uint32_t i = 0; i < tw_.n; ++i) after[i] = mem_.read8(tw_.page + tw_.start + i);
+  readEntries(after);
   if (host_) host_->beginBatch();  // pages that go, go in runs
   shadow_.tableUpdated(
       tw_.page, tw_.start, tw_.n, tw_.before, after, [this](const void* id, uint32_t vpn) { updateInPlace(id, vpn); },
