@@ -59,7 +59,7 @@ bool Mmu::translate(uint32_t linear, Access kind, bool user, uint64_t* phys, uin
     bool denied = (user && !e->user) || (write && !may_write);
     if (!denied && (!write || e->dirty)) {
       ++shadow_.stats.hits;
-      noteTranslation(linear, user, may_write && e->dirty, e->global);
+      noteTranslation(linear, user, may_write && e->dirty, e->global, e->large);
       *phys = (uint64_t(e->phys_page) << 12) | (linear & kPageMask);
       return true;
     }
@@ -92,7 +92,8 @@ ShadowKey Mmu::currentKey() const {
 }
 
 void Mmu::remember(uint32_t linear, const ShadowEntry& e, bool user, uint64_t pd_page, uint64_t pt_page) {
-  noteTranslation(linear, user, (e.writable || (!user && !(cpu_.cr0 & kCr0WP))) && e.dirty, e.global);
+  noteTranslation(linear, user, (e.writable || (!user && !(cpu_.cr0 & kCr0WP))) && e.dirty, e.global,
+                  pt_page == ~0ull);
   shadow_.insert(linear >> 12, e, pd_page, pt_page);
   for (uint64_t page : shadow_.takeNewlyWatched())
     if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
@@ -211,9 +212,34 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
     if (!paging) mapAroundIdentity(vpn, user);
     else mapAroundLarge(vpn, user);
   }
-  bool global = paging && last_global_ && writable_vpn_ == vpn && writable_user_ == user;
+  bool global = paging && last_global_ && lastTranslated(vpn, user);
   (global ? filled_global_ : filled_).add(uint16_t((user ? kTlbSize : 0) + (vpn & (kTlbSize - 1))));
   ++stats.tlb_misses;
+}
+
+template <typename F>
+void Mmu::mapGroup(uint32_t vpn, bool user, F page) {
+  const uint32_t first = vpn & ~(kAroundPages - 1);
+  uint32_t run = 0;
+  uint64_t run_ppn = 0;
+  HostProt run_prot = HostProt::None;
+  for (uint32_t v = first; v <= first + kAroundPages; ++v) {
+    uint64_t ppn = 0;
+    HostProt prot = HostProt::None;
+    if (v < first + kAroundPages && v != vpn && !host_->mapped(v, user) &&
+        !(linear_watched_ && linear_watched_(v << 12)))
+      prot = page(v, &ppn);
+    if (run && (prot != run_prot || ppn != run_ppn + run)) {
+      host_->mapRun(v - run, run_ppn, run, user, run_prot == HostProt::ReadWrite);
+      run = 0;
+    }
+    if (prot == HostProt::None) continue;
+    if (!run) {
+      run_ppn = ppn;
+      run_prot = prot;
+    }
+    ++run;
+  }
 }
 
 // Paging off, the view maps guest-physical pages onto themselves, and code that touches one
@@ -225,20 +251,11 @@ void Mmu::fill(uint32_t linear, uint64_t phys, Access kind, bool user) {
 // --host-mem (each mapped page is made resident).
 void Mmu::mapAroundIdentity(uint32_t vpn, bool user) {
   if (a20_mask_ != ~0ull || mem_.capped()) return;
-  uint32_t first = vpn & ~(kAroundPages - 1), run = 0;
-  auto eligible = [&](uint32_t v) {
+  mapGroup(vpn, user, [&](uint32_t v, uint64_t* ppn) {
     uint64_t page = uint64_t(v) << 12;
-    return v != vpn && mem_.contains(page, kPageSize) && !mem_.isWatched(page) && !host_->mapped(v, user) &&
-           !(linear_watched_ && linear_watched_(v << 12));
-  };
-  for (uint32_t v = first; v <= first + kAroundPages; ++v) {
-    if (v < first + kAroundPages && eligible(v)) {
-      ++run;
-      continue;
-    }
-    if (run) host_->mapRun(v - run, v - run, run, user, true);
-    run = 0;
-  }
+    *ppn = v;
+    return mem_.contains(page, kPageSize) && !mem_.isWatched(page) ? HostProt::ReadWrite : HostProt::None;
+  });
 }
 
 // With paging on, Linux maps its low memory with large pages, and each process's address space
@@ -246,34 +263,18 @@ void Mmu::mapAroundIdentity(uint32_t vpn, bool user) {
 // are mapped as above, each with the shadow entry a walk that writes nothing gives it (`peek`:
 // A set; D and the rights are the large page's), so that every invalidation finds them.
 void Mmu::mapAroundLarge(uint32_t vpn, bool user) {
-  const ShadowEntry* cur = shadow_.find(vpn);
-  if (!cur || !cur->large || mem_.capped()) return;
-  const int view = user ? 1 : 0;
+  if (!last_large_ || !lastTranslated(vpn, user) || mem_.capped()) return;
   const ShadowKey key = currentKey();
-  const uint32_t first = vpn & ~(kAroundPages - 1);
-  uint32_t run = 0, run_ppn = 0;
-  HostProt run_prot = HostProt::None;
-  auto flush = [&](uint32_t end) {
-    if (run) host_->mapRun(end - run, run_ppn, run, user, run_prot == HostProt::ReadWrite);
-    run = 0;
-  };
-  for (uint32_t v = first; v < first + kAroundPages; ++v) {
+  mapGroup(vpn, user, [&](uint32_t v, uint64_t* ppn) {
     ShadowEntry e;
     uint64_t pd, pt;
-    HostProt prot = HostProt::None;
-    if (v != vpn && !shadow_.find(v) && !host_->mapped(v, user) && !(linear_watched_ && linear_watched_(v << 12)) &&
-        peek(key, v, &e, &pd, &pt) && pt == ~0ull)
-      prot = hostProt(e, view);
-    if (prot == HostProt::None || (run && (prot != run_prot || e.phys_page != run_ppn + run))) flush(v);
-    if (prot == HostProt::None) continue;
+    if (shadow_.find(v) || !peek(key, v, &e, &pd, &pt) || pt != ~0ull) return HostProt::None;
+    HostProt prot = hostProt(e, user ? 1 : 0);
+    if (prot == HostProt::None) return prot;
     shadow_.insert(v, e, pd, pt);
-    if (!run) {
-      run_ppn = e.phys_page;
-      run_prot = prot;
-    }
-    ++run;
-  }
-  flush(first + kAroundPages);
+    *ppn = e.phys_page;
+    return prot;
+  });
   for (uint64_t page : shadow_.takeNewlyWatched())
     if (mem_.contains(page, kPageSize)) dropWriteTags(cpu_.tlb, mem_.base() + page);
 }

@@ -120,15 +120,19 @@ class Mmu {
   uint64_t space_pdpte_[4] = {};
   // The last successful translate found the page writable at that privilege with D already set:
   // a read fill may then open the write tag too (the first write needs no walk). Global: the
-  // fill is kept across CR3 loads.
-  bool last_writable_ = false, writable_user_ = false, last_global_ = false;
+  // fill is kept across CR3 loads. Large: from a 4 MiB / 2 MiB page (a fill maps around it).
+  bool last_writable_ = false, writable_user_ = false, last_global_ = false, last_large_ = false;
   uint32_t writable_vpn_ = 0;
-  void noteTranslation(uint32_t linear, bool user, bool w, bool global) {
+  void noteTranslation(uint32_t linear, bool user, bool w, bool global, bool large) {
     last_writable_ = w;
     last_global_ = global;
+    last_large_ = large;
     writable_vpn_ = linear >> 12;
     writable_user_ = user;
   }
+  // The last translation was of linear page `vpn` for this privilege (what noteTranslation
+  // keeps holds for it).
+  bool lastTranslated(uint32_t vpn, bool user) const { return writable_vpn_ == vpn && writable_user_ == user; }
   // Indices (user class + kTlbSize) of the TLB entries filled since the last flush, non-global
   // and global ones apart (a CR3 load clears only the first list).
   static constexpr uint32_t kFilledMax = 512;
@@ -151,6 +155,12 @@ class Mmu {
   // Paging on: the same for a translation from a large page (physically contiguous, one PDE
   // for all): each page mapped around gets its shadow entry, as a walk would give it.
   void mapAroundLarge(uint32_t vpn, bool user);
+  // The loop both share: each other page of `vpn`'s group that is not mapped in the view nor
+  // under a linear watch is offered to `page(v, &ppn)`, which says where it may be
+  // mapped and how (HostProt::None: not at all); runs of consecutive frames with the same
+  // rights are mapped with one call each.
+  template <typename F>
+  void mapGroup(uint32_t vpn, bool user, F page);
   // The entries a table write touches (tableWriteBegin), 8-byte aligned, as they were.
   struct TableWrite {
     uint64_t page = 0;

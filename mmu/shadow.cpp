@@ -83,25 +83,14 @@ bool ShadowTables::invalidatePage(uint32_t vpn) {
 }
 
 uint32_t ShadowTables::dropRange(Context* c, uint32_t first_vpn, uint32_t count, std::vector<uint32_t>* out) {
-  uint32_t n = 0;
-  if (c->entries.empty()) return 0;
-  auto gone = [&](uint32_t v) {
-    ++n;
-    if (out) out->push_back(v);
-  };
-  if (count > c->entries.size()) {  // a whole directory's span: look at what is there
-    for (auto it = c->entries.begin(); it != c->entries.end();) {
-      if (it->first - first_vpn < count) {
-        gone(it->first);
-        it = c->entries.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  } else {
-    for (uint32_t v = first_vpn; v < first_vpn + count; ++v)
-      if (c->entries.erase(v)) gone(v);
-  }
+  std::vector<uint32_t> in;
+  entriesIn(c, first_vpn, count, [&](uint32_t v) {
+    in.push_back(v);
+    return false;
+  });
+  for (uint32_t v : in) c->entries.erase(v);
+  if (out) out->insert(out->end(), in.begin(), in.end());
+  uint32_t n = uint32_t(in.size());
   // The host pages go in runs: one system call per view for a whole directory entry.
   if (host_ && n) host_->unmapRange(c, first_vpn, count);
   return n;

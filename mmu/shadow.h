@@ -130,7 +130,20 @@ class ShadowTables {
     uint32_t idle_writes = 0;
     uint32_t flood_limit = kFloodWrites;
   };
-  static bool anyEntryIn(const Context* c, uint32_t first_vpn, uint32_t count);
+  // Calls `f(vpn)` for each entry of `c` in [first_vpn, first_vpn + count), by lookups or, for a
+  // span larger than the context (a directory entry's), by a pass over its entries; stops when
+  // `f` returns true, and returns whether it did.
+  template <typename F>
+  static bool entriesIn(const Context* c, uint32_t first_vpn, uint32_t count, F f) {
+    if (count > c->entries.size()) {
+      for (const auto& kv : c->entries)
+        if (kv.first - first_vpn < count && f(kv.first)) return true;
+      return false;
+    }
+    for (uint32_t v = first_vpn; v < first_vpn + count; ++v)
+      if (c->entries.count(v) && f(v)) return true;
+    return false;
+  }
   void addDep(uint64_t page, const Dep& d);
   void addDeps(Context* c, uint32_t vpn, uint64_t pd_page, uint64_t pt_page);
   Context* contextOf(const void* id);

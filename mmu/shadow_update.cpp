@@ -56,17 +56,6 @@ void ShadowTables::eraseIn(const void* id, uint32_t vpn) {
   if (host_) host_->unmap(c, vpn);
 }
 
-bool ShadowTables::anyEntryIn(const Context* c, uint32_t first, uint32_t count) {
-  if (count > c->entries.size()) {
-    for (const auto& kv : c->entries)
-      if (kv.first - first < count) return true;
-    return false;
-  }
-  for (uint32_t v = first; v < first + count; ++v)
-    if (c->entries.count(v)) return true;
-  return false;
-}
-
 void ShadowTables::noteTableWrite(uint64_t page, bool changed) {
   auto it = deps_.find(page);
   if (it == deps_.end()) return;
@@ -78,7 +67,7 @@ void ShadowTables::noteTableWrite(uint64_t page, bool changed) {
   if (++t.idle_writes < t.flood_limit) return;
   t.idle_writes = 0;
   for (const Dep& d : t.users)
-    if (anyEntryIn(d.ctx, d.base_vpn, (kPageSize >> d.entry_shift) << d.vpn_shift)) {
+    if (entriesIn(d.ctx, d.base_vpn, (kPageSize >> d.entry_shift) << d.vpn_shift, [](uint32_t) { return true; })) {
       t.flood_limit = std::min(t.flood_limit * 2, kFloodMaxWrites);  // a live table: look less often
       return;
     }
